@@ -1,0 +1,50 @@
+# The two set-up commands of the README: `make up` (the services on the embedded default) and
+# `make test` (the test suite). Both create the virtual environment on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+PROTO_FILES := $(shell find protos -name '*.proto' | sort)
+
+.PHONY: venv up test protos check-protos lint bench demo clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+## Start the platform on the embedded default (SQLite file + ./mlgrpc-artifacts).
+up: venv
+	$(VENV)/bin/mlgrpc up
+
+## Run the whole test suite (needs MariaDB on 127.0.0.1:3306, root, empty password).
+test: venv
+	$(PY) -m pytest -q
+
+## Regenerate the Python stubs of every contract in protos/ into client/.
+protos: venv
+	$(PY) -m grpc_tools.protoc -Iprotos \
+	  --python_out=client --grpc_python_out=client \
+	  --mypy_out=client --mypy_grpc_out=client \
+	  $(PROTO_FILES)
+	find client/mlgrpc -mindepth 1 -type d ! -name __pycache__ \
+	  -exec sh -c 'test -e "$$1/__init__.py" || touch "$$1/__init__.py"' _ {} \;
+
+## Fail when the committed stubs differ from what the protos generate.
+check-protos: protos
+	git diff --exit-code -- client/ || (echo "generated stubs are stale: run make protos" && exit 1)
+	test -z "$$(git ls-files --others --exclude-standard client/)" || \
+	  (echo "untracked generated files: run make protos and commit" && exit 1)
+
+lint: venv
+	npx --yes buf lint
+	npx --yes buf format --exit-code
+	$(VENV)/bin/ruff check .
+
+bench: venv
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) .pytest_cache mlgrpc.db mlgrpc-artifacts

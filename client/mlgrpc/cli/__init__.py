@@ -1,0 +1,1 @@
+"""The `mlgrpc` command line."""

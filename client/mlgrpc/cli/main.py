@@ -1,0 +1,51 @@
+"""Entry point of the `mlgrpc` command: dispatches to the module that owns a command.
+
+Commands are looked up by their leading words and imported only when used, so that
+`mlgrpc runs list` does not pay for importing the servers, and `import mlgrpc` stays light.
+Each target module has `main(argv: list[str]) -> int` with an argparse parser of its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: (leading words) → module. Longest prefix wins.
+COMMANDS: dict[tuple[str, ...], str] = {
+    ("server", "tracking"): "tracking_service.cli",
+    ("server", "registry"): "registry_service.cli",
+    ("server", "scoring"): "scoring_service.cli",
+    ("models", "serve"): "scoring_service.cli",
+    ("db",): "mlgrpc_server.cli",
+}
+
+USAGE = """usage: mlgrpc COMMAND ...
+
+commands:
+  server tracking     run the tracking service
+  server registry     run the model-registry service
+  server scoring      run the scoring service (same as `models serve`)
+  models serve        serve a model over gRPC
+  db upgrade          migrate the shared database to the newest schema
+
+`mlgrpc COMMAND --help` shows a command's options."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    for length in sorted({len(k) for k in COMMANDS}, reverse=True):
+        target = COMMANDS.get(tuple(args[:length]))
+        if target is not None:
+            module = importlib.import_module(target)
+            return int(module.main(args[length:]) or 0)
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    print(USAGE, file=sys.stderr)
+    if args:
+        print(f"\nmlgrpc: unknown command: {' '.join(args[:2])}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

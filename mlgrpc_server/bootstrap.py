@@ -1,0 +1,109 @@
+"""Building, starting and stopping a sync gRPC server the same way for every service.
+
+Health (grpc.health.v1) and reflection are always on, so that `grpcurl -plaintext HOST:PORT list`
+works with no proto files at hand. SO_REUSEPORT is off: a second server on a busy port must fail
+to bind instead of silently sharing its traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from mlgrpc_server.interceptors import ErrorMappingInterceptor
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: Channel options of every single-process server.
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+@dataclass
+class RunningServer:
+    """A started server, the port it is bound to and its health servicer."""
+
+    server: grpc.Server
+    port: int
+    health: health.HealthServicer
+    service_names: Sequence[str]
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        self.health.set("", status)
+        for name in self.service_names:
+            self.health.set(name, status)
+
+    def stop(self, grace: float | None = 10.0) -> None:
+        """Refuse new calls, let in-flight ones finish within `grace` seconds, release resources."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+        for callback in self.on_stop:
+            callback()
+
+
+def start_server(
+    *,
+    register: Callable[[grpc.Server], None],
+    service_names: Iterable[str],
+    domain: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_workers: int = 16,
+    serving: bool = True,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
+) -> RunningServer:
+    """Start a server with the servicers `register` adds; port 0 picks a free port."""
+    names = list(service_names)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=domain),
+        interceptors=[ErrorMappingInterceptor(domain), *interceptors],
+        options=SERVER_OPTIONS,
+        maximum_concurrent_rpcs=None,
+    )
+    register(server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    bound = server.add_insecure_port(address)
+    server.start()
+    running = RunningServer(server, bound, health_servicer, names)
+    running.set_serving(serving)
+    logger.info("%s listening on %s:%d", ", ".join(names), host, bound)
+    return running
+
+
+def serve_until_signalled(running: RunningServer, grace: float = 10.0) -> None:
+    """Block until SIGTERM or SIGINT, then drain in-flight calls for up to `grace` seconds."""
+    stop_requested = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        logger.info("signal %d: draining for up to %.0f s", signum, grace)
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    stop_requested.wait()
+    running.stop(grace)
+    logger.info("stopped")

@@ -1,0 +1,100 @@
+"""The one place where exceptions become gRPC statuses, for sync and asyncio servers.
+
+`ServiceError` → its own code and reason. A database that cannot be reached → UNAVAILABLE.
+Anything else → INTERNAL with a request id; the traceback goes to the log, never to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+from sqlalchemy import exc as sa_exc
+
+from mlgrpc import errors as reasons
+from mlgrpc_server.errors import ServiceError, status_of, to_grpc_status
+
+logger = logging.getLogger(__name__)
+
+
+def _already_aborted(context: grpc.ServicerContext) -> bool:
+    code = context.code()
+    return code is not None and code != grpc.StatusCode.OK
+
+
+def status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.Status:
+    """The status a failed call answers with; logs what the caller must not see."""
+    if isinstance(exc, ServiceError):
+        if exc.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
+            logger.warning("%s: %s", method, exc.message)
+        return status_of(exc, domain)
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        logger.warning("%s: database unavailable: %s", method, exc)
+        return to_grpc_status(
+            grpc.StatusCode.UNAVAILABLE,
+            "the database is unavailable; retry later",
+            reason=reasons.TEMPORARILY_UNAVAILABLE,
+            domain=domain,
+        )
+    request_id = uuid.uuid4().hex[:12]
+    logger.exception("%s failed (request id %s)", method, request_id)
+    return to_grpc_status(
+        grpc.StatusCode.INTERNAL,
+        f"internal error (request id {request_id}); see the server log",
+        reason=reasons.INTERNAL_ERROR,
+        domain=domain,
+        metadata={"request_id": request_id},
+    )
+
+
+class ErrorMappingInterceptor(grpc.ServerInterceptor):
+    """Wraps every handler of a sync server so that errors map to statuses in one place."""
+
+    def __init__(self, domain: str) -> None:
+        self._domain = domain
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        domain = self._domain
+
+        def guard_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(request_or_iterator: Any, context: grpc.ServicerContext) -> Any:
+                try:
+                    return behavior(request_or_iterator, context)
+                except Exception as exc:  # noqa: BLE001 - this is the mapping point
+                    if _already_aborted(context):
+                        raise
+                    context.abort_with_status(status_for_exception(exc, domain, method))
+
+            return wrapper
+
+        def guard_stream(behavior: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
+            def wrapper(request_or_iterator: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+                try:
+                    yield from behavior(request_or_iterator, context)
+                except Exception as exc:  # noqa: BLE001 - this is the mapping point
+                    if _already_aborted(context):
+                        raise
+                    context.abort_with_status(status_for_exception(exc, domain, method))
+
+            return wrapper
+
+        if handler.unary_unary:
+            return handler._replace(unary_unary=guard_unary(handler.unary_unary))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=guard_stream(handler.unary_stream))
+        if handler.stream_unary:
+            return handler._replace(stream_unary=guard_unary(handler.stream_unary))
+        if handler.stream_stream:
+            return handler._replace(stream_stream=guard_stream(handler.stream_stream))
+        return handler

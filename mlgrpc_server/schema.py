@@ -1,0 +1,92 @@
+"""Migrating the shared schema, and refusing to serve a database we do not understand."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from mlgrpc_server.db import create_db_engine
+
+logger = logging.getLogger(__name__)
+
+
+class SchemaMismatch(RuntimeError):
+    """The database is at a revision this version of mlgrpc does not know, or an older one."""
+
+
+def _config(uri: str = "") -> Config:
+    config = Config()
+    config.set_main_option("script_location", "mlgrpc_server:migrations")
+    if uri:
+        config.set_main_option("sqlalchemy.url", uri.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None, "the migration history is empty"
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextmanager
+def _migration_lock(connection: Connection) -> Iterator[None]:
+    """Serialise migrations of several processes started at once against one MySQL database."""
+    if connection.dialect.name != "mysql":
+        yield
+        return
+    connection.execute(text("SELECT GET_LOCK('mlgrpc_schema_migration', 60)"))
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT RELEASE_LOCK('mlgrpc_schema_migration')"))
+
+
+def upgrade(engine_or_uri: Engine | str, revision: str = "head") -> None:
+    """Migrate the database to `revision` (the newest by default): `mlgrpc db upgrade`."""
+    engine = create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
+    config = _config()
+    with engine.connect() as connection, _migration_lock(connection):
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Migrate an empty database; accept one at our head; refuse anything else, clearly."""
+    head = head_revision()
+    with engine.connect() as connection:
+        current = current_revision(connection)
+        tables = set(inspect(connection).get_table_names())
+    if current == head:
+        return
+    if current is None and not (tables - {"alembic_version"}):
+        logger.info("empty database: migrating it to revision %s", head)
+        upgrade(engine)
+        return
+    known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
+    url = engine.url.render_as_string(hide_password=True)
+    if current is None:
+        raise SchemaMismatch(
+            f"database {url} has tables but no mlgrpc schema revision; "
+            "point the service at an empty database or one created by mlgrpc"
+        )
+    if current not in known:
+        raise SchemaMismatch(
+            f"database {url} is at schema revision {current!r}, unknown to this mlgrpc "
+            f"(newest known: {head!r}); upgrade mlgrpc, or use a matching database"
+        )
+    raise SchemaMismatch(
+        f"database {url} is at schema revision {current!r}, older than {head!r}; "
+        f"run: mlgrpc db upgrade --backend-store-uri '{url}'"
+    )

@@ -1,0 +1,76 @@
+"""Fixtures shared by every suite: real databases (SQLite and MariaDB) and real gRPC servers.
+
+MariaDB: root with an empty password on 127.0.0.1:3306 (override with MLGRPC_TEST_MYSQL_URL).
+Each module gets databases of its own, created empty and dropped afterwards, so suites running
+side by side never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+MYSQL_SERVER_URL = os.environ.get("MLGRPC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
+BACKENDS = ("sqlite", "mysql")
+
+
+def _create_mysql_database() -> tuple[str, Callable[[], None]]:
+    name = f"mlgrpc_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(MYSQL_SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+    return f"{MYSQL_SERVER_URL}/{name}?charset=utf8mb4", drop
+
+
+@pytest.fixture(scope="session")
+def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """A factory: new_database("sqlite" | "mysql") → URI of a new, empty database."""
+    drops: list[Callable[[], None]] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("sqlite") / "mlgrpc.db"
+            return f"sqlite:///{path}"
+        if backend == "mysql":
+            uri, drop = _create_mysql_database()
+            drops.append(drop)
+            return uri
+        raise ValueError(backend)
+
+    yield make
+    for drop in drops:
+        drop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def db_uri(request: pytest.FixtureRequest, new_database: Callable[[str], str]) -> str:
+    """An empty database of each backend, shared by the tests of one module."""
+    return new_database(request.param)
+
+
+@pytest.fixture(scope="module")
+def artifact_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="module")
+def tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
+    """A real tracking service on a free loopback port; yields its address `127.0.0.1:PORT`."""
+    from tracking_service.server import create_server
+
+    running = create_server(
+        backend_store_uri=db_uri, default_artifact_root=str(artifact_root), host="127.0.0.1", port=0
+    )
+    yield f"127.0.0.1:{running.port}"
+    running.stop(grace=1)

@@ -1,0 +1,1 @@
+"""The mlgrpc tracking service: experiments, runs, params, metrics, tags, artifacts, search."""

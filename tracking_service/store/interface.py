@@ -1,0 +1,85 @@
+"""What the servicer needs from storage. `SqlTrackingStore` is the implementation.
+
+Every method is one transaction. Domain rules live behind this interface: validation of keys,
+values and limits (InvalidArgument naming the field), existence (NotFound), lifecycle
+(FailedPrecondition for writes to deleted runs), uniqueness (AlreadyExists) — all raised as
+`mlgrpc_server.errors.ServiceError` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from tracking_service.domain import Experiment, Metric, Page, Param, Run, RunInfo, RunTag, ViewType
+
+
+class TrackingStore(Protocol):
+    # Experiments
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] = {}
+    ) -> str: ...
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+    def get_experiment_by_name(self, name: str) -> Experiment: ...
+    def search_experiments(
+        self,
+        filter_string: str = "",
+        order_by: Sequence[str] = (),
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        page_token: str = "",
+    ) -> Page[Experiment]: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> None: ...
+    def restore_experiment(self, experiment_id: str) -> None: ...
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+
+    # Runs
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str = "",
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: Mapping[str, str] = {},
+        parent_run_id: str = "",
+        status: str = "RUNNING",
+    ) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def get_run_info(self, run_id: str) -> RunInfo: ...
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def restore_run(self, run_id: str) -> None: ...
+
+    # Logging: one transaction, all or nothing. LogMetric/LogParam/SetTag are batches of one.
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        *,
+        max_metrics: int = 1000,
+    ) -> None: ...
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""
+    ) -> Page[Metric]: ...
+
+    # Search
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str = "",
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] = (),
+        page_token: str = "",
+    ) -> Page[Run]: ...

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv up test protos check-protos lint bench demo clean
+.PHONY: venv up test protos check-protos docs check-docs lint bench demo clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,13 @@ check-protos: protos
 	git diff --exit-code -- client/ || (echo "generated stubs are stale: run make protos" && exit 1)
 	test -z "$$(git ls-files --others --exclude-standard client/)" || \
 	  (echo "untracked generated files: run make protos and commit" && exit 1)
+
+## Regenerate docs/api.md from the protos' comments.
+docs: venv
+	$(PY) docs/gen_api.py
+
+check-docs: docs
+	git diff --exit-code -- docs/api.md || (echo "docs/api.md is stale: run make docs" && exit 1)
 
 lint: venv
 	npx --yes buf lint

@@ -17,11 +17,13 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("server", "scoring"): "scoring_service.cli",
     ("models", "serve"): "scoring_service.cli",
     ("db",): "mlgrpc_server.cli",
+    ("up",): "mlgrpc.cli.up",
 }
 
 USAGE = """usage: mlgrpc COMMAND ...
 
 commands:
+  up                  start tracking + registry (+ scoring with -m URI) and wait for Ctrl-C
   server tracking     run the tracking service
   server registry     run the model-registry service
   server scoring      run the scoring service (same as `models serve`)

@@ -1,0 +1,204 @@
+"""`mlgrpc up`: the whole platform in one command, on the embedded default or on MySQL.
+
+Starts the tracking (50051) and registry (50052) services — and a scoring service when given
+`-m URI` — as child processes, migrates the database once before them (so that they never race
+to create it), waits until each answers its health check with SERVING, prints the addresses,
+streams their logs with a per-service prefix, and on Ctrl-C / SIGTERM stops all of them. A child
+that dies is reported, the others are stopped, and the exit status is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mlgrpc.cli.style import PREFIX_COLOURS, paint
+
+DEFAULT_STORE = "sqlite:///mlgrpc.db"
+DEFAULT_ARTIFACTS = "./mlgrpc-artifacts"
+
+
+@dataclass
+class Child:
+    name: str
+    address: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    pump: threading.Thread | None = field(default=None, repr=False)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mlgrpc up", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--backend-store-uri",
+        default=os.environ.get("MLGRPC_BACKEND_STORE_URI", DEFAULT_STORE),
+        help="database of all services (env MLGRPC_BACKEND_STORE_URI; default %(default)s)",
+    )
+    parser.add_argument(
+        "--default-artifact-root",
+        default=os.environ.get("MLGRPC_DEFAULT_ARTIFACT_ROOT", DEFAULT_ARTIFACTS),
+        help="artifact store of the tracking service (env MLGRPC_DEFAULT_ARTIFACT_ROOT)",
+    )
+    parser.add_argument("--host", default=os.environ.get("MLGRPC_HOST", "127.0.0.1"))
+    parser.add_argument("--tracking-port", type=int, default=50051)
+    parser.add_argument("--registry-port", type=int, default=50052)
+    parser.add_argument("--scoring-port", type=int, default=8088)
+    parser.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="also start a scoring service serving this model (repeatable, or name=URI)",
+    )
+    parser.add_argument(
+        "--startup-timeout", type=float, default=60.0, help="seconds to wait for SERVING"
+    )
+    return parser.parse_args(argv)
+
+
+def _children(args: argparse.Namespace) -> list[Child]:
+    python = sys.executable
+    tracking = f"{args.host}:{args.tracking_port}"
+    registry = f"{args.host}:{args.registry_port}"
+    common = ["--backend-store-uri", args.backend_store_uri, "--host", args.host]
+    children = [
+        Child(
+            "tracking",
+            tracking,
+            [python, "-m", "tracking_service", *common, "--port", str(args.tracking_port),
+             "--default-artifact-root", args.default_artifact_root],
+        ),
+        Child(
+            "registry",
+            registry,
+            [python, "-m", "registry_service", *common, "--port", str(args.registry_port),
+             "--tracking-address", tracking],
+        ),
+    ]
+    if args.model:
+        models = [part for uri in args.model for part in ("-m", uri)]
+        children.append(
+            Child(
+                "scoring",
+                f"{args.host}:{args.scoring_port}",
+                [python, "-m", "scoring_service", *models, "--host", args.host,
+                 "--port", str(args.scoring_port), "--registry-address", registry,
+                 "--tracking-address", tracking],
+            )
+        )
+    return children
+
+
+def _pump(child: Child, colour: str) -> None:
+    """Copy a child's output line by line, each line prefixed with the service's name."""
+    assert child.process is not None and child.process.stdout is not None
+    prefix = paint(f"{child.name:>8} |", colour)
+    for raw in iter(child.process.stdout.readline, b""):
+        line = raw.decode(errors="replace").rstrip("\n")
+        print(f"{prefix} {line}", flush=True)
+
+
+def _wait_serving(child: Child, deadline: float) -> bool:
+    with grpc.insecure_channel(child.address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if child.process is not None and child.process.poll() is not None:
+                return False
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return True
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    return False
+
+
+def _stop_all(children: list[Child], grace: float = 15.0) -> None:
+    running = [c for c in children if c.process is not None and c.process.poll() is None]
+    for child in running:
+        assert child.process is not None
+        child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for child in running:
+        assert child.process is not None
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+    for child in children:
+        if child.pump is not None:
+            child.pump.join(timeout=2)
+
+
+def _migrate(store_uri: str) -> int:
+    return subprocess.call(
+        [sys.executable, "-m", "mlgrpc.cli.main", "db", "upgrade", "--backend-store-uri", store_uri]
+    )
+
+
+def main(argv: list[str]) -> int:
+    args = _parse(argv)
+    if args.backend_store_uri.startswith("sqlite:///"):
+        Path(args.backend_store_uri.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    Path(args.default_artifact_root).mkdir(parents=True, exist_ok=True)
+    if _migrate(args.backend_store_uri) != 0:
+        print("mlgrpc up: could not migrate the database", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    children = _children(args)
+    for index, child in enumerate(children):
+        child.process = subprocess.Popen(
+            child.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+        colour = PREFIX_COLOURS[index % len(PREFIX_COLOURS)]
+        child.pump = threading.Thread(target=_pump, args=(child, colour), daemon=True)
+        child.pump.start()
+
+    deadline = time.monotonic() + args.startup_timeout
+    for child in children:
+        if not _wait_serving(child, deadline):
+            print(f"mlgrpc up: {child.name} did not become SERVING on {child.address}",
+                  file=sys.stderr)
+            _stop_all(children)
+            return 1
+    for child in children:
+        print(f"mlgrpc up: {child.name:<8} SERVING on {child.address}", flush=True)
+    print("mlgrpc up: Ctrl-C stops everything", flush=True)
+
+    exit_code = 0
+    while not stop.is_set():
+        dead = [c for c in children if c.process is not None and c.process.poll() is not None]
+        if dead:
+            for child in dead:
+                assert child.process is not None
+                print(f"mlgrpc up: {child.name} exited with status {child.process.returncode}; "
+                      "stopping the others", file=sys.stderr)
+            exit_code = 1
+            break
+        stop.wait(0.2)
+    _stop_all(children)
+    print("mlgrpc up: stopped", flush=True)
+    return exit_code

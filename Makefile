@@ -53,5 +53,9 @@ lint: venv
 bench: venv
 	$(PY) -m bench.run_all
 
+## The whole story on a throw-away local stack: train, register, serve, predict, compare.
+demo: venv
+	$(VENV)/bin/mlgrpc demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache mlgrpc.db mlgrpc-artifacts

@@ -1,7 +1,135 @@
 """mlgrpc: experiment tracking, a model registry and model serving over gRPC.
 
-`import mlgrpc` (or `import mlgrpc as mlflow`) gives the fluent API for training code. It never
-imports SQLAlchemy or any service code.
+`import mlgrpc` (or `import mlgrpc as mlflow`) gives the fluent API for training code, with
+MLflow's names. It never imports SQLAlchemy, pandas, numpy or any service code: model flavors
+(`mlgrpc.sklearn`, `mlgrpc.pyfunc`, `mlgrpc.models`) load on first attribute access.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mlgrpc import config
+from mlgrpc.client import MlgrpcClient
+from mlgrpc.config import get_registry_uri, set_registry_uri
+from mlgrpc.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from mlgrpc.exceptions import MlflowException, MlgrpcException
+from mlgrpc.fluent import (
+    ActiveRun,
+    active_run,
+    create_experiment,
+    delete_experiment,
+    delete_run,
+    delete_tag,
+    end_run,
+    flush,
+    flush_async_logging,
+    get_artifact_uri,
+    get_experiment,
+    get_experiment_by_name,
+    get_run,
+    get_tracking_uri,
+    last_active_run,
+    log_artifact,
+    log_artifacts,
+    log_batch,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
 __version__ = "0.1.0"
+
+#: Submodules imported on first attribute access, to keep `import mlgrpc` light.
+_LAZY_SUBMODULES = frozenset({"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri"})
+
+#: MLflow's name of the client, for `mlflow.MlflowClient()` in code ported by one import line.
+MlflowClient = MlgrpcClient
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ActiveRun",
+    "Experiment",
+    "FileInfo",
+    "Metric",
+    "MlflowClient",
+    "MlflowException",
+    "MlgrpcClient",
+    "MlgrpcException",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
+    "active_run",
+    "config",
+    "create_experiment",
+    "delete_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "flush",
+    "flush_async_logging",
+    "get_artifact_uri",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_registry_uri",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
+    "set_registry_uri",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -18,6 +18,12 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("models", "serve"): "scoring_service.cli",
     ("db",): "mlgrpc_server.cli",
     ("up",): "mlgrpc.cli.up",
+    ("experiments",): "mlgrpc.cli.experiments",
+    ("runs",): "mlgrpc.cli.runs",
+    ("metrics",): "mlgrpc.cli.metrics",
+    ("artifacts",): "mlgrpc.cli.artifacts",
+    ("models",): "mlgrpc.cli.models",
+    ("demo",): "mlgrpc.cli.demo",
 }
 
 USAGE = """usage: mlgrpc COMMAND ...
@@ -29,6 +35,15 @@ commands:
   server scoring      run the scoring service (same as `models serve`)
   models serve        serve a model over gRPC
   db upgrade          migrate the shared database to the newest schema
+  experiments         list | create NAME | rename ID NEW | delete ID | restore ID
+  runs                list --experiment NAME | describe RUN_ID | compare RUN_ID...
+  metrics             plot RUN_ID KEY... [--run RUN_ID] -o curves.png | history RUN_ID KEY...
+  artifacts           list RUN_ID [PATH] | download RUN_ID PATH [-d DIR] | upload RUN_ID LOCAL
+  models              list | describe NAME | versions NAME | alias set|delete | stage
+  demo                the whole story on a throw-away local stack: train, register, serve, predict
+
+The inspection commands take --tracking-uri / --registry-uri (env MLGRPC_TRACKING_URI /
+MLGRPC_REGISTRY_URI) and --output table|json.
 
 `mlgrpc COMMAND --help` shows a command's options."""
 

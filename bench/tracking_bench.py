@@ -1,0 +1,383 @@
+"""Tracking-service benchmark: a server subprocess on a fresh MariaDB database, one client.
+
+    .venv/bin/python -m bench.tracking_bench [--quick] [--mysql-url mysql+pymysql://root@127.0.0.1:3306]
+
+T1 sequential LogMetric · T2 ingestion (LogBatch, LogStream, bare PyMySQL executemany floor) ·
+T3 CreateRun + LogBatch of params/tags · T4 SearchRuns over 10,000 runs · T5 GetMetricHistory.
+The database is created at the start and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+import pymysql
+import sqlalchemy as sa
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
+
+CHANNEL_OPTIONS = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
+
+
+@dataclass
+class Row:
+    test: str
+    figure: float
+    unit: str
+    target: str
+    ok: bool | None  # None: informational
+
+
+def at_least(test: str, figure: float, unit: str, minimum: float) -> Row:
+    return Row(test, figure, unit, f">= {minimum:,g}", figure >= minimum)
+
+
+def at_most(test: str, figure: float, unit: str, maximum: float) -> Row:
+    return Row(test, figure, unit, f"<= {maximum:,g}", figure <= maximum)
+
+
+def info(test: str, figure: float, unit: str) -> Row:
+    return Row(test, figure, unit, "", None)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    """Milliseconds of each of `repeat` calls."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BenchServer:
+    """A fresh MariaDB database and a tracking server subprocess on it."""
+
+    def __init__(self, mysql_url: str, workers: int, py_spy_output: str = "") -> None:
+        self.admin = sa.create_engine(mysql_url, isolation_level="AUTOCOMMIT")
+        self.db_name = f"mlgrpc_bench_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    f"CREATE DATABASE `{self.db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                )
+            )
+        self.db_uri = f"{mysql_url}/{self.db_name}?charset=utf8mb4"
+        self.artifacts = tempfile.TemporaryDirectory(prefix="mlgrpc-bench-")
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "tracking_service",
+                "--backend-store-uri", self.db_uri,
+                "--default-artifact-root", self.artifacts.name,
+                "--port", str(self.port),
+                "--workers", str(workers),
+                "--log-level", "WARNING",
+            ],
+        )  # fmt: skip
+        self.address = f"127.0.0.1:{self.port}"
+        self._wait_serving()
+        self.profiler: subprocess.Popen[bytes] | None = None
+        if py_spy_output:
+            # Sample the server (not this client) until close(); "raw" = collapsed stacks.
+            self.profiler = subprocess.Popen(
+                [
+                    os.path.join(os.path.dirname(sys.executable), "py-spy"), "record",
+                    "--pid", str(self.process.pid), "--rate", "250", "--nonblocking",
+                    "--format", "raw", "--output", py_spy_output,
+                ],
+            )  # fmt: skip
+            time.sleep(1)  # let it attach
+
+    def _wait_serving(self) -> None:
+        deadline = time.monotonic() + 60
+        with grpc.insecure_channel(self.address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"tracking server exited with {self.process.returncode}")
+                try:
+                    health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    return
+                except grpc.RpcError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
+    def close(self) -> None:
+        if self.profiler is not None:
+            self.profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+            self.profiler.wait(60)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{self.db_name}`"))
+        self.admin.dispose()
+        self.artifacts.cleanup()
+
+
+def new_run(stub: pb_grpc.TrackingServiceStub, experiment_id: str) -> str:
+    return stub.CreateRun(pb.CreateRunRequest(experiment_id=experiment_id)).run.info.run_id
+
+
+def metric_batch(key: str, start_step: int, size: int, timestamp: int) -> list[pb.Metric]:
+    return [
+        pb.Metric(key=key, value=random.random(), timestamp=timestamp, step=start_step + i)
+        for i in range(size)
+    ]
+
+
+def t1_log_metric(stub, experiment_id: str, calls: int) -> list[Row]:
+    run_id = new_run(stub, experiment_id)
+    for i in range(100):  # warm the connection pool and code paths
+        stub.LogMetric(pb.LogMetricRequest(run_id=run_id, key="warm", value=i, step=i))
+    requests = [
+        pb.LogMetricRequest(run_id=run_id, key="loss", value=random.random(), step=i)
+        for i in range(calls)
+    ]
+    it = iter(requests)
+    start = time.perf_counter()
+    samples = timed(lambda: stub.LogMetric(next(it)), calls)
+    rate = calls / (time.perf_counter() - start)
+    return [
+        at_least(f"T1 LogMetric x{calls} sequential", rate, "calls/s", 1000),
+        info("T1 LogMetric p50", percentile(samples, 0.5), "ms"),
+        at_most("T1 LogMetric p99", percentile(samples, 0.99), "ms", 5),
+    ]
+
+
+def t2_ingestion(stub, experiment_id: str, bench: BenchServer, batches: int) -> list[Row]:
+    size = 1000
+    total = batches * size
+    prepared = [metric_batch("ingest", b * size, size, 1_700_000_000_000) for b in range(batches)]
+    warm = new_run(stub, experiment_id)
+    stub.LogBatch(pb.LogBatchRequest(run_id=warm, metrics=prepared[0]))
+
+    run_id = new_run(stub, experiment_id)
+    requests = [pb.LogBatchRequest(run_id=run_id, metrics=m) for m in prepared]
+    start = time.perf_counter()
+    for request in requests:
+        stub.LogBatch(request)
+    batch_rate = total / (time.perf_counter() - start)
+
+    run_id = new_run(stub, experiment_id)
+    stream_requests = [pb.LogStreamRequest(run_id=run_id, metrics=m) for m in prepared]
+    start = time.perf_counter()
+    summary = stub.LogStream(iter(stream_requests))
+    stream_rate = total / (time.perf_counter() - start)
+    assert summary.metrics_written == total
+
+    floor_rate = pymysql_floor(bench, prepared)
+    return [
+        at_least(f"T2 LogBatch {batches}x1000 metrics", batch_rate, "metrics/s", 100_000),
+        at_least(f"T2 LogStream {batches}x1000 metrics", stream_rate, "metrics/s", 100_000),
+        info("T2 floor: PyMySQL executemany", floor_rate, "rows/s"),
+        at_least("T2 LogBatch / floor", 100 * batch_rate / floor_rate, "%", 60),
+        at_least("T2 LogStream / floor", 100 * stream_rate / floor_rate, "%", 60),
+    ]
+
+
+def pymysql_floor(bench: BenchServer, prepared: list[list[pb.Metric]]) -> float:
+    """Bare PyMySQL executemany of the same rows, one transaction per 1,000, into a twin table."""
+    url = sa.engine.make_url(bench.db_uri)
+    connection = pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or "",
+        database=url.database, charset="utf8mb4",
+    )  # fmt: skip
+    run_id = uuid.uuid4().hex
+    rows = [[(run_id, m.key, m.step, m.timestamp, m.value, 0) for m in batch] for batch in prepared]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE bench_floor_metrics LIKE metrics")
+        start = time.perf_counter()
+        for batch in rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO bench_floor_metrics "
+                    "(run_uuid, `key`, step, timestamp, value, value_kind) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    batch,
+                )
+            connection.commit()
+        elapsed = time.perf_counter() - start
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_floor_metrics")
+    finally:
+        connection.close()
+    return sum(len(b) for b in rows) / elapsed
+
+
+def t3_create_runs(stub, experiment_id: str, runs: int) -> list[Row]:
+    params = [pb.Param(key=f"param_{i}", value=str(i)) for i in range(10)]
+    tags = [pb.RunTag(key=f"tag_{i}", value="v") for i in range(5)]
+    start = time.perf_counter()
+    for _ in range(runs):
+        run_id = new_run(stub, experiment_id)
+        stub.LogBatch(pb.LogBatchRequest(run_id=run_id, params=params, tags=tags))
+    rate = runs / (time.perf_counter() - start)
+    return [at_least(f"T3 CreateRun+LogBatch(10p,5t) x{runs}", rate, "runs/s", 500)]
+
+
+def seed_search_runs(stub, experiment_id: str, runs: int) -> None:
+    values = [f"{v / 10:.1f}" for v in range(1, 11)]  # "0.1" … "1.0"
+    for i in range(runs):
+        run_id = new_run(stub, experiment_id)
+        stub.LogBatch(
+            pb.LogBatchRequest(
+                run_id=run_id,
+                metrics=[
+                    pb.Metric(key="rmse", value=random.random(), timestamp=1),
+                    pb.Metric(key="r2", value=random.random(), timestamp=1),
+                    pb.Metric(key="mae", value=random.random(), timestamp=1),
+                ],
+                params=[
+                    pb.Param(key="alpha", value=values[i % 10]),
+                    pb.Param(key="l1_ratio", value=values[(i // 10) % 10]),
+                ],
+                tags=[pb.RunTag(key="team", value="ml")],
+            )
+        )
+
+
+def t4_search(stub, experiment_id: str, runs: int, repeat: int) -> list[Row]:
+    seed_search_runs(stub, experiment_id, runs)
+    filtered = pb.SearchRunsRequest(
+        experiment_ids=[experiment_id],
+        filter="metrics.rmse < 0.5 and params.alpha = '0.1'",
+        order_by=["metrics.rmse"],
+        max_results=100,
+    )
+    ordered = pb.SearchRunsRequest(
+        experiment_ids=[experiment_id], order_by=["metrics.r2 DESC"], max_results=100
+    )
+    assert stub.SearchRuns(filtered).runs and len(stub.SearchRuns(ordered).runs) == 100
+    filtered_p50 = statistics.median(timed(lambda: stub.SearchRuns(filtered), repeat))
+    ordered_p50 = statistics.median(timed(lambda: stub.SearchRuns(ordered), repeat))
+
+    def page_all() -> None:
+        request = pb.SearchRunsRequest(experiment_ids=[experiment_id], max_results=1000)
+        seen = 0
+        while True:
+            response = stub.SearchRuns(request)
+            seen += len(response.runs)
+            if not response.next_page_token:
+                break
+            request.page_token = response.next_page_token
+        assert seen == runs, seen
+
+    paging = statistics.median(timed(page_all, 3)) / 1000
+    return [
+        at_most(f"T4 SearchRuns filter+order, 100 of {runs} p50", filtered_p50, "ms", 10),
+        at_most(f"T4 SearchRuns order by metric, 100 of {runs} p50", ordered_p50, "ms", 15),
+        at_most(f"T4 SearchRuns page all {runs}, 1000/page", paging, "s", 0.5),
+    ]
+
+
+def t5_history(stub, experiment_id: str, points: int, repeat: int) -> list[Row]:
+    run_id = new_run(stub, experiment_id)
+    for start in range(0, points, 1000):
+        stub.LogBatch(
+            pb.LogBatchRequest(run_id=run_id, metrics=metric_batch("hist", start, 1000, 1))
+        )
+    request = pb.GetMetricHistoryRequest(run_id=run_id, metric_key="hist")
+    assert len(stub.GetMetricHistory(request).metrics) == points
+    p50 = statistics.median(timed(lambda: stub.GetMetricHistory(request), repeat))
+    return [at_most(f"T5 GetMetricHistory {points} points p50", p50, "ms", 30)]
+
+
+def print_table(rows: list[Row]) -> None:
+    width = max(len(r.test) for r in rows)
+    print(f"{'test':<{width}}  {'figure':>12}  {'unit':<9}  {'target':<10}  ok")
+    print("-" * (width + 42))
+    for r in rows:
+        verdict = "" if r.ok is None else ("yes" if r.ok else "NO")
+        figure = f"{r.figure:,.0f}" if r.figure >= 100 else f"{r.figure:.2f}"
+        print(f"{r.test:<{width}}  {figure:>12}  {r.unit:<9}  {r.target:<10}  {verdict}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--mysql-url",
+        default=os.environ.get("MLGRPC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306"),
+    )
+    parser.add_argument("--workers", type=int, default=16, help="server threads")
+    parser.add_argument(
+        "--py-spy", default="", metavar="FILE", help="sample the server with py-spy into FILE"
+    )
+    parser.add_argument("--only", default="", help="comma-separated subset, e.g. T1,T4")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    quick = args.quick
+    search_runs = 1000 if quick else 10_000
+    repeat = 10 if quick else 30
+    selected = set(args.only.upper().split(",")) if args.only else {"T1", "T2", "T3", "T4", "T5"}
+    random.seed(7)
+    bench = BenchServer(args.mysql_url, args.workers, args.py_spy)
+    rows: list[Row] = []
+    try:
+        with grpc.insecure_channel(bench.address, options=CHANNEL_OPTIONS) as channel:
+            stub = pb_grpc.TrackingServiceStub(channel)
+
+            def experiment() -> str:
+                name = f"bench-{uuid.uuid4().hex[:8]}"
+                return stub.CreateExperiment(pb.CreateExperimentRequest(name=name)).experiment_id
+
+            steps: dict[str, Callable[[], list[Row]]] = {
+                "T1": lambda: t1_log_metric(stub, experiment(), 300 if quick else 2000),
+                "T2": lambda: t2_ingestion(stub, experiment(), bench, 20 if quick else 200),
+                "T3": lambda: t3_create_runs(stub, experiment(), 50 if quick else 200),
+                "T4": lambda: t4_search(stub, experiment(), search_runs, repeat),
+                "T5": lambda: t5_history(stub, experiment(), 10_000, repeat),
+            }
+            for name, step in steps.items():
+                if name in selected:
+                    rows += step()
+                    print(f"{name} done", file=sys.stderr, flush=True)
+    finally:
+        bench.close()
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

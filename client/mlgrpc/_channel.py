@@ -1,0 +1,134 @@
+"""gRPC channels of the client: one per target and process, retries, deadlines, typed errors.
+
+Channels are expensive (a TCP connection, HTTP/2 state, a poller thread) and safe to share, so
+they are cached by (process id, target, TLS). After a fork the child builds its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import grpc
+
+from mlgrpc import config
+from mlgrpc.exceptions import from_rpc_error
+from mlgrpc.uris import ServiceTarget, parse_service_uri
+
+TRACKING_SERVICE = "mlgrpc.tracking.v1.TrackingService"
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+# Retried transparently on UNAVAILABLE / ABORTED (a deadlock victim rolled back) with
+# exponential backoff. Only calls that may run twice without changing the outcome:
+# - every read (Get*, Search*, ListArtifacts, DownloadArtifact — a server stream is retried only
+#   until its first message arrives, which gRPC guarantees);
+# - writes that overwrite to the same state: SetTag, SetExperimentTag, LogParam (an equal value is
+#   accepted again), UpdateRun (sets status/end time/name to given values).
+# Not retried: CreateExperiment / CreateRun (a second run or ALREADY_EXISTS), LogMetric / LogBatch /
+# LogStream (metric values are appended: a repeat would duplicate points), Delete* / Restore* /
+# UpdateExperiment (the repeat would answer NOT_FOUND or ALREADY_EXISTS after a success), and
+# UploadArtifact (a client stream cannot be replayed by the channel).
+IDEMPOTENT_TRACKING_METHODS = (
+    "GetExperiment",
+    "GetExperimentByName",
+    "SearchExperiments",
+    "GetRun",
+    "GetMetricHistory",
+    "SearchRuns",
+    "ListArtifacts",
+    "DownloadArtifact",
+    "SetTag",
+    "SetExperimentTag",
+    "LogParam",
+    "UpdateRun",
+)
+
+_RETRY_POLICY = {
+    "maxAttempts": 5,
+    "initialBackoff": "0.1s",
+    "maxBackoff": "2s",
+    "backoffMultiplier": 2,
+    "retryableStatusCodes": ["UNAVAILABLE", "ABORTED"],
+}
+
+
+def service_config(service: str, idempotent_methods: tuple[str, ...]) -> str:
+    """The JSON service config that enables the retry policy for the listed methods."""
+    names = [{"service": service, "method": method} for method in idempotent_methods]
+    return json.dumps({"methodConfig": [{"name": names, "retryPolicy": _RETRY_POLICY}]})
+
+
+_SERVICE_CONFIGS = {TRACKING_SERVICE: service_config(TRACKING_SERVICE, IDEMPOTENT_TRACKING_METHODS)}
+
+_channels: dict[tuple[int, str, bool, str], grpc.Channel] = {}
+_channels_lock = threading.Lock()
+
+
+def get_channel(uri: str, service: str = TRACKING_SERVICE) -> grpc.Channel:
+    """The shared channel to `uri` (any form `parse_service_uri` accepts)."""
+    target = parse_service_uri(uri)
+    key = (os.getpid(), target.address, target.secure, service)
+    channel = _channels.get(key)
+    if channel is not None:
+        return channel
+    with _channels_lock:
+        channel = _channels.get(key)
+        if channel is None:
+            channel = _new_channel(target, _SERVICE_CONFIGS.get(service, ""))
+            _channels[key] = channel
+        return channel
+
+
+def _new_channel(target: ServiceTarget, retry_config: str) -> grpc.Channel:
+    options: list[tuple[str, Any]] = [
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", 60_000),
+    ]
+    if retry_config:
+        options.append(("grpc.service_config", retry_config))
+    if target.secure:
+        return grpc.secure_channel(target.address, grpc.ssl_channel_credentials(), options=options)
+    return grpc.insecure_channel(target.address, options=options)
+
+
+def close_all_channels() -> None:
+    """Close every cached channel of this process (tests, and before a fork)."""
+    with _channels_lock:
+        for (pid, *_), channel in list(_channels.items()):
+            if pid == os.getpid():
+                channel.close()
+        _channels.clear()
+
+
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+
+
+def call_unary(
+    method: Callable[..., Response], request: Any, *, name: str, timeout: float | None = None
+) -> Response:
+    """Call a unary(-request) stub method with a deadline; failures become typed exceptions."""
+    try:
+        return method(request, timeout=timeout or config.client_timeout())
+    except grpc.RpcError as error:
+        raise from_rpc_error(error, method=name) from None
+
+
+def call_server_stream(
+    method: Callable[..., Iterator[Response]],
+    request: Any,
+    *,
+    name: str,
+    timeout: float | None = None,
+) -> Iterator[Response]:
+    """Iterate a server stream; a failure mid-stream is a typed exception too."""
+    try:
+        yield from method(request, timeout=timeout or config.artifact_timeout())
+    except grpc.RpcError as error:
+        raise from_rpc_error(error, method=name) from None

@@ -1,0 +1,388 @@
+"""`MlgrpcClient`: the low-level tracking client, method for method like `mlflow.MlflowClient`.
+
+Every method is one (or, for splitting and paging, a few) RPCs on a shared channel, with a
+deadline; results are the typed dataclasses of `mlgrpc.entities`, errors the typed exceptions of
+`mlgrpc.exceptions`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from mlgrpc import artifacts, config
+from mlgrpc._channel import call_unary, get_channel
+from mlgrpc.async_logging import AsyncLogQueue, LogItem
+from mlgrpc.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from mlgrpc.exceptions import NotFoundError
+from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+from mlgrpc.tracking.v1 import tracking_service_pb2_grpc
+from mlgrpc.uris import parse_service_uri
+
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_PER_BATCH = 100
+MAX_TAGS_PER_BATCH = 100
+
+_async_queues: dict[str, AsyncLogQueue] = {}
+_async_queues_lock = threading.Lock()
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class MlgrpcClient:
+    """Client of the tracking service at `tracking_uri` (default: `mlgrpc.get_tracking_uri()`)."""
+
+    def __init__(self, tracking_uri: str | None = None) -> None:
+        self.tracking_uri = tracking_uri or config.get_tracking_uri()
+        self._target = parse_service_uri(self.tracking_uri)
+        self._stub = tracking_service_pb2_grpc.TrackingServiceStub(get_channel(self.tracking_uri))
+
+    def __repr__(self) -> str:
+        return f"MlgrpcClient({self.tracking_uri!r})"
+
+    def _call(self, name: str, request: Any) -> Any:
+        return call_unary(getattr(self._stub, name), request, name=name)
+
+    # ---- experiments ---------------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> str:
+        tag_list = [pb.ExperimentTag(key=k, value=str(v)) for k, v in (tags or {}).items()]
+        request = pb.CreateExperimentRequest(
+            name=name, artifact_location=artifact_location or "", tags=tag_list
+        )
+        return self._call("CreateExperiment", request).experiment_id
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        request = pb.GetExperimentRequest(experiment_id=str(experiment_id))
+        return Experiment.from_proto(self._call("GetExperiment", request).experiment)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment called `name`, or None if there is none (as in MLflow)."""
+        try:
+            response = self._call(
+                "GetExperimentByName", pb.GetExperimentByNameRequest(experiment_name=name)
+            )
+        except NotFoundError:
+            return None
+        return Experiment.from_proto(response.experiment)
+
+    def search_experiments(
+        self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        request = pb.SearchExperimentsRequest(
+            view_type=view_type,  # type: ignore[arg-type] # same numbers as the enum
+            max_results=max_results or 0,
+            filter=filter_string or "",
+            order_by=list(order_by or []),
+            page_token=page_token or "",
+        )
+        response = self._call("SearchExperiments", request)
+        experiments = [Experiment.from_proto(e) for e in response.experiments]
+        return PagedList(experiments, response.next_page_token)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        request = pb.UpdateExperimentRequest(experiment_id=str(experiment_id), new_name=new_name)
+        self._call("UpdateExperiment", request)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._call("DeleteExperiment", pb.DeleteExperimentRequest(experiment_id=str(experiment_id)))
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        request = pb.RestoreExperimentRequest(experiment_id=str(experiment_id))
+        self._call("RestoreExperiment", request)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        request = pb.SetExperimentTagRequest(
+            experiment_id=str(experiment_id), key=key, value=str(value)
+        )
+        self._call("SetExperimentTag", request)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        request = pb.DeleteExperimentTagRequest(experiment_id=str(experiment_id), key=key)
+        self._call("DeleteExperimentTag", request)
+
+    # ---- runs ----------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        parent_run_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Run:
+        request = pb.CreateRunRequest(
+            experiment_id=str(experiment_id),
+            run_name=run_name or "",
+            user_id=user_id if user_id is not None else _current_user(),
+            tags=[pb.RunTag(key=k, value=str(v)) for k, v in (tags or {}).items()],
+            parent_run_id=parent_run_id or "",
+        )
+        if start_time is not None:
+            request.start_time = int(start_time)
+        return Run.from_proto(self._call("CreateRun", request).run)
+
+    def get_run(self, run_id: str) -> Run:
+        return Run.from_proto(self._call("GetRun", pb.GetRunRequest(run_id=run_id)).run)
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        name: str | None = None,
+        end_time: int | None = None,
+    ) -> RunInfo:
+        request = pb.UpdateRunRequest(
+            run_id=run_id,
+            status=RunStatus.to_number(status) if status else 0,  # type: ignore[arg-type]
+            run_name=name or "",
+        )
+        if end_time is not None:
+            request.end_time = int(end_time)
+        return RunInfo.from_proto(self._call("UpdateRun", request).run_info)
+
+    def set_terminated(
+        self, run_id: str, status: str | None = None, end_time: int | None = None
+    ) -> RunInfo:
+        """End a run: status FINISHED unless given, end time now unless given."""
+        return self.update_run(
+            run_id, status=status or RunStatus.FINISHED, end_time=end_time or now_ms()
+        )
+
+    def delete_run(self, run_id: str) -> None:
+        self._call("DeleteRun", pb.DeleteRunRequest(run_id=run_id))
+
+    def restore_run(self, run_id: str) -> None:
+        self._call("RestoreRun", pb.RestoreRunRequest(run_id=run_id))
+
+    def search_runs(
+        self,
+        experiment_ids: str | Sequence[str],
+        filter_string: str = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """One page of runs; pass `.token` of the result as `page_token` for the next."""
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
+        request = pb.SearchRunsRequest(
+            experiment_ids=[str(i) for i in ids],
+            filter=filter_string or "",
+            run_view_type=run_view_type,  # type: ignore[arg-type]
+            max_results=max_results or 0,
+            order_by=list(order_by or []),
+            page_token=page_token or "",
+        )
+        response = self._call("SearchRuns", request)
+        return PagedList([Run.from_proto(r) for r in response.runs], response.next_page_token)
+
+    # ---- metrics, params, tags -----------------------------------------------------------------
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        timestamp = now_ms() if timestamp is None else int(timestamp)
+        if not _is_synchronous(synchronous):
+            self.async_queue().log_metric(run_id, key, float(value), timestamp, int(step or 0))
+            return
+        request = pb.LogMetricRequest(
+            run_id=run_id, key=key, value=float(value), timestamp=timestamp, step=int(step or 0)
+        )
+        self._call("LogMetric", request)
+
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a param (its `str()` is stored); returns `value` like MLflow."""
+        if not _is_synchronous(synchronous):
+            self.async_queue().log_param(run_id, key, str(value))
+        else:
+            self._call("LogParam", pb.LogParamRequest(run_id=run_id, key=key, value=str(value)))
+        return value
+
+    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
+        if not _is_synchronous(synchronous):
+            self.async_queue().set_tag(run_id, key, str(value))
+            return
+        self._call("SetTag", pb.SetTagRequest(run_id=run_id, key=key, value=str(value)))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._call("DeleteTag", pb.DeleteTagRequest(run_id=run_id, key=key))
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        synchronous: bool | None = None,
+    ) -> None:
+        """Log many values; inputs larger than one LogBatch are split (1000/100/100 per call)."""
+        if not _is_synchronous(synchronous):
+            queue = self.async_queue()
+            for m in metrics:
+                queue.log_metric(run_id, m.key, float(m.value), int(m.timestamp), int(m.step))
+            for p in params:
+                queue.log_param(run_id, p.key, str(p.value))
+            for t in tags:
+                queue.set_tag(run_id, t.key, str(t.value))
+            return
+        metric_msgs = [
+            pb.Metric(key=m.key, value=float(m.value), timestamp=int(m.timestamp), step=int(m.step))
+            for m in metrics
+        ]
+        param_msgs = [pb.Param(key=p.key, value=str(p.value)) for p in params]
+        tag_msgs = [pb.RunTag(key=t.key, value=str(t.value)) for t in tags]
+        first = True
+        while first or metric_msgs or param_msgs or tag_msgs:
+            first = False
+            request = pb.LogBatchRequest(
+                run_id=run_id,
+                metrics=metric_msgs[:MAX_METRICS_PER_BATCH],
+                params=param_msgs[:MAX_PARAMS_PER_BATCH],
+                tags=tag_msgs[:MAX_TAGS_PER_BATCH],
+            )
+            metric_msgs = metric_msgs[MAX_METRICS_PER_BATCH:]
+            param_msgs = param_msgs[MAX_PARAMS_PER_BATCH:]
+            tag_msgs = tag_msgs[MAX_TAGS_PER_BATCH:]
+            self._call("LogBatch", request)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value of the metric, ordered by step then timestamp (all pages)."""
+        history: list[Metric] = []
+        token = ""
+        while True:
+            request = pb.GetMetricHistoryRequest(run_id=run_id, metric_key=key, page_token=token)
+            response = self._call("GetMetricHistory", request)
+            history.extend(Metric.from_proto(m) for m in response.metrics)
+            token = response.next_page_token
+            if not token:
+                return history
+
+    # ---- async logging -------------------------------------------------------------------------
+
+    def async_queue(self) -> AsyncLogQueue:
+        """The background log queue of this client's service (one per target and process)."""
+        key = self._target.address
+        queue = _async_queues.get(key)
+        if queue is None:
+            with _async_queues_lock:
+                queue = _async_queues.get(key)
+                if queue is None:
+                    queue = AsyncLogQueue(self._send_log_items, name=f"mlgrpc-async-log:{key}")
+                    _async_queues[key] = queue
+        return queue
+
+    def flush(self) -> None:
+        """Wait until every value logged asynchronously through this service is written."""
+        queue = _async_queues.get(self._target.address)
+        if queue is not None:
+            queue.flush()
+
+    def _send_log_items(
+        self, run_id: str, metrics: list[LogItem], params: list[LogItem], tags: list[LogItem]
+    ) -> None:
+        # The hot loop of async logging: `add` is the cheapest way to fill repeated fields.
+        request = pb.LogBatchRequest(run_id=run_id)
+        add_metric = request.metrics.add
+        for item in metrics:
+            add_metric(key=item[2], value=item[3], timestamp=item[4], step=item[5])
+        add_param = request.params.add
+        for item in params:
+            add_param(key=item[2], value=item[3])
+        add_tag = request.tags.add
+        for item in tags:
+            add_tag(key=item[2], value=item[3])
+        self._call("LogBatch", request)
+
+    # ---- artifacts -----------------------------------------------------------------------------
+
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload one file as `artifact_path/<file name>`."""
+        name = os.path.basename(os.fspath(local_path))
+        path = artifacts.join_artifact_path(artifact_path, name)
+        artifacts.upload_file(self._stub, run_id, local_path, path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Upload every file below `local_dir` under `artifact_path`, keeping the layout."""
+        artifacts.upload_dir(self._stub, run_id, local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Store `text` (UTF-8) as the artifact file `artifact_file`."""
+        artifacts.upload_bytes(self._stub, run_id, text.encode("utf-8"), artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: dict[str, Any], artifact_file: str) -> None:
+        """Store a dict as JSON, or YAML when `artifact_file` ends with .yaml / .yml."""
+        data = artifacts.dict_to_bytes(dictionary, artifact_file)
+        artifacts.upload_bytes(self._stub, run_id, data, artifact_file)
+
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """Store a matplotlib (or plotly) figure as `artifact_file`, e.g. `plots/loss.png`."""
+        artifacts.upload_figure(self._stub, run_id, figure, artifact_file, save_kwargs)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        return artifacts.list_artifacts(self._stub, run_id, path)
+
+    def download_artifacts(
+        self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None
+    ) -> str:
+        """Download a file or directory of the run's artifacts; returns its local path."""
+        return artifacts.download(self._stub, run_id, path, dst_path)
+
+
+def _is_synchronous(synchronous: bool | None) -> bool:
+    if synchronous is None:
+        return not config.is_async_logging_enabled()
+    return bool(synchronous)
+
+
+def _current_user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database in some containers
+        return "unknown"

@@ -1,0 +1,100 @@
+"""Turn a model URI into a local model directory.
+
+Accepted forms:
+- a local path, or `file:` URI (`file:///abs/path`, `file:relative`): used in place;
+- `runs:/<run_id>/<artifact path>`: downloaded through the tracking service
+  (`MlgrpcClient().download_artifacts`) into `dst_path` or a new temporary directory;
+- any scheme with a registered resolver, e.g. `models:/name/1` once the registry helper calls
+  `register_model_uri_resolver("models", fn)`. The resolver receives the URI and returns another
+  URI (typically `runs:/…` or a local path), which is resolved in turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from mlgrpc.models.errors import ModelUriError
+
+logger = logging.getLogger(__name__)
+
+UriResolver = Callable[[str], str]
+
+_RESOLVERS: dict[str, UriResolver] = {}
+_MAX_RESOLUTION_DEPTH = 8
+
+
+def register_model_uri_resolver(scheme: str, resolver: UriResolver) -> None:
+    """Resolve `<scheme>:/…` URIs with `resolver(uri) -> uri_or_local_path` from now on."""
+    _RESOLVERS[scheme.lower().rstrip(":/")] = resolver
+
+
+def _scheme_of(uri: str) -> str | None:
+    if "://" not in uri and ":/" not in uri:
+        return None
+    scheme = uri.split(":", 1)[0].lower()
+    # A Windows drive letter ("C:/…") is a path, not a scheme.
+    return scheme if len(scheme) > 1 else None
+
+
+def _local_path_of_file_uri(uri: str) -> str:
+    parsed = urlparse(uri)
+    if parsed.netloc not in ("", "localhost"):
+        raise ModelUriError(f"{uri!r}: file URIs must name a local path (no host)", field="uri")
+    return unquote(parsed.path or uri[len("file:") :])
+
+
+def _download_run_artifacts(uri: str, dst_path: str | None) -> str:
+    from mlgrpc.uris import parse_runs_uri
+
+    runs_uri = parse_runs_uri(uri)
+    try:
+        from mlgrpc.client import MlgrpcClient
+    except ImportError as exc:  # the tracking client is written alongside; say so plainly
+        raise ModelUriError(
+            f"cannot resolve {uri!r}: the tracking client (mlgrpc.client) is not available",
+            field="uri",
+        ) from exc
+    if dst_path is None:
+        dst_path = tempfile.mkdtemp(prefix="mlgrpc-model-")
+    local = MlgrpcClient().download_artifacts(runs_uri.run_id, runs_uri.artifact_path, dst_path)
+    return str(local)
+
+
+def resolve_model_uri(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> str:
+    """A local directory holding the model that `model_uri` names."""
+    uri = os.fspath(model_uri)
+    for _ in range(_MAX_RESOLUTION_DEPTH):
+        scheme = _scheme_of(uri)
+        if scheme is None:
+            path = Path(uri).expanduser()
+            if not path.exists():
+                raise ModelUriError(f"no model at {uri!r}: the path does not exist", field="uri")
+            return str(path.resolve())
+        if scheme == "file":
+            uri = _local_path_of_file_uri(uri)
+            continue
+        if scheme == "runs":
+            return _download_run_artifacts(uri, dst_path)
+        resolver = _RESOLVERS.get(scheme)
+        if resolver is None:
+            if scheme == "models":
+                raise ModelUriError(
+                    f"{uri!r} needs the model registry to resolve, and no registry resolver is "
+                    "registered; import the registry client (mlgrpc.registry) or load the "
+                    "model by its 'runs:/<run_id>/<path>' URI",
+                    field="uri",
+                )
+            raise ModelUriError(
+                f"unsupported model URI scheme {scheme!r} in {uri!r}; use a local path, a "
+                "'file:' URI or 'runs:/<run_id>/<artifact path>'",
+                field="uri",
+            )
+        resolved = resolver(uri)
+        logger.debug("resolved %s to %s", uri, resolved)
+        uri = os.fspath(resolved)
+    raise ModelUriError(f"{model_uri!r} resolves through too many indirections", field="uri")

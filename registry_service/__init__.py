@@ -1,0 +1,1 @@
+"""The model-registry service: registered models, versions, stages, aliases over gRPC."""

@@ -1,0 +1,80 @@
+"""Building the registry's gRPC server: store, tracking client, servicer, health, reflection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from mlgrpc.errors import REGISTRY_DOMAIN
+from mlgrpc.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from mlgrpc_server.bootstrap import RunningServer, start_server
+from mlgrpc_server.db import create_db_engine
+from mlgrpc_server.schema import ensure_schema
+from registry_service.servicer import ModelRegistryServicer
+from registry_service.store import SqlRegistryStore
+from registry_service.tracking_client import TrackingClient
+from registry_service.watch import DEFAULT_POLL_SECONDS, ChangeNotifier
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = "mlgrpc.registry.v1.ModelRegistryService"
+
+
+@dataclass
+class RegistryRunningServer(RunningServer):
+    """A running registry: stopping it first ends the watch streams, then drains the rest."""
+
+    notifier: ChangeNotifier | None = None
+
+    def stop(self, grace: float | None = 10.0) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
+        super().stop(grace)
+
+
+def create_server(
+    *,
+    backend_store_uri: str,
+    tracking_address: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    max_workers: int = 32,
+    watch_poll_seconds: float = DEFAULT_POLL_SECONDS,
+) -> RunningServer:
+    """Start the registry on `host:port` (0: a free port) and return it running.
+
+    An empty database is migrated first; one at another schema revision raises
+    `mlgrpc_server.schema.SchemaMismatch` before anything listens. The tracking service need
+    not be up: only CreateModelVersion with a run needs it.
+    """
+    engine = create_db_engine(backend_store_uri, pool_size=max_workers)
+    tracking = TrackingClient(tracking_address)
+    try:
+        ensure_schema(engine)
+        notifier = ChangeNotifier()
+        servicer = ModelRegistryServicer(
+            SqlRegistryStore(engine), tracking, notifier, watch_poll_seconds=watch_poll_seconds
+        )
+        started = start_server(
+            register=lambda server: pb_grpc.add_ModelRegistryServiceServicer_to_server(
+                servicer, server
+            ),
+            service_names=[SERVICE_NAME],
+            domain=REGISTRY_DOMAIN,
+            host=host,
+            port=port,
+            max_workers=max_workers,
+        )
+    except BaseException:
+        tracking.close()
+        engine.dispose()
+        raise
+    running = RegistryRunningServer(
+        server=started.server,
+        port=started.port,
+        health=started.health,
+        service_names=started.service_names,
+        on_stop=[tracking.close, engine.dispose],
+        notifier=notifier,
+    )
+    return running

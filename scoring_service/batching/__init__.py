@@ -1,0 +1,1 @@
+"""Optional adaptive batching of concurrent requests (`--max-batch-size`, `--max-batch-time`)."""

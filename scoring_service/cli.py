@@ -1,0 +1,152 @@
+"""`mlgrpc models serve` / `mlgrpc server scoring` / `python -m scoring_service`.
+
+Every flag has an environment fallback (`MLGRPC_…`), read here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from scoring_service.config import (
+    DEFAULT_MAX_REQUEST_ROWS,
+    DEFAULT_PORT,
+    ModelSpec,
+    ServeConfig,
+    default_cache_dir,
+)
+
+logger = logging.getLogger("scoring_service")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="mlgrpc models serve",
+        description="Serve models over gRPC: mlgrpc.scoring.v1.ScoringService (MLflow-style "
+        "Predict) and inference.GRPCInferenceService (Open Inference Protocol), one port.",
+    )
+    parser.add_argument(
+        "-m",
+        "--model-uri",
+        action="append",
+        default=[],
+        metavar="[NAME=]URI",
+        help="model to serve: a directory, file:, runs:/<run_id>/<path>, models:/<name>/<version>"
+        ", models:/<name>@<alias> or models:/<name>/<stage> (alias and stage are followed); "
+        "repeat for several models (env MLGRPC_MODEL_URI, comma-separated)",
+    )
+    parser.add_argument("-p", "--port", type=int, default=int(env("MLGRPC_PORT", DEFAULT_PORT)))
+    parser.add_argument("--host", default=env("MLGRPC_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        default=int(env("MLGRPC_WORKERS", "1")),
+        help="server processes sharing the port (SO_REUSEPORT); default 1",
+    )
+    parser.add_argument("--registry-address", default=env("MLGRPC_REGISTRY_URI", ""))
+    parser.add_argument("--tracking-address", default=env("MLGRPC_TRACKING_URI", ""))
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        default=_env_flag("MLGRPC_ALLOW_PICKLE"),
+        help="allow pickle/cloudpickle models (loading them runs code from the file)",
+    )
+    parser.add_argument(
+        "--max-batch-size", type=int, default=int(env("MLGRPC_MAX_BATCH_SIZE", "0"))
+    )
+    parser.add_argument(
+        "--max-batch-time",
+        type=float,
+        default=float(env("MLGRPC_MAX_BATCH_TIME_MS", "0")),
+        help="milliseconds to wait to fill a batch (adaptive batching; 0 = off)",
+    )
+    parser.add_argument(
+        "--max-request-rows",
+        type=int,
+        default=int(env("MLGRPC_MAX_REQUEST_ROWS", str(DEFAULT_MAX_REQUEST_ROWS))),
+        help="larger requests are RESOURCE_EXHAUSTED (default %(default)s)",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
+    parser.add_argument("--threads", type=int, default=int(env("MLGRPC_THREADS", "16")))
+    parser.add_argument(
+        "--server-kind",
+        choices=("sync", "aio"),
+        default=env("MLGRPC_SERVER_KIND", "sync"),
+        help="thread-pool server (default) or grpc.aio event loop",
+    )
+    parser.add_argument("--log-level", default=env("MLGRPC_LOG_LEVEL", "INFO"))
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> ServeConfig:
+    uris = list(args.model_uri) or [
+        u for u in os.environ.get("MLGRPC_MODEL_URI", "").split(",") if u.strip()
+    ]
+    return ServeConfig(
+        models=tuple(ModelSpec.parse(u.strip()) for u in uris),
+        host=args.host,
+        port=args.port,
+        workers=max(1, args.workers),
+        registry_address=args.registry_address,
+        tracking_address=args.tracking_address,
+        allow_pickle=args.allow_pickle,
+        max_batch_size=args.max_batch_size,
+        max_batch_time_ms=args.max_batch_time,
+        max_request_rows=args.max_request_rows,
+        cache_dir=args.cache_dir,
+        threads=args.threads,
+        server_kind=args.server_kind,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s: %(message)s"
+    )
+    config = config_from_args(args)
+    if not config.models:
+        print("mlgrpc models serve: give at least one -m/--model-uri", file=sys.stderr)
+        return 2
+    if config.workers > 1:
+        from scoring_service.workers.pool import run_workers
+
+        return run_workers(config)
+    if config.server_kind == "aio":
+        from scoring_service.aio_server import run
+
+        return run(config)
+    return _serve_single(config)
+
+
+def _serve_single(config: ServeConfig) -> int:
+    from mlgrpc_server.errors import ServiceError
+    from scoring_service.server import create_server
+
+    try:
+        server = create_server(config)
+    except ServiceError as exc:
+        print(f"mlgrpc models serve: {exc.message}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # grpc: failed to bind
+        print(f"mlgrpc models serve: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    names = ", ".join(f"{m.name} v{m.version}" for m in server.manager.registry.all())
+    logger.info("serving %s on %s:%d", names, config.host, server.port)
+    stop.wait()
+    server.stop(grace=5)
+    return 0

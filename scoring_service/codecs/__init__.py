@@ -1,0 +1,1 @@
+"""Explicit converters between wire payloads and the columns a model predicts on."""

@@ -1,0 +1,48 @@
+"""The scoring service's settings: one frozen object built by the CLI (flags, then env)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 8088
+DEFAULT_MAX_REQUEST_ROWS = 1_000_000
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("MLGRPC_CACHE_DIR") or Path.home() / ".cache/mlgrpc/models")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One `-m [name=]URI`: the name to serve under (None: derived) and the model URI."""
+
+    uri: str
+    name: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        # `name=URI`; a URI itself never has "=" before its scheme or first slash.
+        head, sep, tail = text.partition("=")
+        if sep and head and "/" not in head and ":" not in head:
+            return cls(uri=tail, name=head)
+        return cls(uri=text)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    models: tuple[ModelSpec, ...] = ()
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    registry_address: str = ""
+    tracking_address: str = ""
+    allow_pickle: bool = False
+    max_batch_size: int = 0
+    max_batch_time_ms: float = 0.0
+    max_request_rows: int = DEFAULT_MAX_REQUEST_ROWS
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    threads: int = 16
+    server_kind: str = "sync"
+    watch_backoff_max_s: float = 30.0

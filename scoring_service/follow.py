@@ -1,0 +1,138 @@
+"""Following a registry alias or stage: `models:/name@alias`, `models:/name/Stage`, `…/latest`.
+
+One thread per followed model keeps a WatchRegisteredModel stream open. When the alias (or the
+newest version in the stage) moves, the new version is downloaded and loaded in that thread
+while the old one keeps answering, then swapped in with one reference assignment: no request
+fails or sees a mix. If the registry is unreachable the loaded version keeps serving and the
+watch reconnects with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import grpc
+
+from mlgrpc_server.errors import ServiceError
+from scoring_service.models.manager import ModelManager
+from scoring_service.models.source import follows
+
+logger = logging.getLogger(__name__)
+
+INITIAL_BACKOFF_S = 0.5
+
+
+@dataclass(frozen=True)
+class FollowTarget:
+    """What a moving model URI points at: a registered model and an alias, a stage or latest."""
+
+    registered_name: str
+    alias: str = ""
+    stage: str = ""
+
+    @classmethod
+    def parse(cls, uri: str) -> FollowTarget:
+        rest = uri[len("models:/") :].strip("/")
+        if "@" in rest:
+            name, alias = rest.split("@", 1)
+            return cls(name, alias=alias)
+        name, stage = rest.split("/", 1)
+        return cls(name, stage=stage)
+
+    def version_in(self, registered_model: object) -> str | None:
+        """The version this target names in a RegisteredModel message, if any."""
+        if self.alias:
+            for alias in registered_model.aliases:  # type: ignore[attr-defined]
+                if alias.alias == self.alias:
+                    return str(alias.version)
+            return None
+        versions = list(registered_model.latest_versions)  # type: ignore[attr-defined]
+        if self.stage.lower() != "latest":
+            versions = [v for v in versions if v.current_stage.lower() == self.stage.lower()]
+        if not versions:
+            return None
+        return str(max(int(v.version) for v in versions))
+
+
+class ModelFollower:
+    """Watches one moving URI and swaps the served model when it moves."""
+
+    def __init__(self, manager: ModelManager, served_name: str, uri: str) -> None:
+        self._manager = manager
+        self._served_name = served_name
+        self._uri = uri
+        self._target = FollowTarget.parse(uri)
+        self._stop = threading.Event()
+        self._call: grpc.Future | None = None
+        self._thread = threading.Thread(target=self._run, name=f"follow-{served_name}", daemon=True)
+
+    def start(self) -> ModelFollower:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        call = self._call
+        if call is not None:
+            call.cancel()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        from mlgrpc.registry.v1 import registry_service_pb2 as rpb
+        from mlgrpc.registry.v1 import registry_service_pb2_grpc as rpb_grpc
+
+        backoff = INITIAL_BACKOFF_S
+        max_backoff = self._manager.config.watch_backoff_max_s
+        while not self._stop.is_set():
+            try:
+                stub = rpb_grpc.ModelRegistryServiceStub(self._manager.resolver.registry_channel())
+                request = rpb.WatchRegisteredModelRequest(name=self._target.registered_name)
+                self._call = stub.WatchRegisteredModel(request, wait_for_ready=False)
+                for message in self._call:  # type: ignore[union-attr]
+                    backoff = INITIAL_BACKOFF_S
+                    self._on_change(message.registered_model)
+                    if self._stop.is_set():
+                        return
+            except grpc.RpcError as exc:
+                if self._stop.is_set():
+                    return
+                logger.warning(
+                    "watching %s: %s; the served version keeps answering, retrying in %.1f s",
+                    self._uri,
+                    exc.code() if isinstance(exc, grpc.Call) else exc,
+                    backoff,
+                )
+            except ServiceError as exc:
+                logger.warning("watching %s: %s", self._uri, exc.message)
+            if self._stop.wait(backoff):
+                return
+            backoff = min(backoff * 2, max_backoff)
+
+    def _on_change(self, registered_model: object) -> None:
+        version = self._target.version_in(registered_model)
+        if version is None:
+            logger.warning("%s names no version now; keeping the served one", self._uri)
+            return
+        try:
+            current = self._manager.registry.get(self._served_name).version
+        except ServiceError:
+            return  # unloaded meanwhile
+        if version == current:
+            return
+        name = self._target.registered_name
+        logger.info("%s moved to version %s; loading it", self._uri, version)
+        try:
+            self._manager.load(f"models:/{name}/{version}", self._served_name, shown_uri=self._uri)
+        except ServiceError as exc:
+            logger.error("loading %s version %s failed: %s", name, version, exc.message)
+
+
+def start_followers(manager: ModelManager) -> list[ModelFollower]:
+    """A follower for every served model whose URI names an alias, a stage or `latest`."""
+    followers = []
+    for model in manager.registry.all():
+        if follows(model.source_uri):
+            followers.append(ModelFollower(manager, model.name, model.source_uri).start())
+    return followers

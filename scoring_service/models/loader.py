@@ -1,0 +1,103 @@
+"""Loading a model directory (MLflow's MLmodel format) into a `LoadedModel`.
+
+`mlgrpc.pyfunc` loads the model (skops by default; pickle only with `allow_pickle`); the server
+adds the pandas-free fast path on the estimator, and its own wire-level enforcement
+(`enforce.py`: JSON numbers are doubles, so integral doubles are accepted for integer columns).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlgrpc.exceptions import MlgrpcException
+from mlgrpc.models.signature import ColSpec, Schema, TensorSpec
+from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
+from scoring_service.models import sklearn_flavor
+from scoring_service.models.loaded import FAST_PATH_TYPES, InputColumn, LoadedModel
+
+logger = logging.getLogger(__name__)
+
+
+def _columns(schema: Schema | None) -> tuple[InputColumn, ...]:
+    if schema is None:
+        return ()
+    columns: list[InputColumn] = []
+    for spec in schema:
+        if isinstance(spec, ColSpec):
+            type_name = spec.type if isinstance(spec.type, str) else "any"
+            columns.append(InputColumn(spec.name, type_name, spec.required))
+        elif isinstance(spec, TensorSpec):
+            kind = np.dtype(spec.dtype).kind
+            type_name = {"f": "double", "i": "long", "u": "long", "b": "boolean"}.get(
+                kind, "string"
+            )
+            columns.append(InputColumn(spec.name, type_name, True))
+    return tuple(columns)
+
+
+def _probe_frame(model: Any, inputs: tuple[InputColumn, ...]) -> Any:
+    """A small DataFrame in signature order: the saved input example, or a row of ones."""
+    import pandas as pd
+
+    names = [str(c.name) for c in inputs]
+    try:
+        example = model.load_input_example()
+        if example is not None:
+            return pd.DataFrame(example)[names].astype(np.float64).head(5)
+    except Exception as exc:  # noqa: BLE001 - the example is only a convenience
+        logger.debug("input example unusable as probe: %s", exc)
+    return pd.DataFrame([[1.0] * len(names)], columns=names)
+
+
+def _service_error(exc: MlgrpcException) -> ServiceError:
+    """The client library's exception as the server's, keeping code, reason and field."""
+    kinds = {cls.code: cls for cls in (InvalidArgument, NotFound, FailedPrecondition)}
+    kind = kinds.get(exc.code, FailedPrecondition)
+    return kind(exc.message, field=exc.field or "model_uri", reason=exc.reason)
+
+
+def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
+    """Load the model saved in directory `path`; name and version are set by the caller."""
+    from mlgrpc import pyfunc
+
+    model_dir = Path(path)
+    try:
+        model = pyfunc.load_model_from_dir(model_dir, allow_pickle=allow_pickle)
+    except FileNotFoundError as exc:
+        raise NotFound(str(exc), field="model_uri") from exc
+    except MlgrpcException as exc:
+        raise _service_error(exc) from exc
+    except (ValueError, OSError) as exc:
+        raise FailedPrecondition(f"cannot load the model in {model_dir}: {exc}") from exc
+    meta = model.metadata
+    sklearn_flavor.log_version_mismatches(meta.flavors, model_dir)
+    inputs = _columns(meta.get_input_schema())
+    estimator = model.get_raw_model()
+    if not inputs and getattr(estimator, "feature_names_in_", None) is not None:
+        inputs = tuple(InputColumn(str(n), "double") for n in estimator.feature_names_in_)
+    fast: tuple[Any, tuple[str, ...]] | None = None
+    named = bool(inputs) and all(c.name is not None for c in inputs)
+    if named and all(c.type in FAST_PATH_TYPES for c in inputs):
+        fast = sklearn_flavor.matrix_predictor(
+            estimator, [str(c.name) for c in inputs], _probe_frame(model, inputs), model.predict
+        )
+    return LoadedModel(
+        name=model_dir.name,
+        version="1",
+        source_uri=str(model_dir),
+        resolved_uri=str(model_dir.resolve()),
+        flavor="sklearn" if "sklearn" in meta.flavors else "python_function",
+        run_id=meta.run_id or "",
+        inputs=inputs,
+        outputs=_columns(meta.get_output_schema()),
+        predict_frame=model.predict,
+        predict_matrix=fast[0] if fast else None,
+        matrix_columns=fast[1] if fast else (),
+        loaded_at_ms=int(time.time() * 1000),
+        extra={"pyfunc": model},
+    )

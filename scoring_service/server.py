@@ -1,0 +1,115 @@
+"""Building the scoring server: both servicers, health, reflection, the error interceptor.
+
+Health starts NOT_SERVING and turns SERVING only once every model given at start is loaded.
+A single process keeps `grpc.so_reuseport=0` (a second server on a busy port fails to bind);
+worker processes (`workers/`) pass `reuse_port=True` to share one port.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from mlgrpc import errors as reasons
+from mlgrpc.inference import grpc_predict_v2_pb2, grpc_predict_v2_pb2_grpc
+from mlgrpc.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
+from mlgrpc_server.bootstrap import MAX_MESSAGE_BYTES, RunningServer
+from mlgrpc_server.interceptors import ErrorMappingInterceptor
+from scoring_service.config import ServeConfig
+from scoring_service.models.manager import ModelManager
+from scoring_service.oip_servicer import InferenceServicer
+from scoring_service.servicer import ScoringServicer
+
+logger = logging.getLogger(__name__)
+
+SCORING_SERVICE = scoring_service_pb2.DESCRIPTOR.services_by_name["ScoringService"].full_name
+INFERENCE_SERVICE = grpc_predict_v2_pb2.DESCRIPTOR.services_by_name[
+    "GRPCInferenceService"
+].full_name
+
+
+def server_options(reuse_port: bool) -> list[tuple[str, int]]:
+    return [
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ]
+
+
+@dataclass
+class ScoringServer:
+    """A started scoring server: the gRPC server plus the models it serves."""
+
+    running: RunningServer
+    manager: ModelManager
+    followers: list[object] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.running.port}"
+
+    def load_models(self) -> None:
+        """Load every model of the configuration, then report SERVING."""
+        from scoring_service.follow import start_followers
+
+        self.manager.load_all(self.manager.config.models)
+        self.followers.extend(start_followers(self.manager))
+        self.manager.set_ready(True)
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        for follower in self.followers:
+            follower.stop()  # type: ignore[attr-defined]
+        self.running.stop(grace)
+        self.manager.close()
+
+
+def create_server(
+    config: ServeConfig, *, reuse_port: bool = False, load: bool = True
+) -> ScoringServer:
+    """Bind `config.host:config.port` (0: any free port), then load the models unless told not.
+
+    The port answers health checks (NOT_SERVING) while models load.
+    """
+    manager = ModelManager(config)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="scoring"),
+        interceptors=[ErrorMappingInterceptor(reasons.SCORING_DOMAIN)],
+        options=server_options(reuse_port),
+    )
+    scoring_service_pb2_grpc.add_ScoringServiceServicer_to_server(
+        ScoringServicer(manager, max_request_rows=config.max_request_rows), server
+    )
+    grpc_predict_v2_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
+        InferenceServicer(manager, max_request_rows=config.max_request_rows), server
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [SCORING_SERVICE, INFERENCE_SERVICE]
+    reflection.enable_server_reflection(
+        (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    host = config.host
+    address = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
+    port = server.add_insecure_port(address)
+    server.start()
+    running = RunningServer(server, port, health_servicer, names)
+    running.set_serving(False)
+    manager.on_ready(running.set_serving)
+    logger.info("scoring service listening on %s:%d", host, port)
+    scoring = ScoringServer(running, manager)
+    if load:
+        try:
+            scoring.load_models()
+        except BaseException:
+            scoring.stop(grace=0)
+            raise
+    return scoring

@@ -1,0 +1,1 @@
+"""Several server processes sharing one port (SO_REUSEPORT)."""

@@ -1,0 +1,115 @@
+"""Parsing of service addresses and `runs:/` / `models:/` URIs (no server needed)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mlgrpc
+from mlgrpc.exceptions import InvalidArgumentError
+from mlgrpc.uris import (
+    ModelsUri,
+    ServiceTarget,
+    parse_models_uri,
+    parse_runs_uri,
+    parse_service_uri,
+)
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("grpc://127.0.0.1:50051", ServiceTarget("127.0.0.1:50051")),
+        ("127.0.0.1:50051", ServiceTarget("127.0.0.1:50051")),
+        ("GRPC://tracking.internal:9000/", ServiceTarget("tracking.internal:9000")),
+        ("grpcs://tracking.example.com:443", ServiceTarget("tracking.example.com:443", True)),
+        ("grpc://[::1]:50051", ServiceTarget("[::1]:50051")),
+        ("unix:///tmp/tracking.sock", ServiceTarget("unix:///tmp/tracking.sock")),
+    ],
+)
+def test_service_uri_forms_are_accepted(uri: str, expected: ServiceTarget) -> None:
+    assert parse_service_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["http://localhost:5000", "https://mlflow.example.com/"])
+def test_http_uri_is_rejected_with_the_grpc_form_in_the_message(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        mlgrpc.set_tracking_uri(uri)
+    assert "grpc://" in caught.value.message
+    assert caught.value.field == "tracking_uri"
+
+
+@pytest.mark.parametrize("uri", ["", "localhost", "grpc://host", "host:0", "host:99999", "a b:1"])
+def test_malformed_service_uri_is_invalid_argument(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        parse_service_uri(uri)
+
+
+@given(st.text(max_size=40))
+def test_service_uri_parser_raises_only_invalid_argument(text: str) -> None:
+    try:
+        target = parse_service_uri(text)
+    except InvalidArgumentError:
+        return
+    assert target.address
+
+
+def test_tracking_uri_defaults_to_env_then_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLGRPC_TRACKING_URI", raising=False)
+    assert mlgrpc.get_tracking_uri() == "127.0.0.1:50051"
+    monkeypatch.setenv("MLGRPC_TRACKING_URI", "grpc://tracking:7000")
+    assert mlgrpc.get_tracking_uri() == "grpc://tracking:7000"
+    mlgrpc.set_tracking_uri("grpc://other:7001")
+    assert mlgrpc.get_tracking_uri() == "grpc://other:7001"
+
+
+def test_registry_uri_defaults_to_env_then_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLGRPC_REGISTRY_URI", raising=False)
+    assert mlgrpc.get_registry_uri() == "127.0.0.1:50052"
+    monkeypatch.setenv("MLGRPC_REGISTRY_URI", "registry:7002")
+    assert mlgrpc.get_registry_uri() == "registry:7002"
+    mlgrpc.set_registry_uri("grpc://other:7003")
+    assert mlgrpc.get_registry_uri() == "grpc://other:7003"
+
+
+def test_runs_uri_splits_run_id_and_path() -> None:
+    parsed = parse_runs_uri("runs:/0123abcd/model/MLmodel")
+    assert (parsed.run_id, parsed.artifact_path) == ("0123abcd", "model/MLmodel")
+    assert parse_runs_uri("runs:/0123abcd").artifact_path == ""
+
+
+@pytest.mark.parametrize("uri", ["runs:/", "run:/abc/model", "models:/x/1"])
+def test_bad_runs_uri_is_invalid_argument(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        parse_runs_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("models:/wine/3", ModelsUri(name="wine", version="3")),
+        ("models:/wine/Production", ModelsUri(name="wine", stage="Production")),
+        ("models:/wine/latest", ModelsUri(name="wine", latest=True)),
+        ("models:/wine@champion", ModelsUri(name="wine", alias="champion")),
+        ("models:/m-0123abcd", ModelsUri(model_id="m-0123abcd")),
+        ("models:/wine/3/MLmodel", ModelsUri(name="wine", version="3", sub_path="MLmodel")),
+    ],
+)
+def test_models_uri_forms(uri: str, expected: ModelsUri) -> None:
+    assert parse_models_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["models:/", "models:/@alias", "models:/wine@", "runs:/x"])
+def test_bad_models_uri_is_invalid_argument(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        parse_models_uri(uri)
+
+
+@given(st.text(max_size=40))
+def test_models_uri_parser_raises_only_invalid_argument(text: str) -> None:
+    try:
+        parsed = parse_models_uri("models:/" + text)
+    except InvalidArgumentError:
+        return
+    assert parsed.name or parsed.model_id

@@ -1,0 +1,83 @@
+"""Adaptive batching: concurrent single-row requests share predict calls, each caller gets
+its own rows back, and a model error reaches every caller of the batch."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+
+from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
+from mlgrpc.scoring.v1 import scoring_service_pb2_grpc as pb_grpc
+from scoring_service.batching.adaptive import AdaptiveBatcher
+from scoring_service.config import ModelSpec, ServeConfig
+from scoring_service.server import create_server
+
+from .conftest import SEED_COLUMNS, SEED_ROW
+
+
+def test_concurrent_callers_share_batches_and_get_their_own_rows() -> None:
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        with lock:
+            calls.append(len(matrix))
+        return matrix[:, 0] * 2
+
+    batcher = AdaptiveBatcher(predict, max_batch_size=64, max_batch_time_s=0.05)
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda i: batcher.predict(np.array([[float(i)]])), range(64)))
+    finally:
+        batcher.close()
+    assert [r.tolist() for r in results] == [[2.0 * i] for i in range(64)]
+    assert sum(calls) == 64
+    assert len(calls) < 64
+
+
+def test_model_error_reaches_every_caller_of_the_batch() -> None:
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        raise ValueError("broken model")
+
+    batcher = AdaptiveBatcher(predict, max_batch_size=8, max_batch_time_s=0.01)
+    try:
+        with pytest.raises(ValueError, match="broken model"):
+            batcher.predict(np.zeros((1, 2)))
+    finally:
+        batcher.close()
+
+
+def test_server_with_batching_answers_each_request_with_its_own_prediction(
+    wine_model_dir: Path, elastic_net: Any
+) -> None:
+    import pandas as pd
+
+    config = ServeConfig(
+        models=(ModelSpec(str(wine_model_dir)),), port=0, max_batch_size=32, max_batch_time_ms=5
+    )
+    server = create_server(config)
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.ScoringServiceStub(channel)
+
+            def call(i: int) -> float:
+                request = pb.PredictRequest()
+                request.dataframe_split.columns.extend(SEED_COLUMNS)
+                row = list(SEED_ROW)
+                row[0] = 8.0 + i / 10
+                request.dataframe_split.data.add().extend(row)
+                return stub.Predict(request, timeout=10).predictions[0]
+
+            with ThreadPoolExecutor(8) as pool:
+                got = list(pool.map(call, range(40)))
+    finally:
+        server.stop(grace=0)
+    rows = [[8.0 + i / 10, *SEED_ROW[1:]] for i in range(40)]
+    frame = pd.DataFrame(rows, columns=SEED_COLUMNS)[list(elastic_net.feature_names_in_)]
+    assert got == pytest.approx(elastic_net.predict(frame).ravel().tolist(), abs=1e-9)

@@ -1,0 +1,34 @@
+"""A `SqlTrackingStore` on each backend (SQLite file, fresh MariaDB database) per test module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tracking_service.store.sql_store import SqlTrackingStore
+
+
+@pytest.fixture(scope="module")
+def store(db_uri: str, artifact_root: Path) -> Iterator[SqlTrackingStore]:
+    tracking = SqlTrackingStore(db_uri, str(artifact_root))
+    yield tracking
+    tracking.dispose()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """unique("exp") → "exp-1a2b3c4d": names that never collide inside a shared database."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def experiment_id(store: SqlTrackingStore, unique: Callable[[str], str]) -> str:
+    return store.create_experiment(unique("exp"))
+
+
+@pytest.fixture
+def run_id(store: SqlTrackingStore, experiment_id: str) -> str:
+    return store.create_run(experiment_id, run_name="r", start_time=1000).info.run_id

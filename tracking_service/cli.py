@@ -1,0 +1,97 @@
+"""`mlgrpc server tracking` / `python -m tracking_service`: run the tracking service.
+
+Every flag falls back to an environment variable, then to a default that works on a laptop
+(SQLite file and artifact directory in the working directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from mlgrpc_server.db import DEFAULT_SQLITE_URI
+
+logger = logging.getLogger("tracking_service")
+
+DEFAULT_ARTIFACT_ROOT = "./mlgrpc-artifacts"
+DEFAULT_PORT = 50051
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="mlgrpc server tracking", description="Run the mlgrpc tracking service."
+    )
+    parser.add_argument(
+        "--backend-store-uri",
+        default=env("MLGRPC_BACKEND_STORE_URI", DEFAULT_SQLITE_URI),
+        help="SQLAlchemy URI of the database (env MLGRPC_BACKEND_STORE_URI; default %(default)s)",
+    )
+    parser.add_argument(
+        "--default-artifact-root",
+        default=env("MLGRPC_DEFAULT_ARTIFACT_ROOT", DEFAULT_ARTIFACT_ROOT),
+        help="where new experiments store artifacts (env MLGRPC_DEFAULT_ARTIFACT_ROOT; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
+        "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("MLGRPC_TRACKING_PORT", str(DEFAULT_PORT))),
+        help="port to bind, 0 for a free one (env MLGRPC_TRACKING_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("MLGRPC_TRACKING_WORKERS", "16")),
+        help="threads serving calls (env MLGRPC_TRACKING_WORKERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=env("MLGRPC_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="log level (env MLGRPC_LOG_LEVEL; default %(default)s)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Imported after parsing so that --help answers without loading grpc and SQLAlchemy.
+    from sqlalchemy import exc as sa_exc
+
+    from mlgrpc_server.bootstrap import serve_until_signalled
+    from mlgrpc_server.schema import SchemaMismatch
+    from tracking_service.server import create_server
+
+    try:
+        running = create_server(
+            backend_store_uri=args.backend_store_uri,
+            default_artifact_root=args.default_artifact_root,
+            host=args.host,
+            port=args.port,
+            max_workers=args.workers,
+        )
+    except SchemaMismatch as error:
+        print(f"mlgrpc server tracking: {error}", file=sys.stderr)
+        return 2
+    except sa_exc.DBAPIError as error:
+        print(f"mlgrpc server tracking: cannot use the database: {error.orig}", file=sys.stderr)
+        return 1
+    except RuntimeError as error:  # grpc: the port could not be bound
+        print(
+            f"mlgrpc server tracking: cannot listen on {args.host}:{args.port}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    logger.info("listening on %s:%d", args.host, running.port)
+    serve_until_signalled(running)
+    return 0

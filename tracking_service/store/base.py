@@ -1,0 +1,157 @@
+"""What every part of `SqlTrackingStore` shares: the engine, transactions with retry, lookups."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Row, select
+
+from mlgrpc_server.db import with_retry
+from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
+from tracking_service.domain import DELETED, Metric, RunInfo
+from tracking_service.store.models import ExperimentRow, RunRow
+
+T = TypeVar("T")
+
+RUN_INFO_COLUMNS = (
+    RunRow.run_uuid,
+    RunRow.experiment_id,
+    RunRow.name,
+    RunRow.user_id,
+    RunRow.status,
+    RunRow.start_time,
+    RunRow.end_time,
+    RunRow.artifact_uri,
+    RunRow.lifecycle_stage,
+)
+
+
+def make_metric(key: str, value: float, timestamp: int, step: int) -> Metric:
+    """`Metric(key, value, timestamp, step)` without the frozen dataclass __init__ (four
+    object.__setattr__ calls): a third of the Python time of reading a 25,000-point history.
+    The object is equal to, and behaves as, one built by the constructor."""
+    metric = _new_object(Metric)
+    metric.__dict__.update(key=key, value=value, timestamp=timestamp, step=step)
+    return metric
+
+
+_new_object = object.__new__
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def artifact_root_uri(root: str) -> str:
+    """A local path as a `file:///abs` URI; URIs (`file:`, `s3://`, …) unchanged."""
+    if "://" in root or root.startswith("file:"):
+        return root.rstrip("/")
+    return Path(root).expanduser().resolve().as_uri()
+
+
+def run_info_of(row: tuple) -> RunInfo:  # type: ignore[type-arg]
+    """A RunInfo from a row of RUN_INFO_COLUMNS (in that order)."""
+    run_id, experiment_id, name, user_id, status, start, end, uri, stage = row[:9]
+    return RunInfo(
+        run_id=run_id,
+        experiment_id=str(experiment_id),
+        run_name=name,
+        user_id=user_id,
+        status=status,
+        start_time=start,
+        end_time=end,
+        artifact_uri=uri,
+        lifecycle_stage=stage,
+    )
+
+
+def fetch_tuples(connection: Connection, statement: Any) -> list[tuple[Any, ...]]:
+    """All rows as plain tuples, read straight from the DBAPI cursor (in the same transaction).
+
+    For large results (a 25,000-point metric history): SQLAlchemy's Row objects cost a few
+    µs per row on top of the driver. Only for statements whose types need no bind or result
+    processing (strings, integers, floats).
+    """
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    parameters: Any = compiled.params
+    if compiled.positional:
+        parameters = tuple(parameters[name] for name in compiled.positiontup or ())
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def check_run_id(run_id: object, field: str = "run_id") -> str:
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
+        raise InvalidArgument(f"{field} must be a run id (32 hex characters), got {run_id!r}",
+                              field=field)  # fmt: skip
+    return run_id
+
+
+class StoreBase:
+    engine: Engine
+    dialect: str  # "sqlite" or "mysql"
+    mariadb: bool  # MySQL's dialect on a MariaDB server
+    artifact_root: str
+
+    def write(self, what: str, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction, run again after a deadlock or a dropped connection."""
+
+        def attempt() -> T:
+            with self.engine.begin() as connection:
+                return work(connection)
+
+        return with_retry(attempt, what=what)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as connection:
+            return work(connection)
+
+    def experiment_location(self, experiment_id: int, stored: str) -> str:
+        return stored or f"{self.artifact_root}/{experiment_id}"
+
+    @staticmethod
+    def fetch_run_info(connection: Connection, run_id: str, *, for_write: bool = False) -> RunInfo:
+        check_run_id(run_id)
+        row = connection.execute(select(*RUN_INFO_COLUMNS).where(RunRow.run_uuid == run_id)).first()
+        if row is None:
+            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+        info = run_info_of(tuple(row))
+        if for_write and info.lifecycle_stage == DELETED:
+            raise FailedPrecondition(
+                f"run {run_id!r} is deleted; restore it before writing to it", field="run_id"
+            )
+        return info
+
+    @staticmethod
+    def require_active_run(connection: Connection, run_id: str) -> None:
+        """The cheap check of the logging hot path: the run exists and is not deleted."""
+        check_run_id(run_id)
+        stage = connection.execute(
+            select(RunRow.lifecycle_stage).where(RunRow.run_uuid == run_id)
+        ).scalar()
+        if stage is None:
+            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+        if stage == DELETED:
+            raise FailedPrecondition(
+                f"run {run_id!r} is deleted; restore it before logging to it", field="run_id"
+            )
+
+    @staticmethod
+    def fetch_experiment_row(connection: Connection, experiment_id: int) -> Row[Any]:
+        """The experiments row (attributes named as the columns); NotFound if there is none."""
+        table = ExperimentRow.__table__
+        row = connection.execute(
+            select(table).where(table.c.experiment_id == experiment_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"experiment {experiment_id} does not exist", field="experiment_id")
+        return row

@@ -1,0 +1,136 @@
+"""Typed ORM tables of the tracking service (the schema itself is migration 0001_tracking).
+
+String columns that hold names and keys compare case-sensitively on MySQL too: every table is
+created with the binary collation `utf8mb4_bin` (see the migration), as MLflow's users expect
+`Loss` and `loss` to be two metrics.
+
+Metric values: MySQL's DOUBLE holds neither NaN nor ±inf, so `value_kind` records which one a
+value is (`VALUE_FINITE`, `VALUE_POS_INF`, `VALUE_NEG_INF`, `VALUE_NAN`) and `value` keeps an
+ordering stand-in (±max double for ±inf, 0 for NaN) so that SQL comparisons and ORDER BY work.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from sqlalchemy import BigInteger, Double, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+VALUE_FINITE = 0
+VALUE_POS_INF = 1
+VALUE_NEG_INF = 2
+VALUE_NAN = 3
+
+_MAX_DOUBLE = sys.float_info.max
+
+#: Long text (experiment tag values up to 20,000 characters of up to 4 bytes each).
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+def encode_value(value: float) -> tuple[float, int]:
+    """(stored value, value kind) of a metric value; see the module docstring."""
+    if math.isfinite(value):
+        return value, VALUE_FINITE
+    if math.isnan(value):
+        return 0.0, VALUE_NAN
+    return (_MAX_DOUBLE, VALUE_POS_INF) if value > 0 else (-_MAX_DOUBLE, VALUE_NEG_INF)
+
+
+def decode_value(value: float, kind: int) -> float:
+    if kind == VALUE_FINITE:
+        return float(value)
+    if kind == VALUE_NAN:
+        return math.nan
+    return math.inf if kind == VALUE_POS_INF else -math.inf
+
+
+class TrackingBase(DeclarativeBase):
+    pass
+
+
+class ExperimentRow(TrackingBase):
+    __tablename__ = "experiments"
+
+    experiment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(500), unique=True)
+    artifact_location: Mapped[str] = mapped_column(String(2000), default="")
+    lifecycle_stage: Mapped[str] = mapped_column(String(32))
+    creation_time: Mapped[int] = mapped_column(BigInteger)
+    last_update_time: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExperimentTagRow(TrackingBase):
+    __tablename__ = "experiment_tags"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(LongText)
+
+
+class RunRow(TrackingBase):
+    __tablename__ = "runs"
+
+    run_uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250))
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.experiment_id"))
+    user_id: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(20))
+    start_time: Mapped[int] = mapped_column(BigInteger)
+    end_time: Mapped[int | None] = mapped_column(BigInteger)
+    deleted_time: Mapped[int | None] = mapped_column(BigInteger)
+    lifecycle_stage: Mapped[str] = mapped_column(String(32))
+    artifact_uri: Mapped[str] = mapped_column(String(2000))
+
+
+class ParamRow(TrackingBase):
+    __tablename__ = "params"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(String(6000))
+
+
+class TagRow(TrackingBase):
+    __tablename__ = "tags"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(String(8000))
+
+
+class MetricRow(TrackingBase):
+    """Append-only history; the whole row is the key, so re-logging the same point is a no-op."""
+
+    __tablename__ = "metrics"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float] = mapped_column(Double, primary_key=True)
+    value_kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+
+
+class LatestMetricRow(TrackingBase):
+    """Per (run, key): the point with the greatest (step, timestamp, value)."""
+
+    __tablename__ = "latest_metrics"
+
+    run_uuid: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[float] = mapped_column(Double)
+    value_kind: Mapped[int] = mapped_column(SmallInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    step: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,49 @@
+"""`SqlTrackingStore`: the `TrackingStore` on MySQL/MariaDB or SQLite.
+
+Each concern lives in its own module; this class only puts them together and owns the engine:
+experiments (`experiments.py`), runs (`runs.py`), logging and metric history (`run_data.py`),
+run search (`run_search.py`). Every public method is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+
+from mlgrpc_server.db import create_db_engine
+from mlgrpc_server.schema import ensure_schema
+from tracking_service.store.base import artifact_root_uri
+from tracking_service.store.experiments import ExperimentStore
+from tracking_service.store.run_data import KeyValueLike, MetricLike, RunDataStore
+from tracking_service.store.run_search import RunSearchStore
+from tracking_service.store.runs import RunStore
+
+logger = logging.getLogger(__name__)
+
+
+class SqlTrackingStore(ExperimentStore, RunStore, RunDataStore, RunSearchStore):
+    """The tracking store on a SQLAlchemy engine (or a database URI to create one from).
+
+    Migrates an empty database on construction. `default_artifact_root` (a local path or a URI)
+    is where experiments without an explicit location keep artifacts: `<root>/<experiment_id>`,
+    and a run's are at `<experiment location>/<run_id>/artifacts`.
+    """
+
+    def __init__(self, engine_or_uri: Engine | str, default_artifact_root: str) -> None:
+        self.engine = (
+            create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
+        )
+        self.dialect = "sqlite" if self.engine.dialect.name == "sqlite" else "mysql"
+        self.artifact_root = artifact_root_uri(default_artifact_root)
+        ensure_schema(self.engine)
+        # Known once the dialect has seen a connection (ensure_schema made one).
+        self.mariadb = bool(getattr(self.engine.dialect, "is_mariadb", False))
+        logger.debug("tracking store on %s", self.engine.url.render_as_string(hide_password=True))
+
+    def dispose(self) -> None:
+        """Close the pooled connections (tests, shutdown)."""
+        self.engine.dispose()
+
+
+__all__ = ["KeyValueLike", "MetricLike", "SqlTrackingStore"]

@@ -1,0 +1,113 @@
+"""MLflow's limits and key rules (REFERENCE §1.4), checked before anything touches the database.
+
+Every failure is an `InvalidArgument` naming the offending field, e.g. `metrics[3].key`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+
+from mlgrpc_server.errors import InvalidArgument
+from tracking_service.domain import RUN_STATUSES
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20000
+MAX_RUN_NAME_LENGTH = 250
+MAX_USER_ID_LENGTH = 256
+MAX_ARTIFACT_LOCATION_LENGTH = 2000
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+
+# Alphanumerics (any script), underscore, dash, period, space, slash and colon.
+_VALID_KEY = re.compile(r"^[/\w.\- :]*$")
+
+
+def check_key(key: object, field: str) -> str:
+    """A metric, param or tag key: ≤ 250 characters of MLflow's charset, a normalised path."""
+    if not isinstance(key, str) or not key:
+        raise InvalidArgument(f"{field} must be a non-empty string", field=field)
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidArgument(
+            f"{field} is {len(key)} characters long; at most {MAX_KEY_LENGTH} are allowed",
+            field=field,
+        )
+    if not _VALID_KEY.match(key):
+        raise InvalidArgument(
+            f"{field} {key!r} may only contain alphanumerics, underscores (_), dashes (-), "
+            "periods (.), spaces ( ), slashes (/) and colons (:)",
+            field=field,
+        )
+    normalised = posixpath.normpath(key)
+    if normalised != key or normalised.startswith(("..", "/")) or normalised == ".":
+        raise InvalidArgument(
+            f"{field} {key!r} must be a plain relative path: no '..', no leading '/', "
+            "no '//' and no '.' segments",
+            field=field,
+        )
+    return key
+
+
+def check_string(value: object, field: str, max_length: int, *, allow_empty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field} must be a string", field=field)
+    if not allow_empty and not value:
+        raise InvalidArgument(f"{field} must not be empty", field=field)
+    if len(value) > max_length:
+        raise InvalidArgument(
+            f"{field} is {len(value)} characters long; at most {max_length} are allowed",
+            field=field,
+        )
+    return value
+
+
+def check_count(items: Iterable[object] | int, limit: int, field: str) -> None:
+    count = items if isinstance(items, int) else len(list(items))
+    if count > limit:
+        raise InvalidArgument(
+            f"too many {field} in one batch: {count}; at most {limit} are allowed", field=field
+        )
+
+
+def check_status(status: str, field: str = "status") -> str:
+    if status not in RUN_STATUSES:
+        raise InvalidArgument(
+            f"{field} {status!r} is not a run status; use one of {', '.join(RUN_STATUSES)}",
+            field=field,
+        )
+    return status
+
+
+def check_timestamp(value: object, field: str) -> int:
+    if type(value) is not int or value < 0:
+        raise InvalidArgument(
+            f"{field} must be a non-negative integer (milliseconds since the Unix epoch), "
+            f"got {value!r}",
+            field=field,
+        )
+    return value
+
+
+def parse_experiment_id(experiment_id: object, field: str = "experiment_id") -> int:
+    text = str(experiment_id).strip() if experiment_id is not None else ""
+    if not text or not text.lstrip("-").isdigit() or not text.isascii():
+        raise InvalidArgument(
+            f"{field} must be an experiment id (a decimal integer), got {experiment_id!r}",
+            field=field,
+        )
+    return int(text)
+
+
+def check_max_results(max_results: int, default: int, maximum: int) -> int:
+    """0 means the default (proto3's unset value); negative or above the maximum is invalid."""
+    if max_results == 0:
+        return default
+    if max_results < 0 or max_results > maximum:
+        raise InvalidArgument(
+            f"max_results must be between 1 and {maximum}, got {max_results}", field="max_results"
+        )
+    return max_results

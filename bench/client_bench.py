@@ -61,23 +61,40 @@ def fresh_database(use_sqlite: bool, workdir: Path) -> Iterator[str]:
 
 @contextmanager
 def server_process(argv: list[str], ready: Callable[[], bool], what: str) -> Iterator[None]:
-    """Run a server subprocess until the block ends; wait until `ready()` says it answers."""
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while not ready():
-            if process.poll() is not None or time.monotonic() > deadline:
-                err = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"{what} did not start: {err[-2000:]}")
-            time.sleep(0.2)
-        yield
-    finally:
-        process.send_signal(signal.SIGTERM)
+    """Run a server (in its own process group) until the block ends; wait until it answers.
+
+    Its output goes to a file, not a pipe: a chatty server blocks once a pipe's buffer is full.
+    The whole group is stopped at the end (`mlflow server` forks workers and job runners).
+    """
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            deadline = time.monotonic() + 90
+            while not ready():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"{what} did not start: {log.read()[-2000:]}")
+                time.sleep(0.3)
+            yield
+        finally:
+            stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group, SIGKILL to whatever is left after 15 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def mlgrpc_ready(uri: str) -> Callable[[], bool]:

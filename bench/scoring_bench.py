@@ -153,22 +153,26 @@ def call_raw(address: str, method: str, body: bytes, timeout: float = 30) -> byt
         return channel.unary_unary(method)(body, timeout=timeout, wait_for_ready=True)
 
 
-def wait_until_answering(address: str, method: str, body: bytes, limit_s: float = 120) -> float:
+RETRY_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def wait_until_answering(
+    address: str, method: str, body: bytes, limit_s: float = 120, retry: tuple = RETRY_CODES
+) -> float:
     """Seconds until `method` first answers OK (new connection per attempt)."""
     started = time.perf_counter()
+    last: object = None
     while time.perf_counter() - started < limit_s:
         with grpc.insecure_channel(address) as channel:
             try:
                 channel.unary_unary(method)(body, timeout=1)
                 return time.perf_counter() - started
             except grpc.RpcError as exc:
-                if exc.code() not in (
-                    grpc.StatusCode.UNAVAILABLE,
-                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                ):
+                last = exc.details() if isinstance(exc, grpc.Call) else exc
+                if exc.code() not in retry:
                     raise
         time.sleep(0.005)
-    raise TimeoutError(f"{address}{method} did not answer within {limit_s} s")
+    raise TimeoutError(f"{address}{method} did not answer within {limit_s} s: {last}")
 
 
 # ---- h2load ------------------------------------------------------------------------------------
@@ -362,19 +366,23 @@ def bench_mlserver(
     env.pop("PYTHONPATH", None)
     env["PATH"] = f"{venv / 'bin'}:{env.get('PATH', '')}"
     t0 = time.perf_counter()
+    log = (tmp / "mlserver.log").open("wb")
     process = subprocess.Popen(
         [str(venv / "bin" / "mlserver"), "start", str(repo)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env=env,
         cwd=repo,
     )
     address = f"127.0.0.1:{grpc_port}"
     try:
         try:
-            wait_until_answering(address, INFER, body, limit_s=120)
+            # MLServer serves gRPC before the model is loaded ("not ready yet"): retry any error.
+            wait_until_answering(address, INFER, body, 120, tuple(grpc.StatusCode))
         except (TimeoutError, grpc.RpcError) as exc:
-            rows.append(Row(f"X  MLServer did not answer: {exc}"[:80], 0, ""))
+            detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
+            rows.append(Row(f"X  MLServer did not answer: {detail}"[:100], 0, ""))
+            print((tmp / "mlserver.log").read_text()[-3000:], file=sys.stderr)
             return
         rows.append(Row("X  MLServer cold start", time.perf_counter() - t0, "s"))
         for c in levels:
@@ -383,6 +391,7 @@ def bench_mlserver(
             rows.append(Row(f"X  MLServer OIP [1,11] c={c} p50 / p99", p50, f"ms (p99 {p99:.2f})"))
     finally:
         stop(process)
+        log.close()
 
 
 def joblib_estimator() -> object:

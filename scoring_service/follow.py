@@ -91,8 +91,8 @@ class ModelFollower:
                 request = rpb.WatchRegisteredModelRequest(name=self._target.registered_name)
                 self._call = stub.WatchRegisteredModel(request, wait_for_ready=False)
                 for message in self._call:  # type: ignore[union-attr]
-                    backoff = INITIAL_BACKOFF_S
                     self._on_change(message.registered_model)
+                    backoff = INITIAL_BACKOFF_S
                     if self._stop.is_set():
                         return
             except grpc.RpcError as exc:
@@ -105,6 +105,8 @@ class ModelFollower:
                     backoff,
                 )
             except ServiceError as exc:
+                # Includes a failed load of the new version: after the backoff the watch
+                # reconnects, receives the model as it is then, and tries again.
                 logger.warning("watching %s: %s", self._uri, exc.message)
             if self._stop.wait(backoff):
                 return
@@ -127,6 +129,7 @@ class ModelFollower:
             self._manager.load(f"models:/{name}/{version}", self._served_name, shown_uri=self._uri)
         except ServiceError as exc:
             logger.error("loading %s version %s failed: %s", name, version, exc.message)
+            raise
 
 
 def start_followers(manager: ModelManager) -> list[ModelFollower]:

@@ -8,6 +8,9 @@ side by side never see each other's rows.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +18,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+#: Where the virtualenvs of real peers (MLflow, tritonclient) live: outside the checkout so that
+#: they are made once per machine, like pip's cache; their pins clash with ours.
+PEER_VENV_ROOT = Path(
+    os.environ.get("MLGRPC_PEER_VENVS", Path.home() / ".cache" / "mlgrpc" / "peer-venvs")
+)
 MYSQL_SERVER_URL = os.environ.get("MLGRPC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 BACKENDS = ("sqlite", "mysql")
 
@@ -74,3 +82,29 @@ def tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
     )
     yield f"127.0.0.1:{running.port}"
     running.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+def peer_python() -> Callable[[str, list[str]], Path]:
+    """A factory: peer_python(name, requirements) → the python of a virtualenv holding them.
+
+    Made on first use and reused while its requirements are unchanged. For real peers whose
+    dependencies cannot live beside ours (tritonclient needs protobuf < 7, we need 7).
+    """
+
+    def make(name: str, requirements: list[str]) -> Path:
+        venv = PEER_VENV_ROOT / name
+        python = venv / "bin" / "python"
+        marker = venv / ".mlgrpc-requirements"
+        wanted = "\n".join(requirements)
+        if python.exists() and marker.exists() and marker.read_text() == wanted:
+            return python
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *requirements], check=True, timeout=1200
+        )
+        marker.write_text(wanted)
+        return python
+
+    return make

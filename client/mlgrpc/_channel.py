@@ -6,6 +6,7 @@ they are cached by (process id, target, TLS). After a fork the child builds its 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import threading
@@ -105,6 +106,10 @@ def close_all_channels() -> None:
                 channel.close()
         _channels.clear()
 
+
+# Registered before async logging's exit hook (this module is imported first), so it runs after
+# it: queued values are written, then the channels are closed before the interpreter finalizes.
+atexit.register(close_all_channels)
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")

@@ -139,6 +139,10 @@ class AsyncLogQueue:
         while len(self._items) > self._low_water:
             if self._error is not None:
                 self._raise_pending_error()
+            thread = self._thread
+            if thread is None or not thread.is_alive():  # closed meanwhile: drain again
+                self._thread = None
+                self._start()
             time.sleep(0.001)
 
     def _start(self) -> None:
@@ -234,10 +238,12 @@ def flush_all(timeout: float | None = None) -> None:
 
 
 def _flush_at_exit() -> None:
-    try:
-        flush_all()
-    except BaseException as error:  # noqa: BLE001 - nobody left to raise to at exit
-        logger.error("async logging: values queued before exit could not be written: %s", error)
+    """Write what is queued, then stop the workers: no thread may sit in gRPC at finalization."""
+    for queue in list(_all_queues):
+        try:
+            queue.close()
+        except BaseException as error:  # noqa: BLE001 - nobody left to raise to at exit
+            logger.error("async logging: values queued before exit could not be written: %s", error)
 
 
 def _after_fork_in_child() -> None:

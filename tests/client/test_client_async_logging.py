@@ -107,3 +107,14 @@ def test_active_run_at_exit_is_ended_finished(experiment: mlflow.Experiment) -> 
     run = mlflow.get_run(out.strip())
     assert run.info.status == "FINISHED"
     assert run.data.metrics == {"m": 1.0}
+
+
+def test_client_log_batch_async_is_written_at_flush(experiment: mlflow.Experiment) -> None:
+    client = mlflow.MlgrpcClient()
+    run_id = client.create_run(experiment.experiment_id).info.run_id
+    metrics = [mlflow.Metric("m", float(i), 1000, i) for i in range(3000)]
+    params = [mlflow.Param(f"p{i}", "v") for i in range(150)]
+    client.log_batch(run_id, metrics=metrics, params=params, synchronous=False)
+    client.flush()
+    assert len(client.get_metric_history(run_id, "m")) == 3000
+    assert len(client.get_run(run_id).data.params) == 150

@@ -234,3 +234,21 @@ def test_search_experiments_follows_pages(tracking_uri: str) -> None:
     assert (
         len(mlflow.search_experiments(max_results=2, filter_string=f"name LIKE '{prefix}%'")) == 2
     )
+
+
+def test_experiment_tags_on_the_active_experiment(experiment: mlflow.Experiment) -> None:
+    mlflow.set_experiment_tag("owner", "alice")
+    mlflow.set_experiment_tags({"team": "ml", "tier": 1})
+    tags = mlflow.get_experiment(experiment.experiment_id).tags
+    assert (tags["owner"], tags["team"], tags["tier"]) == ("alice", "ml", "1")
+
+
+def test_fluent_log_batch(experiment: mlflow.Experiment) -> None:
+    with mlflow.start_run() as run:
+        mlflow.log_batch(
+            metrics=[mlflow.Metric("m", 1.0, 1000, 0), mlflow.Metric("m", 2.0, 1001, 1)],
+            params=[mlflow.Param("p", "v")],
+            tags=[mlflow.RunTag("t", "x")],
+        )
+    data = mlflow.get_run(run.info.run_id).data
+    assert (data.metrics, data.params, data.tags["t"]) == ({"m": 2.0}, {"p": "v"}, "x")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -16,7 +15,8 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WINE_CSV = FIXTURES / "winequality-red.csv"
-MLFLOW_VENV = Path(os.environ.get("MLGRPC_MLFLOW_VENV", "/work/.venv-mlflow"))
+#: An existing MLflow virtualenv to use instead of the shared peer venv (optional).
+MLFLOW_VENV = os.environ.get("MLGRPC_MLFLOW_VENV")
 
 
 @pytest.fixture(scope="session")
@@ -44,21 +44,15 @@ def elastic_net(wine: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def mlflow_python() -> Path:
+def mlflow_python(peer_python: Callable[[str, list[str]], Path]) -> Path:
     """The python of a virtualenv holding the real `mlflow`; created on first use.
 
     Its scikit-learn is pinned to ours so that pickles and skops files travel both ways.
     """
-    python = MLFLOW_VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
-        sklearn_pin = f"scikit-learn=={metadata.version('scikit-learn')}"
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "mlflow", sklearn_pin, "pandas"],
-            check=True,
-            timeout=1200,
-        )
-    return python
+    if MLFLOW_VENV:
+        return Path(MLFLOW_VENV) / "bin" / "python"
+    sklearn_pin = f"scikit-learn=={metadata.version('scikit-learn')}"
+    return peer_python("mlflow", ["mlflow", sklearn_pin, "pandas"])
 
 
 @pytest.fixture(scope="session")

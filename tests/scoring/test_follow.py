@@ -140,6 +140,23 @@ def test_moving_the_alias_switches_versions_with_no_failed_request(
     assert (tmp_path / "cache" / "wine" / str(second) / "MLmodel").is_file()
 
 
+def _restart_registry(create: Any, db_uri: str, tracking_server: str, port: int) -> Any:
+    """The registry again on its old port (the port may take a moment to be free)."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return create(
+                backend_store_uri=db_uri,
+                tracking_address=tracking_server,
+                port=port,
+                watch_poll_seconds=0.2,
+            )
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_registry_outage_keeps_serving_and_the_watch_reconnects(
     db_uri: str, tracking_server: str, second_model_dir: Path, tmp_path: Path
 ) -> None:
@@ -192,12 +209,7 @@ def test_registry_outage_keeps_serving_and_the_watch_reconnects(
             stub = pb_grpc.ScoringServiceStub(channel)
             for _ in range(20):
                 assert stub.Predict(request, timeout=5).model_version == str(versions[0])
-            registry = create_registry(
-                backend_store_uri=db_uri,
-                tracking_address=tracking_server,
-                port=port,
-                watch_poll_seconds=0.2,
-            )
+            registry = _restart_registry(create_registry, db_uri, tracking_server, port)
             set_alias(versions[1])
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:

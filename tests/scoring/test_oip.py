@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,16 @@ from .helpers import grpcurl
 TRITON_SCRIPT = Path(__file__).with_name("triton_client_script.py")
 
 
-def _triton(address: str, scenario: str) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def triton_python(peer_python: Callable[[str, list[str]], Path]) -> Path:
+    """A virtualenv with the real tritonclient: it needs protobuf < 7, we need 7."""
+    return peer_python("tritonclient", ["tritonclient[grpc]==2.73.0", "numpy"])
+
+
+def _triton(python: Path, address: str, scenario: str) -> dict[str, Any]:
     """Run a tritonclient scenario in its own process (see triton_client_script.py)."""
-    if importlib.util.find_spec("tritonclient") is None:
-        pytest.skip("tritonclient[grpc] is not installed")
     result = subprocess.run(
-        [sys.executable, str(TRITON_SCRIPT), address, scenario],
+        [str(python), str(TRITON_SCRIPT), address, scenario],
         capture_output=True,
         text=True,
         timeout=60,
@@ -42,9 +45,9 @@ def stub(channel: grpc.Channel) -> pb_grpc.GRPCInferenceServiceStub:
 
 
 def test_tritonclient_raw_in_raw_out_equals_in_process_predict(
-    scoring_server: Any, expected_seed_prediction: float
+    scoring_server: Any, expected_seed_prediction: float, triton_python: Path
 ) -> None:
-    reply = _triton(scoring_server.address, "infer")
+    reply = _triton(triton_python, scoring_server.address, "infer")
     assert reply["predictions"] == pytest.approx([expected_seed_prediction] * 2, abs=1e-9)
     assert reply["raw_outputs"] == 1
     assert reply["id"] == "req-7"
@@ -52,14 +55,16 @@ def test_tritonclient_raw_in_raw_out_equals_in_process_predict(
 
 
 def test_tensors_in_another_order_map_by_name(
-    scoring_server: Any, expected_seed_prediction: float
+    scoring_server: Any, expected_seed_prediction: float, triton_python: Path
 ) -> None:
-    reply = _triton(scoring_server.address, "reversed")
+    reply = _triton(triton_python, scoring_server.address, "reversed")
     assert reply["predictions"][0] == pytest.approx(expected_seed_prediction, abs=1e-9)
 
 
-def test_tritonclient_health_metadata_and_unimplemented_triton_rpcs(scoring_server: Any) -> None:
-    reply = _triton(scoring_server.address, "health")
+def test_tritonclient_health_metadata_and_unimplemented_triton_rpcs(
+    scoring_server: Any, triton_python: Path
+) -> None:
+    reply = _triton(triton_python, scoring_server.address, "health")
     assert reply["live"] and reply["ready"] and reply["model_ready"] and reply["v1_ready"]
     assert not reply["v2_ready"]
     assert reply["versions"] == ["1"]

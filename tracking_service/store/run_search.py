@@ -20,6 +20,7 @@ from tracking_service.store.search.run_query import run_filter, run_order
 DEFAULT_RUNS_PER_PAGE = 1000
 MAX_RUNS_PER_PAGE = 50000
 _FAST_PLAN_MIN_BUDGET = 10000
+_FAST_PLAN_ROWS_PER_RESULT = 20
 _DEFAULT_ORDER = OrderTerm(Identifier(ATTRIBUTE, "start_time", 0, "attributes.start_time"), True)
 
 
@@ -121,7 +122,7 @@ class RunSearchStore(StoreBase):
         )
         if token_values is not None:
             statement = statement.where(after_row(columns, [term.descending] * 2, token_values[1:]))
-        budget = max(_FAST_PLAN_MIN_BUDGET, 20 * (limit + 1))
+        budget = max(_FAST_PLAN_MIN_BUDGET, _FAST_PLAN_ROWS_PER_RESULT * (limit + 1))
         return (
             statement.order_by(*(c.desc() if term.descending else c.asc() for c in columns))
             .limit(limit + 1)

@@ -129,8 +129,14 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger, nullable=False),
         **_MYSQL_TABLE,
     )
-    # Search: metrics.rmse < 0.5 and ORDER BY metrics.rmse, by (key, value).
-    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+    # Search: metrics.rmse < 0.5, and ORDER BY metrics.rmse read in index order (value, then
+    # run_uuid as the tie-break); value_kind is in the index so that skipping NaN (stored as 0)
+    # needs no lookup of the row.
+    op.create_index(
+        "ix_latest_metrics_key_value",
+        "latest_metrics",
+        ["key", "value", "run_uuid", "value_kind"],
+    )
     _insert_default_experiment()
 
 

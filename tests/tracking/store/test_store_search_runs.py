@@ -308,3 +308,25 @@ def test_paging_a_filtered_metric_order(
         if not token:
             break
     assert seen == unpaged
+
+
+def test_metric_order_is_the_same_when_the_index_walk_runs_out_of_budget(
+    store: SqlTrackingStore, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On MariaDB, ORDER BY one metric first walks the index under a row budget, then falls
+    back to the general plan; a budget of nothing must give the same pages."""
+    from tracking_service.store import run_search
+
+    expected = names(store, corpus, order_by=["metrics.loss DESC"])
+    monkeypatch.setattr(run_search, "_FAST_PLAN_MIN_BUDGET", 1)
+    monkeypatch.setattr(run_search, "_FAST_PLAN_ROWS_PER_RESULT", 1)
+    seen, token = [], ""
+    while True:
+        page = store.search_runs(
+            [corpus.experiment_id], order_by=["metrics.loss DESC"], max_results=2, page_token=token
+        )
+        seen += [run.info.run_name for run in page.items]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == expected

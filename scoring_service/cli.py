@@ -45,17 +45,29 @@ def build_parser() -> argparse.ArgumentParser:
         ", models:/<name>@<alias> or models:/<name>/<stage> (alias and stage are followed); "
         "repeat for several models (env MLGRPC_MODEL_URI, comma-separated)",
     )
-    parser.add_argument("-p", "--port", type=int, default=int(env("MLGRPC_PORT", DEFAULT_PORT)))
+    parser.add_argument(
+        "-p", "--port", type=int, default=int(env("MLGRPC_SCORING_PORT", DEFAULT_PORT))
+    )
     parser.add_argument("--host", default=env("MLGRPC_HOST", "127.0.0.1"))
     parser.add_argument(
         "-w",
         "--workers",
         type=int,
-        default=int(env("MLGRPC_WORKERS", "1")),
+        default=int(env("MLGRPC_SCORING_WORKERS", "1")),
         help="server processes sharing the port (SO_REUSEPORT); default 1",
     )
-    parser.add_argument("--registry-address", default=env("MLGRPC_REGISTRY_URI", ""))
-    parser.add_argument("--tracking-address", default=env("MLGRPC_TRACKING_URI", ""))
+    parser.add_argument(
+        "--registry-address",
+        default=env("MLGRPC_REGISTRY_ADDRESS", env("MLGRPC_REGISTRY_URI", "127.0.0.1:50052")),
+        help="HOST:PORT of the registry, for models:/ URIs "
+        "(env MLGRPC_REGISTRY_ADDRESS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--tracking-address",
+        default=env("MLGRPC_TRACKING_ADDRESS", env("MLGRPC_TRACKING_URI", "127.0.0.1:50051")),
+        help="HOST:PORT of the tracking service, for runs:/ model files "
+        "(env MLGRPC_TRACKING_ADDRESS; default %(default)s)",
+    )
     parser.add_argument(
         "--allow-pickle",
         action="store_true",
@@ -78,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="larger requests are RESOURCE_EXHAUSTED (default %(default)s)",
     )
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir())
-    parser.add_argument("--threads", type=int, default=int(env("MLGRPC_THREADS", "16")))
+    parser.add_argument("--threads", type=int, default=int(env("MLGRPC_SCORING_THREADS", "16")))
     parser.add_argument(
         "--server-kind",
         choices=("sync", "aio"),

@@ -84,6 +84,19 @@ def tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
     running.stop(grace=1)
 
 
+@pytest.fixture(scope="module")
+def registry_server(db_uri: str, tracking_server: str) -> Iterator[str]:
+    """A real registry service beside `tracking_server`, on the same database."""
+    from registry_service.server import create_server
+
+    # Watchers poll the database every 0.2 s here (1 s by default) to keep watch tests short.
+    running = create_server(
+        backend_store_uri=db_uri, tracking_address=tracking_server, port=0, watch_poll_seconds=0.2
+    )
+    yield f"127.0.0.1:{running.port}"
+    running.stop(grace=1)
+
+
 @pytest.fixture(scope="session")
 def peer_python() -> Callable[[str, list[str]], Path]:
     """A factory: peer_python(name, requirements) → the python of a virtualenv holding them.

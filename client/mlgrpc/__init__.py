@@ -65,6 +65,14 @@ from mlgrpc.fluent import (
 
 __version__ = "0.1.0"
 
+
+def register_model(model_uri: str, name: str, tags: Any = None, **kwargs: Any) -> Any:
+    """Register the model at `model_uri` as a new version of `name` (see `mlgrpc.registration`)."""
+    from mlgrpc.registration import register_model as _register_model
+
+    return _register_model(model_uri, name, tags, **kwargs)
+
+
 #: Submodules imported on first attribute access, to keep `import mlgrpc` light.
 _LAZY_SUBMODULES = frozenset({"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri"})
 
@@ -122,6 +130,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

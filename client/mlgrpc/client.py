@@ -45,13 +45,61 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class MlgrpcClient:
-    """Client of the tracking service at `tracking_uri` (default: `mlgrpc.get_tracking_uri()`)."""
+#: MlflowClient's registry methods, answered by the registry service through `RegistryClient`.
+REGISTRY_METHODS = frozenset(
+    {
+        "create_registered_model",
+        "get_registered_model",
+        "rename_registered_model",
+        "update_registered_model",
+        "delete_registered_model",
+        "search_registered_models",
+        "set_registered_model_tag",
+        "delete_registered_model_tag",
+        "create_model_version",
+        "get_model_version",
+        "update_model_version",
+        "delete_model_version",
+        "search_model_versions",
+        "set_model_version_tag",
+        "delete_model_version_tag",
+        "get_model_version_download_uri",
+        "transition_model_version_stage",
+        "get_latest_versions",
+        "set_registered_model_alias",
+        "delete_registered_model_alias",
+        "get_model_version_by_alias",
+        "resolve_model_uri",
+        "watch_registered_model",
+    }
+)
 
-    def __init__(self, tracking_uri: str | None = None) -> None:
+
+class MlgrpcClient:
+    """Client of the tracking service at `tracking_uri` (default: `mlgrpc.get_tracking_uri()`)
+    and, for MlflowClient's registry methods, of the registry at `registry_uri`."""
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
         self.tracking_uri = tracking_uri or config.get_tracking_uri()
         self._target = parse_service_uri(self.tracking_uri)
         self._stub = tracking_service_pb2_grpc.TrackingServiceStub(get_channel(self.tracking_uri))
+        self._registry_uri = registry_uri
+        self._registry: Any = None
+
+    @property
+    def registry(self) -> Any:
+        """The `RegistryClient` behind the registry methods (made on first use)."""
+        if self._registry is None:
+            from mlgrpc.registry_client import RegistryClient
+
+            self._registry = RegistryClient(self._registry_uri)
+        return self._registry
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the class does not define: the registry's methods.
+        if name in REGISTRY_METHODS:
+            return getattr(self.registry, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"MlgrpcClient({self.tracking_uri!r})"

@@ -4,9 +4,11 @@ Accepted forms:
 - a local path, or `file:` URI (`file:///abs/path`, `file:relative`): used in place;
 - `runs:/<run_id>/<artifact path>`: downloaded through the tracking service
   (`MlgrpcClient().download_artifacts`) into `dst_path` or a new temporary directory;
-- any scheme with a registered resolver, e.g. `models:/name/1` once the registry helper calls
-  `register_model_uri_resolver("models", fn)`. The resolver receives the URI and returns another
-  URI (typically `runs:/…` or a local path), which is resolved in turn.
+- `models:/name/3`, `models:/name@alias`, `models:/name/Stage`, `models:/name/latest`: asked of
+  the registry service (`mlgrpc.registration.resolve_models_uri`), which names the version's
+  `runs:/…` URI or artifact location, resolved in turn;
+- any scheme with a resolver registered by `register_model_uri_resolver(scheme, fn)`: `fn`
+  receives the URI and returns another URI or a local path, which is resolved in turn.
 """
 
 from __future__ import annotations
@@ -81,14 +83,11 @@ def resolve_model_uri(model_uri: str | os.PathLike[str], dst_path: str | None = 
         if scheme == "runs":
             return _download_run_artifacts(uri, dst_path)
         resolver = _RESOLVERS.get(scheme)
+        if resolver is None and scheme == "models":
+            from mlgrpc.registration import resolve_models_uri
+
+            resolver = resolve_models_uri
         if resolver is None:
-            if scheme == "models":
-                raise ModelUriError(
-                    f"{uri!r} needs the model registry to resolve, and no registry resolver is "
-                    "registered; import the registry client (mlgrpc.registry) or load the "
-                    "model by its 'runs:/<run_id>/<path>' URI",
-                    field="uri",
-                )
             raise ModelUriError(
                 f"unsupported model URI scheme {scheme!r} in {uri!r}; use a local path, a "
                 "'file:' URI or 'runs:/<run_id>/<artifact path>'",

@@ -84,7 +84,9 @@ class SourceResolver:
 
     def registry_channel(self) -> grpc.Channel:
         return self.channel(
-            self._config.registry_address, "registry", "--registry-address (MLGRPC_REGISTRY_URI)"
+            self._config.registry_address,
+            "registry",
+            "--registry-address (MLGRPC_REGISTRY_ADDRESS)",
         )
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,6 @@ import pytest
 from mlgrpc.client import MlgrpcClient
 from mlgrpc.entities import Metric
 from mlgrpc.registry_client import RegistryClient
-
-
-@pytest.fixture(scope="module")
-def registry_server(db_uri: str, tracking_server: str) -> Iterator[str]:
-    """A real registry service on a free loopback port; yields its address `127.0.0.1:PORT`."""
-    from registry_service.server import create_server
-
-    running = create_server(backend_store_uri=db_uri, tracking_address=tracking_server, port=0)
-    yield f"127.0.0.1:{running.port}"
-    running.stop(grace=1)
 
 
 @dataclass(frozen=True)

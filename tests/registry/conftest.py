@@ -16,24 +16,6 @@ from mlgrpc.registry.v1 import registry_service_pb2_grpc as registry_grpc
 from mlgrpc.tracking.v1 import tracking_service_pb2 as tracking_pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as tracking_grpc
 
-#: Watchers poll the database this often in tests (the default is 1 s).
-WATCH_POLL_SECONDS = 0.2
-
-
-@pytest.fixture(scope="module")
-def registry_server(db_uri: str, tracking_server: str) -> Iterator[str]:
-    """A real registry service on a free loopback port; yields its address `127.0.0.1:PORT`."""
-    from registry_service.server import create_server
-
-    running = create_server(
-        backend_store_uri=db_uri,
-        tracking_address=tracking_server,
-        port=0,
-        watch_poll_seconds=WATCH_POLL_SECONDS,
-    )
-    yield f"127.0.0.1:{running.port}"
-    running.stop(grace=1)
-
 
 @pytest.fixture(scope="module")
 def registry(registry_server: str) -> Iterator[registry_grpc.ModelRegistryServiceStub]:

@@ -76,14 +76,30 @@ def _children(args: argparse.Namespace) -> list[Child]:
         Child(
             "tracking",
             tracking,
-            [python, "-m", "tracking_service", *common, "--port", str(args.tracking_port),
-             "--default-artifact-root", args.default_artifact_root],
+            [
+                python,
+                "-m",
+                "tracking_service",
+                *common,
+                "--port",
+                str(args.tracking_port),
+                "--default-artifact-root",
+                args.default_artifact_root,
+            ],
         ),
         Child(
             "registry",
             registry,
-            [python, "-m", "registry_service", *common, "--port", str(args.registry_port),
-             "--tracking-address", tracking],
+            [
+                python,
+                "-m",
+                "registry_service",
+                *common,
+                "--port",
+                str(args.registry_port),
+                "--tracking-address",
+                tracking,
+            ],
         ),
     ]
     if args.model:
@@ -92,9 +108,20 @@ def _children(args: argparse.Namespace) -> list[Child]:
             Child(
                 "scoring",
                 f"{args.host}:{args.scoring_port}",
-                [python, "-m", "scoring_service", *models, "--host", args.host,
-                 "--port", str(args.scoring_port), "--registry-address", registry,
-                 "--tracking-address", tracking],
+                [
+                    python,
+                    "-m",
+                    "scoring_service",
+                    *models,
+                    "--host",
+                    args.host,
+                    "--port",
+                    str(args.scoring_port),
+                    "--registry-address",
+                    registry,
+                    "--tracking-address",
+                    tracking,
+                ],
             )
         )
     return children
@@ -180,8 +207,10 @@ def main(argv: list[str]) -> int:
     deadline = time.monotonic() + args.startup_timeout
     for child in children:
         if not _wait_serving(child, deadline):
-            print(f"mlgrpc up: {child.name} did not become SERVING on {child.address}",
-                  file=sys.stderr)
+            print(
+                f"mlgrpc up: {child.name} did not become SERVING on {child.address}",
+                file=sys.stderr,
+            )
             _stop_all(children)
             return 1
     for child in children:
@@ -194,8 +223,11 @@ def main(argv: list[str]) -> int:
         if dead:
             for child in dead:
                 assert child.process is not None
-                print(f"mlgrpc up: {child.name} exited with status {child.process.returncode}; "
-                      "stopping the others", file=sys.stderr)
+                print(
+                    f"mlgrpc up: {child.name} exited with status {child.process.returncode}; "
+                    "stopping the others",
+                    file=sys.stderr,
+                )
             exit_code = 1
             break
         stop.wait(0.2)

@@ -28,8 +28,15 @@ def _descriptor_set() -> descriptor_pb2.FileDescriptorSet:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "set.binpb"
         subprocess.run(
-            [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTOS}", "--include_source_info",
-             f"--descriptor_set_out={out}", *files],
+            [
+                sys.executable,
+                "-m",
+                "grpc_tools.protoc",
+                f"-I{PROTOS}",
+                "--include_source_info",
+                f"--descriptor_set_out={out}",
+                *files,
+            ],
             check=True,
         )
         return descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())

@@ -3,6 +3,7 @@ URI resolution."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import mlgrpc
 import mlgrpc.pyfunc
 import mlgrpc.sklearn
 from mlgrpc import config, fluent, model_uri
+from mlgrpc.exceptions import UnavailableError
 from mlgrpc.model_uri import register_model_uri_resolver, resolve_model_uri
 from mlgrpc.models import ModelUriError
 
@@ -89,9 +91,16 @@ def test_log_model_outside_a_run_starts_one(tracking_uri: str, elastic_net: Any)
     assert active is not None and active.info.run_id == info.run_id
 
 
-def test_models_uri_without_registry_resolver_says_so() -> None:
-    with pytest.raises(ModelUriError, match="registry"):
-        resolve_model_uri("models:/wine/1")
+def test_models_uri_with_no_registry_answering_is_unavailable_naming_it() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"  # closed again: nothing listens there
+    mlgrpc.set_registry_uri(address)
+    try:
+        with pytest.raises(UnavailableError, match=address):
+            resolve_model_uri("models:/wine/1")
+    finally:
+        config.set_registry_uri(None)  # type: ignore[arg-type]
 
 
 def test_registered_resolver_is_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,6 +81,11 @@ def create_db_engine(uri: str, *, pool_size: int = 10, echo: bool = False) -> En
         max_overflow=2 * pool_size,
         pool_recycle=3600,
         isolation_level="READ COMMITTED",
+        # No ROLLBACK when a connection goes back to the pool: every transaction already ends
+        # before it does (`engine.begin()` commits or rolls back; `Connection.close()` rolls
+        # back a transaction left open), so the pool's reset was a second, empty round trip on
+        # every call (about a fifth of a LogMetric).
+        pool_reset_on_return=None,
     )
 
 

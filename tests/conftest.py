@@ -121,3 +121,12 @@ def peer_python() -> Callable[[str, list[str]], Path]:
         return python
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _forget_client_configuration() -> Iterator[None]:
+    """URIs set by one test (`mlgrpc.set_tracking_uri`) never leak into the next."""
+    yield
+    import mlgrpc.config
+
+    mlgrpc.config.reset()

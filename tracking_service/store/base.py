@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import exc as sa_exc
 
 from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -91,6 +92,50 @@ def fetch_tuples(connection: Connection, statement: Any) -> list[tuple[Any, ...]
         cursor.close()
 
 
+class DriverCursor:
+    """The DBAPI cursor of a transaction's connection, for the MySQL hot paths.
+
+    A SQLAlchemy `execute` costs 0.1-0.15 ms of Python per statement on top of the round trip;
+    a LogMetric is three statements. Here SQL text goes straight to the driver (PyMySQL's
+    `%s` placeholders), in the transaction of `connection`, and a driver error is raised as
+    the SQLAlchemy exception `execute` would raise (`IntegrityError`, `OperationalError`, …),
+    so that `with_retry` and the callers' handlers see the same thing.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._dialect = connection.dialect
+        self._error: type[Exception] = connection.dialect.loaded_dbapi.Error
+        self._cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+    def __enter__(self) -> DriverCursor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._cursor.close()
+
+    def execute(self, sql: str, parameters: Any = None) -> int:
+        """Run one statement; the number of rows it matched (or changed)."""
+        try:
+            return int(self._cursor.execute(sql, parameters))
+        except self._error as error:
+            raise self._wrap(sql, parameters, error) from error
+
+    def executemany(self, sql: str, rows: Any) -> int:
+        """One INSERT … VALUES for many rows (PyMySQL sends them as one multi-row INSERT)."""
+        try:
+            return int(self._cursor.executemany(sql, rows))
+        except self._error as error:
+            raise self._wrap(sql, rows, error) from error
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._cursor.fetchall())
+
+    def _wrap(self, sql: str, parameters: Any, error: Exception) -> BaseException:
+        return sa_exc.DBAPIError.instance(
+            sql, parameters, error, self._error, dialect=self._dialect
+        )
+
+
 def check_run_id(run_id: object, field: str = "run_id") -> str:
     if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
         raise InvalidArgument(f"{field} must be a run id (32 hex characters), got {run_id!r}",
@@ -114,7 +159,10 @@ class StoreBase:
         return with_retry(attempt, what=what)
 
     def read(self, work: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as connection:
+        # An explicit transaction, ended here: reads that only use the DBAPI cursor
+        # (`fetch_tuples`) must not hand the pool a connection in an open transaction (the pool
+        # does not roll back on return on MySQL, see create_db_engine).
+        with self.engine.connect() as connection, connection.begin():
             return work(connection)
 
     def experiment_location(self, experiment_id: int, stored: str) -> str:

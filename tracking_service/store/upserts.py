@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import mysql, sqlite
 
+from tracking_service.store.base import DriverCursor
+
 # Rows of the metrics table, in this column order: run_uuid, key, step, timestamp, value, kind.
 MetricTuple = tuple[str, str, int, int, float, int]
 
@@ -62,6 +64,22 @@ def insert_metric_history(connection: Connection, rows: Sequence[MetricTuple]) -
             connection.exec_driver_sql(_MYSQL_METRICS, list(chunk))
         else:
             connection.exec_driver_sql(statement)
+
+
+def mysql_insert_metric_history(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
+    """`insert_metric_history` on MySQL, through the transaction's DBAPI cursor."""
+    for start in range(0, len(rows), _MYSQL_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _MYSQL_ROWS_PER_STATEMENT]
+        statement = _mysql_metrics_statement(chunk)
+        if statement is None:
+            cursor.executemany(_MYSQL_METRICS, chunk)
+        else:
+            cursor.execute(statement)
+
+
+def mysql_upsert_latest_metrics(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
+    """`upsert_latest_metrics` on MySQL, through the transaction's DBAPI cursor."""
+    cursor.executemany(_MYSQL_LATEST, rows)
 
 
 def _mysql_metrics_statement(rows: Sequence[MetricTuple]) -> str | None:

@@ -99,6 +99,13 @@ def add_metrics(target: Any, metrics: Iterable[domain.Metric]) -> None:
         add(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step)
 
 
+def add_metric_points(target: Any, key: str, points: Iterable[tuple[float, int, int]]) -> None:
+    """Append the (value, timestamp, step) points of metric `key` to a repeated Metric field."""
+    add = target.add
+    for value, timestamp, step in points:
+        add(key=key, value=value, timestamp=timestamp, step=step)
+
+
 def fill_run(target: pb.Run, run: domain.Run) -> pb.Run:
     fill_run_info(target.info, run.info)
     data = target.data

@@ -211,14 +211,14 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         return summary
 
     def GetMetricHistory(self, request: pb.GetMetricHistoryRequest, context: grpc.ServicerContext):
-        page = self._store.get_metric_history(
+        page = self._store.get_metric_history_points(
             request.run_id,
             request.metric_key,
             max_results=page_size(request.max_results, HISTORY_PAGE),
             page_token=request.page_token,
         )
         response = pb.GetMetricHistoryResponse(next_page_token=page.next_page_token)
-        convert.add_metrics(response.metrics, page.items)
+        convert.add_metric_points(response.metrics, request.metric_key, page.items)
         return response
 
     def SearchRuns(self, request: pb.SearchRunsRequest, context: grpc.ServicerContext):

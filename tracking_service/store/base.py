@@ -78,18 +78,24 @@ def fetch_tuples(connection: Connection, statement: Any) -> list[tuple[Any, ...]
     µs per row on top of the driver. Only for statements whose types need no bind or result
     processing (strings, integers, floats).
     """
+    sql, parameters = driver_sql(connection, statement)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def driver_sql(connection: Connection, statement: Any) -> tuple[str, Any]:
+    """The SQL text and parameters the DBAPI driver of `connection` takes for `statement`."""
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
     parameters: Any = compiled.params
     if compiled.positional:
         parameters = tuple(parameters[name] for name in compiled.positiontup or ())
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled), parameters)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    return str(compiled), parameters
 
 
 class DriverCursor:
@@ -191,6 +197,19 @@ class StoreBase:
         if stage is None:
             raise NotFound(f"run {run_id!r} does not exist", field="run_id")
         if stage == DELETED:
+            raise FailedPrecondition(
+                f"run {run_id!r} is deleted; restore it before logging to it", field="run_id"
+            )
+
+    @staticmethod
+    def mysql_require_active_run(cursor: DriverCursor, run_id: str) -> None:
+        """`require_active_run` on MySQL, through the transaction's DBAPI cursor."""
+        check_run_id(run_id)
+        cursor.execute("SELECT lifecycle_stage FROM runs WHERE run_uuid = %s", (run_id,))
+        rows = cursor.fetchall()
+        if not rows:
+            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+        if rows[0][0] == DELETED:
             raise FailedPrecondition(
                 f"run {run_id!r} is deleted; restore it before logging to it", field="run_id"
             )

@@ -72,6 +72,11 @@ class TrackingStore(Protocol):
     def get_metric_history(
         self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""
     ) -> Page[Metric]: ...
+    def get_metric_history_points(
+        self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""
+    ) -> Page[tuple[float, int, int]]:
+        """get_metric_history as (value, timestamp, step) tuples: no object per point."""
+        ...
 
     # Search
     def search_runs(

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument, NotFound
 from tracking_service.domain import Metric, Page
+from tracking_service.store import mysql_log
 from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase, check_run_id, fetch_tuples, make_metric
+from tracking_service.store.base import (
+    DriverCursor,
+    StoreBase,
+    check_run_id,
+    driver_sql,
+    fetch_tuples,
+    make_metric,
+)
 from tracking_service.store.models import (
     VALUE_FINITE,
     MetricRow,
@@ -28,10 +36,18 @@ from tracking_service.store.models import (
 )
 from tracking_service.store.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.store.runs import set_run_tags
-from tracking_service.store.upserts import MetricTuple, insert_metric_history, upsert_latest_metrics
+from tracking_service.store.upserts import (
+    MetricTuple,
+    insert_metric_history,
+    upsert_latest_metrics,
+)
 
 MAX_HISTORY_PER_PAGE = 25000
 _INT64 = (-(2**63), 2**63 - 1)
+#: A row of a metric history page: step, timestamp, stored value, value kind.
+MetricTuple4 = tuple[int, int, float, int]
+#: A point of one metric's history: value, timestamp, step.
+MetricPoint = tuple[float, int, int]
 
 
 class MetricLike(Protocol):
@@ -129,19 +145,55 @@ def _write_params(connection: Connection, run_id: str, params: dict[str, tuple[i
         )
     )
     existing = {key: value for key, value in rows}
-    new_rows = []
-    for key, (index, value) in sorted(params.items()):
-        if key not in existing:
-            new_rows.append({"run_uuid": run_id, "key": key, "value": value})
-        elif existing[key] != value:
-            raise InvalidArgument(
-                f"Changing param values is not allowed. Param with key={key!r} was already "
-                f"logged with value={existing[key]!r} for run ID={run_id!r}. Attempted logging "
-                f"new value {value!r}.",
-                field=f"params[{index}].value",
-            )
+    mysql_log.check_params_unchanged(run_id, params, existing)
+    new_rows = [
+        {"run_uuid": run_id, "key": key, "value": value}
+        for key, (_, value) in sorted(params.items())
+        if key not in existing
+    ]
     if new_rows:
         connection.execute(insert(ParamRow), new_rows)
+
+
+# The largest history page as text: 25,001 points of at most ~70 characters.
+_HISTORY_TEXT_LENGTH = 4 * 1024 * 1024
+
+
+def _mariadb_history_rows(connection: Connection, statement: Any) -> list[MetricTuple4]:
+    """The rows of `statement` (step, timestamp, value, value_kind), read as one text.
+
+    PyMySQL parses each row of a result in Python, 3-7 µs a row: most of the time of a
+    10,000-point history. The server instead writes the whole page as one comma-separated
+    text (a GROUP_CONCAT in the page's order), which `str.split` and `map(int/float, …)` turn
+    back into rows in C. A DOUBLE becomes the same shortest round-trip text as in a result
+    row, so the values are exact. MariaDB only: the length limit is raised for this statement
+    alone with `SET STATEMENT … FOR`.
+    """
+    sql, parameters = driver_sql(connection, statement)
+    text = (
+        f"SET STATEMENT group_concat_max_len = {_HISTORY_TEXT_LENGTH} FOR "
+        "SELECT GROUP_CONCAT(step, ',', `timestamp`, ',', value, ',', value_kind "
+        "ORDER BY step, `timestamp`, value, value_kind SEPARATOR ',') "
+        f"FROM ({sql}) AS page"
+    )
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(text, parameters)
+        (document,) = cursor.fetchone()
+    finally:
+        cursor.close()
+    if document is None:  # no points
+        return []
+    fields = document.split(",")
+    return list(
+        zip(
+            map(int, fields[0::4]),
+            map(int, fields[1::4]),
+            map(float, fields[2::4]),
+            map(int, fields[3::4]),
+            strict=True,
+        )
+    )
 
 
 class RunDataStore(StoreBase):
@@ -160,6 +212,11 @@ class RunDataStore(StoreBase):
         param_values = prepare_params(params)
         tag_values = prepare_tags(tags)
 
+        def work_mysql(connection: Connection) -> None:
+            with DriverCursor(connection) as cursor:
+                mysql_log.log_batch(cursor, run_id, metric_rows, latest_rows, param_values,
+                                    tag_values, self.mysql_require_active_run)  # fmt: skip
+
         def work(connection: Connection) -> None:
             self.require_active_run(connection, run_id)
             if param_values:
@@ -170,6 +227,8 @@ class RunDataStore(StoreBase):
                 insert_metric_history(connection, metric_rows)
                 upsert_latest_metrics(connection, latest_rows)
 
+        if self.dialect == "mysql":
+            work = work_mysql
         try:
             self.write("log_batch", work)
         except IntegrityError:
@@ -195,6 +254,16 @@ class RunDataStore(StoreBase):
         self, run_id: str, key: str, max_results: int = MAX_HISTORY_PER_PAGE, page_token: str = ""
     ) -> Page[Metric]:
         """Every point of one metric, by step, then timestamp (then value: a total order)."""
+        page = self.get_metric_history_points(run_id, key, max_results, page_token)
+        items = [make_metric(key, value, timestamp, step) for value, timestamp, step in page.items]
+        return Page(items, page.next_page_token)
+
+    def get_metric_history_points(
+        self, run_id: str, key: str, max_results: int = MAX_HISTORY_PER_PAGE, page_token: str = ""
+    ) -> Page[MetricPoint]:
+        """`get_metric_history` as (value, timestamp, step) tuples of the metric `key`: what
+        GetMetricHistory needs, without a Metric object per point (a third of a 10,000-point
+        page's time)."""
         v.check_key(key, "metric_key")
         limit = v.check_max_results(max_results, MAX_HISTORY_PER_PAGE, MAX_HISTORY_PER_PAGE)
         m = MetricRow
@@ -206,15 +275,17 @@ class RunDataStore(StoreBase):
             statement = statement.where(after_row(order, [False] * len(order), values))
         statement = statement.order_by(*order).limit(limit + 1)
 
-        def work(connection: Connection) -> Page[Metric]:
+        def work(connection: Connection) -> Page[MetricPoint]:
             self.fetch_run_info(connection, run_id)
-            rows = fetch_tuples(connection, statement)
+            if self.mariadb:
+                rows = _mariadb_history_rows(connection, statement)
+            else:
+                rows = fetch_tuples(connection, statement)
             page = rows[:limit]
             items = [
-                make_metric(key, value if kind == VALUE_FINITE else decode_value(value, kind),
-                        timestamp, step)
+                (value if kind == VALUE_FINITE else decode_value(value, kind), timestamp, step)
                 for step, timestamp, value, kind in page
-            ]  # fmt: skip
+            ]
             token = encode_token(fingerprint, list(page[-1])) if len(rows) > limit else ""
             return Page(items, token)
 

@@ -33,13 +33,18 @@ _SQLITE_METRICS = (
 # only changes its answer once the higher-order columns have been updated, and then the
 # lower-order ones are already equal).
 _NEWER = "(VALUES(step), VALUES(`timestamp`), VALUES(value)) > (step, `timestamp`, value)"
-_MYSQL_LATEST = (
-    "INSERT INTO latest_metrics (run_uuid, `key`, step, `timestamp`, value, value_kind) "
-    "VALUES (%s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+MYSQL_LATEST_COLUMNS = (
+    "INSERT INTO latest_metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
+)
+MYSQL_LATEST_ON_DUPLICATE = (
+    "ON DUPLICATE KEY UPDATE "
     f"value_kind = IF({_NEWER}, VALUES(value_kind), value_kind), "
     f"value = IF({_NEWER}, VALUES(value), value), "
     f"`timestamp` = IF({_NEWER}, VALUES(`timestamp`), `timestamp`), "
     f"step = IF({_NEWER}, VALUES(step), step)"
+)
+_MYSQL_LATEST = (
+    f"{MYSQL_LATEST_COLUMNS} VALUES (%s, %s, %s, %s, %s, %s) {MYSQL_LATEST_ON_DUPLICATE}"
 )
 _SQLITE_LATEST = (
     'INSERT INTO latest_metrics (run_uuid, "key", step, "timestamp", value, value_kind) '

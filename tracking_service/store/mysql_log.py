@@ -1,0 +1,139 @@
+"""LogBatch on MySQL/MariaDB in the fewest round trips, through the DBAPI cursor.
+
+A LogMetric is a ping, one guarded upsert, one INSERT and a COMMIT. The guard: the first write
+of the batch is an `INSERT … SELECT` that only yields its rows if the run exists and is active
+(a join with `runs`), which spares the `SELECT lifecycle_stage` round trip; when it writes
+nothing, a SELECT tells NotFound from FailedPrecondition and the transaction rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from mlgrpc_server.errors import InvalidArgument
+from tracking_service.domain import ACTIVE, RUN_NAME_TAG
+from tracking_service.store import validation as v
+from tracking_service.store.base import DriverCursor
+from tracking_service.store.upserts import (
+    MYSQL_LATEST_COLUMNS,
+    MYSQL_LATEST_ON_DUPLICATE,
+    MetricTuple,
+    mysql_insert_metric_history,
+    mysql_upsert_latest_metrics,
+)
+
+_INSERT_PARAMS = "INSERT INTO params (run_uuid, `key`, value) VALUES (%s, %s, %s)"
+_TAG_COLUMNS = "INSERT INTO tags (run_uuid, `key`, value)"
+_TAGS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value = VALUES(value)"
+_UPSERT_TAGS = f"{_TAG_COLUMNS} VALUES (%s, %s, %s) {_TAGS_ON_DUPLICATE}"
+_RENAME_RUN = "UPDATE runs SET name = %s WHERE run_uuid = %s"
+_DUPLICATE_KEY = 1062
+#: Rows of a guarded upsert at most (a UNION ALL of one SELECT per row): a batch's tags, or
+#: the latest values of a batch with few keys. Larger batches check the run with a SELECT.
+_MAX_GUARDED_ROWS = v.MAX_PARAMS_TAGS_PER_BATCH
+
+ParamValues = dict[str, tuple[int, str]]
+
+
+def log_batch(
+    cursor: DriverCursor,
+    run_id: str,
+    metric_rows: Sequence[MetricTuple],
+    latest_rows: Sequence[MetricTuple],
+    params: ParamValues,
+    tags: dict[str, str],
+    require_active_run: Callable[[DriverCursor, str], None],
+) -> None:
+    """Write a validated batch in the caller's transaction; raise if the run is not active."""
+    tag_rows = [(run_id, key, value) for key, value in sorted(tags.items())]
+    guarded_latest = bool(latest_rows) and len(latest_rows) <= _MAX_GUARDED_ROWS
+    guarded_tags = not guarded_latest and bool(tag_rows)
+    if guarded_latest:
+        _guarded_upsert(cursor, run_id, MYSQL_LATEST_COLUMNS, latest_rows,
+                        MYSQL_LATEST_ON_DUPLICATE, require_active_run)  # fmt: skip
+    elif guarded_tags:
+        _guarded_upsert(cursor, run_id, _TAG_COLUMNS, tag_rows, _TAGS_ON_DUPLICATE,
+                        require_active_run)  # fmt: skip
+    else:
+        require_active_run(cursor, run_id)
+    if params:
+        _write_params(cursor, run_id, params)
+    if tag_rows and not guarded_tags:
+        cursor.executemany(_UPSERT_TAGS, tag_rows)
+    if RUN_NAME_TAG in tags:
+        name = v.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
+                              v.MAX_RUN_NAME_LENGTH)  # fmt: skip
+        cursor.execute(_RENAME_RUN, (name, run_id))
+    if metric_rows:
+        mysql_insert_metric_history(cursor, metric_rows)
+        if not guarded_latest:
+            mysql_upsert_latest_metrics(cursor, latest_rows)
+
+
+def _guarded_upsert(
+    cursor: DriverCursor,
+    run_id: str,
+    insert_head: str,
+    rows: Sequence[Sequence[Any]],
+    on_duplicate: str,
+    require_active_run: Callable[[DriverCursor, str], None],
+) -> None:
+    """`insert_head` `rows` `on_duplicate`, written only if the run exists and is active.
+
+    The rows come from a derived table (MySQL wants one for ON DUPLICATE KEY UPDATE after a
+    UNION), joined with the run's row. Affected rows count at least one per row written, as the
+    dialect asks for CLIENT_FOUND_ROWS; zero means the join found no active run — or, without
+    that flag, rows that were already up to date, so then the check and the write run again.
+    """
+    width = len(rows[0])
+    first = "SELECT " + ", ".join(f"%s AS c{i}" for i in range(width))
+    more = " UNION ALL SELECT " + ", ".join(["%s"] * width)
+    sql = (
+        f"{insert_head} SELECT guarded.* FROM ({first}{more * (len(rows) - 1)}) AS guarded "
+        f"JOIN runs ON runs.run_uuid = %s AND runs.lifecycle_stage = %s {on_duplicate}"
+    )
+    parameters = [value for row in rows for value in row]
+    parameters += [run_id, ACTIVE]
+    if cursor.execute(sql, parameters) == 0:
+        require_active_run(cursor, run_id)  # raises NotFound or FailedPrecondition
+        # Active after all (restored meanwhile, or rows already current): write unguarded.
+        values = "(" + ", ".join(["%s"] * width) + ")"
+        cursor.executemany(f"{insert_head} VALUES {values} {on_duplicate}", rows)
+
+
+def _write_params(cursor: DriverCursor, run_id: str, params: ParamValues) -> None:
+    """Insert the params at once; only if one of them exists already (a failed statement, which
+    MySQL undoes alone: the transaction goes on) compare with what is stored and insert the
+    rest. A new run's params thus cost one round trip instead of a SELECT and an INSERT."""
+    rows = [(run_id, key, value) for key, (_, value) in sorted(params.items())]
+    try:
+        cursor.executemany(_INSERT_PARAMS, rows)
+        return
+    except IntegrityError as error:
+        if getattr(error.orig, "args", (None,))[0] != _DUPLICATE_KEY:
+            raise
+    marks = ", ".join(["%s"] * len(params))
+    cursor.execute(
+        f"SELECT `key`, value FROM params WHERE run_uuid = %s AND `key` IN ({marks})",
+        (run_id, *params),
+    )
+    existing = dict(cursor.fetchall())
+    check_params_unchanged(run_id, params, existing)
+    missing = [row for row in rows if row[1] not in existing]
+    if missing:
+        cursor.executemany(_INSERT_PARAMS, missing)
+
+
+def check_params_unchanged(run_id: str, params: ParamValues, existing: dict[str, str]) -> None:
+    """InvalidArgument if a param of the batch was logged before with another value."""
+    for key, (index, value) in sorted(params.items()):
+        if key in existing and existing[key] != value:
+            raise InvalidArgument(
+                f"Changing param values is not allowed. Param with key={key!r} was already "
+                f"logged with value={existing[key]!r} for run ID={run_id!r}. Attempted logging "
+                f"new value {value!r}.",
+                field=f"params[{index}].value",
+            )

@@ -22,7 +22,12 @@ from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, ServiceError
 from tracking_service import convert, domain
 from tracking_service.artifacts import ArtifactRepository, repository_for, validate_relative_path
-from tracking_service.artifacts.transfer import check_expectations, receive_file, send_tree
+from tracking_service.artifacts.transfer import (
+    UploadAbandoned,
+    check_expectations,
+    receive_file,
+    send_tree,
+)
 from tracking_service.store.interface import TrackingStore
 
 logger = logging.getLogger(__name__)
@@ -267,9 +272,13 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         )
         try:
             stored = receive_file(
-                writer, _chunks_of(messages), sha256=header.sha256, file_size=header.file_size
+                writer,
+                _chunks_of(messages),
+                sha256=header.sha256,
+                file_size=header.file_size,
+                still_wanted=context.is_active,
             )
-        except grpc.RpcError:
+        except (grpc.RpcError, UploadAbandoned):
             if context.is_active():
                 raise
             # The client went away mid-upload: the writer removed its temp file; nobody is

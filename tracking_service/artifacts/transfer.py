@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from mlgrpc_server.errors import InvalidArgument
 from tracking_service.artifacts.interface import (
@@ -37,13 +37,28 @@ def check_expectations(*, sha256: str, file_size: int) -> None:
         )
 
 
+class UploadAbandoned(Exception):
+    """The uploader went away before the file was published; nothing was kept."""
+
+
 def receive_file(
-    writer: ArtifactWriter, chunks: Iterable[bytes], *, sha256: str = "", file_size: int = 0
+    writer: ArtifactWriter,
+    chunks: Iterable[bytes],
+    *,
+    sha256: str = "",
+    file_size: int = 0,
+    still_wanted: Callable[[], bool] = lambda: True,
 ) -> StoredFile:
-    """Write every chunk, then verify and publish; on any exception nothing is left behind."""
+    """Write every chunk, then verify and publish; on any exception nothing is left behind.
+
+    `still_wanted` is asked just before publishing: a cancelled call can end the chunk stream
+    the way a completed one does, and a cancelled upload must not become a visible file.
+    """
     try:
         for chunk in chunks:
             writer.write(chunk)
+        if not still_wanted():
+            raise UploadAbandoned()
         return writer.commit(expected_sha256=sha256, expected_size=file_size)
     finally:
         writer.abort()  # a no-op once committed

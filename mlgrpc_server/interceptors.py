@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
-from sqlalchemy import exc as sa_exc
 
 from mlgrpc import errors as reasons
 from mlgrpc_server.errors import ServiceError, status_of, to_grpc_status
@@ -25,13 +24,23 @@ def _already_aborted(context: grpc.ServicerContext) -> bool:
     return code is not None and code != grpc.StatusCode.OK
 
 
+def _is_database_unreachable(exc: BaseException) -> bool:
+    # sqlalchemy is imported only when the error comes from it: the scoring service uses no
+    # database, and importing sqlalchemy would add ~0.3 s to its cold start.
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return False
+    from sqlalchemy import exc as sa_exc
+
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
+
+
 def status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.Status:
     """The status a failed call answers with; logs what the caller must not see."""
     if isinstance(exc, ServiceError):
         if exc.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
             logger.warning("%s: %s", method, exc.message)
         return status_of(exc, domain)
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+    if _is_database_unreachable(exc):
         logger.warning("%s: database unavailable: %s", method, exc)
         return to_grpc_status(
             grpc.StatusCode.UNAVAILABLE,

@@ -6,13 +6,9 @@ Every flag falls back to an environment variable, then to a default that works o
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import sys
 
 from mlgrpc_server.db import DEFAULT_SQLITE_URI
-
-logger = logging.getLogger("registry_service")
 
 DEFAULT_PORT = 50052
 DEFAULT_TRACKING_ADDRESS = "127.0.0.1:50051"
@@ -62,38 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     # Imported after parsing so that --help answers without loading grpc and SQLAlchemy.
-    from sqlalchemy import exc as sa_exc
-
-    from mlgrpc_server.bootstrap import serve_until_signalled
-    from mlgrpc_server.schema import SchemaMismatch
+    from mlgrpc_server import service_cli
     from registry_service.server import create_server
 
-    try:
-        running = create_server(
+    service_cli.configure_logging(args.log_level)
+    return service_cli.serve(
+        "mlgrpc server registry",
+        lambda: create_server(
             backend_store_uri=args.backend_store_uri,
             tracking_address=args.tracking_address,
             host=args.host,
             port=args.port,
             max_workers=args.workers,
-        )
-    except SchemaMismatch as error:
-        print(f"mlgrpc server registry: {error}", file=sys.stderr)
-        return 2
-    except sa_exc.DBAPIError as error:
-        print(f"mlgrpc server registry: cannot use the database: {error.orig}", file=sys.stderr)
-        return 1
-    except RuntimeError as error:  # grpc: the port could not be bound
-        print(
-            f"mlgrpc server registry: cannot listen on {args.host}:{args.port}: {error}",
-            file=sys.stderr,
-        )
-        return 1
-    logger.info(
-        "listening on %s:%d (tracking at %s)", args.host, running.port, args.tracking_address
+        ),
+        host=args.host,
+        port=args.port,
     )
-    serve_until_signalled(running)
-    return 0

@@ -7,13 +7,9 @@ Every flag falls back to an environment variable, then to a default that works o
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import sys
 
 from mlgrpc_server.db import DEFAULT_SQLITE_URI
-
-logger = logging.getLogger("tracking_service")
 
 DEFAULT_ARTIFACT_ROOT = "./mlgrpc-artifacts"
 DEFAULT_PORT = 50051
@@ -62,36 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     # Imported after parsing so that --help answers without loading grpc and SQLAlchemy.
-    from sqlalchemy import exc as sa_exc
-
-    from mlgrpc_server.bootstrap import serve_until_signalled
-    from mlgrpc_server.schema import SchemaMismatch
+    from mlgrpc_server import service_cli
     from tracking_service.server import create_server
 
-    try:
-        running = create_server(
+    service_cli.configure_logging(args.log_level)
+    return service_cli.serve(
+        "mlgrpc server tracking",
+        lambda: create_server(
             backend_store_uri=args.backend_store_uri,
             default_artifact_root=args.default_artifact_root,
             host=args.host,
             port=args.port,
             max_workers=args.workers,
-        )
-    except SchemaMismatch as error:
-        print(f"mlgrpc server tracking: {error}", file=sys.stderr)
-        return 2
-    except sa_exc.DBAPIError as error:
-        print(f"mlgrpc server tracking: cannot use the database: {error.orig}", file=sys.stderr)
-        return 1
-    except RuntimeError as error:  # grpc: the port could not be bound
-        print(
-            f"mlgrpc server tracking: cannot listen on {args.host}:{args.port}: {error}",
-            file=sys.stderr,
-        )
-        return 1
-    logger.info("listening on %s:%d", args.host, running.port)
-    serve_until_signalled(running)
-    return 0
+        ),
+        host=args.host,
+        port=args.port,
+    )

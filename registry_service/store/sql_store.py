@@ -15,6 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlgrpc_server.errors import AlreadyExists, NotFound
+from mlgrpc_server.paging import (
+    after_row,
+    decode_token,
+    encode_token,
+    page_size,
+    query_fingerprint,
+)
 from registry_service.domain import (
     ALL_STAGES,
     ModelUri,
@@ -32,13 +39,6 @@ from registry_service.store.models import (
     RegisteredModelAliasRow,
     RegisteredModelRow,
     RegisteredModelTagRow,
-)
-from registry_service.store.paging import (
-    after_row,
-    decode_token,
-    encode_token,
-    page_size,
-    query_fingerprint,
 )
 from registry_service.store.search import (
     MODEL_ORDER_KEYS,

@@ -9,6 +9,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mlgrpc_server.errors import FailedPrecondition, NotFound
+from mlgrpc_server.paging import (
+    after_row,
+    decode_token,
+    encode_token,
+    page_size,
+    query_fingerprint,
+)
 from registry_service.domain import (
     ARCHIVING_STAGES,
     STAGE_ARCHIVED,
@@ -26,13 +33,6 @@ from registry_service.store.models import (
     ModelVersionTagRow,
     RegisteredModelAliasRow,
     RegisteredModelRow,
-)
-from registry_service.store.paging import (
-    after_row,
-    decode_token,
-    encode_token,
-    page_size,
-    query_fingerprint,
 )
 from registry_service.store.search import (
     VERSION_ORDER_KEYS,

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import (
     ACTIVE,
     DEFAULT_EXPERIMENT_ID,
@@ -20,7 +21,6 @@ from tracking_service.domain import (
 from tracking_service.store import validation as v
 from tracking_service.store.base import StoreBase, now_ms
 from tracking_service.store.models import ExperimentRow, ExperimentTagRow, RunRow
-from tracking_service.store.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
 from tracking_service.store.search.ast import ATTRIBUTE
 from tracking_service.store.search.experiment_query import experiment_filter, experiment_order

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument, NotFound
+from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import Metric, Page
 from tracking_service.store import mysql_log
 from tracking_service.store import validation as v
@@ -34,7 +35,6 @@ from tracking_service.store.models import (
     decode_value,
     encode_value,
 )
-from tracking_service.store.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.store.runs import set_run_tags
 from tracking_service.store.upserts import (
     MetricTuple,

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, literal, select
 
+from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import Page, Run, ViewType
 from tracking_service.store import validation as v
 from tracking_service.store.base import RUN_INFO_COLUMNS, StoreBase, run_info_of
 from tracking_service.store.models import VALUE_NAN, RunRow
-from tracking_service.store.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.store.runs import load_run_data
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
 from tracking_service.store.search.ast import ATTRIBUTE, METRIC

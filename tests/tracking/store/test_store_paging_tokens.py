@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.paging import decode_token, encode_token, query_fingerprint
+from mlgrpc_server.paging import decode_token, encode_token, query_fingerprint
 
 
 def test_token_round_trips_sort_values() -> None:

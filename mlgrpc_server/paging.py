@@ -1,8 +1,11 @@
-"""Opaque keyset page tokens (AIP-158) and the SQL predicate "after this row".
+"""Opaque keyset page tokens (AIP-158), and the SQL predicate "after this row", for every
+service that pages a listing (tracking and registry).
 
-A token is base64url of JSON `[fingerprint, sort values of the last row]` behind a keyed hash:
-a token edited by hand or taken from another query is INVALID_ARGUMENT. The key comes from
-`MLGRPC_PAGE_TOKEN_SECRET` (set the same value on every replica).
+A token carries the sort values of the last row of a page (the run id last, so it is unique)
+and a fingerprint of the query it belongs to. It is compact JSON behind a keyed hash, base64url
+encoded: a token edited by hand or taken from another query is INVALID_ARGUMENT, never a silent
+jump to some other place. The key comes from `MLGRPC_PAGE_TOKEN_SECRET` (set the same value on
+every replica); tokens only need to survive between the pages of one listing.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from mlgrpc_server.errors import InvalidArgument
 _SECRET = os.environ.get("MLGRPC_PAGE_TOKEN_SECRET", "mlgrpc page token v1").encode()
 _MAC_BYTES = 12
 
+JsonScalar = str | int | float | None
+
 
 def query_fingerprint(*parts: object) -> str:
     """A short digest of everything that defines a listing (but not the page size)."""
@@ -30,7 +35,7 @@ def query_fingerprint(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def encode_token(fingerprint: str, values: Sequence[Any]) -> str:
+def encode_token(fingerprint: str, values: Sequence[JsonScalar]) -> str:
     payload = json.dumps([fingerprint, list(values)], separators=(",", ":")).encode()
     mac = hmac.new(_SECRET, payload, hashlib.sha256).digest()[:_MAC_BYTES]
     return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
@@ -53,16 +58,21 @@ def decode_token(token: str, fingerprint: str, arity: int) -> list[Any]:
     owner, values = json.loads(payload)
     if owner != fingerprint or not isinstance(values, list) or len(values) != arity:
         raise InvalidArgument(
-            "page_token belongs to another query; repeat the query with the same filter and order",
+            "page_token belongs to another query; repeat the query with the same filter, order "
+            "and scope as the page it came from",
             field="page_token",
         )
     return values
 
 
 def after_row(
-    columns: Sequence[ColumnElement[Any]], descending: Sequence[bool], values: Sequence[Any]
+    columns: Sequence[Any], descending: Sequence[bool], values: Sequence[Any]
 ) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order (column₁ dir₁, column₂ dir₂, …)."""
+    """Rows strictly after `values` in the order (column₁ dir₁, column₂ dir₂, …).
+
+    Written as `c1 > v1 OR (c1 = v1 AND (c2 > v2 OR …))` rather than a row-value comparison
+    because directions may differ per column; the columns must be NOT NULL expressions.
+    """
     clause: ColumnElement[bool] = false()
     for column, desc, value in reversed(list(zip(columns, descending, values, strict=True))):
         beyond = column < value if desc else column > value
@@ -71,6 +81,8 @@ def after_row(
 
 
 def page_size(max_results: int, *, default: int, maximum: int) -> int:
+    """`max_results` of a request as a page size: 0 means `default`; outside 0..maximum is
+    INVALID_ARGUMENT."""
     if max_results < 0 or max_results > maximum:
         raise InvalidArgument(
             f"max_results must be between 1 and {maximum} (0 means {default}), got {max_results}",

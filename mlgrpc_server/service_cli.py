@@ -1,0 +1,38 @@
+"""What the database-backed services' command lines share: start, report failures in one
+line with an exit status (2: the schema does not fit; 1: database or port unusable), then serve
+until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from sqlalchemy import exc as sa_exc
+
+from mlgrpc_server.bootstrap import RunningServer, serve_until_signalled
+from mlgrpc_server.schema import SchemaMismatch
+
+logger = logging.getLogger(__name__)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve(prog: str, start: Callable[[], RunningServer], *, host: str, port: int) -> int:
+    """Run `start()` and serve; the exit status of the command."""
+    try:
+        running = start()
+    except SchemaMismatch as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    except sa_exc.DBAPIError as error:
+        print(f"{prog}: cannot use the database: {error.orig}", file=sys.stderr)
+        return 1
+    except RuntimeError as error:  # grpc: the port could not be bound
+        print(f"{prog}: cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return 1
+    logger.info("listening on %s:%d", host, running.port)
+    serve_until_signalled(running)
+    return 0

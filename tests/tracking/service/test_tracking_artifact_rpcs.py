@@ -134,11 +134,14 @@ def test_interrupted_upload_leaves_nothing_behind(stub, run_id) -> None:
 
     def messages() -> Iterator[pb.UploadArtifactRequest]:
         yield pb.UploadArtifactRequest(
-            header=pb.UploadArtifactHeader(run_id=run_id, path="cut/partial.bin")
+            # The declared size is what makes a cut stream detectable for certain: grpc Python
+            # may end a cancelled call's request iterator as if the client had finished before
+            # it reports the cancellation. mlgrpc's client always declares size and sha256.
+            header=pb.UploadArtifactHeader(run_id=run_id, path="cut/partial.bin", file_size=2 * MiB)
         )
         yield pb.UploadArtifactRequest(chunk=b"x" * MiB)
         sent_first_chunk.set()
-        release.wait(10)
+        release.wait(120)  # never reached by a natural end within the test: see the end
         yield pb.UploadArtifactRequest(chunk=b"y" * MiB)
 
     future = stub.UploadArtifact.future(messages())

@@ -1544,7 +1544,9 @@ class UploadArtifactHeader(_message.Message):
     `model/model.skops`. No `..`, no leading "/", no control characters.
     """
     file_size: _builtins.int
-    """Expected size in bytes; 0 means not checked."""
+    """Expected size in bytes; 0 means not checked. Declare it (or sha256): it is what tells a
+    complete upload from a stream cut off by a cancelled call.
+    """
     sha256: _builtins.str
     """Expected lowercase hex sha256 of the whole file; empty means not checked."""
     def __init__(

@@ -2,12 +2,16 @@
 to a local file store for comparison (when the MLflow venv exists).
 
     .venv/bin/python -m bench.log_model_bench [--repeat 10] [--mysql-url mysql+pymysql://root@127.0.0.1:3306]
-        [--mlflow-venv /work/.venv-mlflow] [--mlflow-repeat 3]
+        [--mlflow-venv /work/.venv-mlflow] [--mlflow-repeat 3] [--cold-skops-cache]
 
 Figures: the first call in the process (imports skops and opens the channel), then the median,
 p90 and minimum of `--repeat` more calls (each a new artifact path in one run, incl. the upload),
-and save_model alone. MLflow: `mlflow.sklearn.log_model` with its default requirement inference
-(a pip subprocess), and with `pip_requirements=` given (no inference).
+and save_model alone. The first call depends on skops' trusted-type cache
+(`mlgrpc.models.skops_import`): warm after any earlier process on this machine imported skops
+through mlgrpc, which is what a training script run again sees; `--cold-skops-cache` measures
+the very first run instead (an empty cache directory).
+MLflow: `mlflow.sklearn.log_model` with its default requirement inference (a pip subprocess),
+and with `pip_requirements=` given (no inference).
 """
 
 from __future__ import annotations
@@ -126,6 +130,18 @@ def _train() -> tuple[Any, Any]:
     return ElasticNet(alpha=0.5, l1_ratio=0.5, random_state=42).fit(x, data[["quality"]]), x
 
 
+def _skops_cache_state(cold: bool, workdir: Path) -> str:
+    from mlgrpc.models import skops_import
+
+    if cold:
+        os.environ["MLGRPC_SKOPS_TYPES_CACHE"] = str(workdir / "skops-types")
+    directory = skops_import.cache_dir()
+    if directory is None:
+        return "skops type cache disabled"
+    warm = directory.is_dir() and any(directory.glob("*.json"))
+    return f"skops type cache {'warm' if warm else 'cold (first run)'}: {directory}"
+
+
 def _bench_mlgrpc(tracking_uri: str, repeat: int) -> None:
     import mlgrpc
     import mlgrpc.sklearn
@@ -192,9 +208,15 @@ def main() -> None:
         "--mlflow-venv", default=os.environ.get("MLGRPC_MLFLOW_VENV", "/work/.venv-mlflow")
     )
     parser.add_argument("--mlflow-repeat", type=int, default=3)
+    parser.add_argument(
+        "--cold-skops-cache",
+        action="store_true",
+        help="measure the first call of the very first run (empty skops type cache)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mlgrpc-bench-") as tmp:
         workdir = Path(tmp)
+        print(_skops_cache_state(args.cold_skops_cache, workdir))
         with _database(args.mysql_url, workdir) as db_uri:
             backend = "MariaDB" if args.mysql_url else "SQLite"
             print(f"tracking service subprocess on {backend}")

@@ -7,6 +7,13 @@ S1 single-row seed Predict (dataframe_split JSON) at concurrency 1, 8, 32 · S2 
 as an OIP ModelInfer with raw tensors (tritonclient's form) · S3 one 10,000-row request
 (typed columnar Predict and OIP raw) · S4 cold start (command → first successful prediction) ·
 F bare echo server floor. Needs h2load (`apt-get install -y nghttp2-client`).
+
+    .venv/bin/python -m bench.scoring_bench --cold-start-only 5
+
+measures S4 alone, N fresh server processes each (warm OS file cache, as a restart sees it), by
+default (a plain linear model is served from its weights, numpy only, while scikit-learn loads
+in the background: `scoring_service/models/early_linear.py`) and with `--wait-full-load`
+(SERVING only once scikit-learn has loaded it), and prints each run and the medians.
 """
 
 from __future__ import annotations
@@ -441,6 +448,37 @@ def bench_load(
             rows.append(Row(f"{name} non-200", bad, "responses", "0", False))
 
 
+def cold_start_seconds(model_dir: Path, seed: bytes, extra: list[str]) -> float:
+    """Command → first successful seed Predict of one fresh `python -m scoring_service`."""
+    port = free_port()
+    t0 = time.perf_counter()
+    server = start([sys.executable, "-m", "scoring_service", "-m", str(model_dir), "-p", str(port),
+                    "--workers", "1", "--log-level", "WARNING", *extra])  # fmt: skip
+    try:
+        wait_until_answering(f"127.0.0.1:{port}", PREDICT, seed)
+        return time.perf_counter() - t0
+    finally:
+        stop(server)
+
+
+def cold_start_only(repeat: int) -> int:
+    """S4 alone, `repeat` times per mode, the modes interleaved (a noisy machine hits both)."""
+    modes = {"early start (default)": [], "--wait-full-load": ["--wait-full-load"]}
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = save_seed_model(Path(tmp))
+        seed = seed_predict_request()
+        for _ in range(repeat):
+            for mode, extra in modes.items():
+                times[mode].append(cold_start_seconds(model_dir, seed, extra))
+    for mode, values in times.items():
+        runs = " ".join(f"{v:.3f}" for v in values)
+        median = statistics.median(values)
+        mark = "OK" if median <= 1 else "MISSED"
+        print(f"S4 cold start, {mode}: median {median:.3f} s [<= 1 s: {mark}]  runs: {runs}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scoring_bench")
     parser.add_argument("--quick", action="store_true", help="2-second runs, c=1 and 8 only")
@@ -461,11 +499,20 @@ def main(argv: list[str] | None = None) -> int:
         const="/work/.venv-mlserver",
         help="also measure MLServer's sklearn runtime from this virtualenv (default %(const)s)",
     )
+    parser.add_argument(
+        "--cold-start-only",
+        type=int,
+        metavar="N",
+        default=0,
+        help="measure only S4, N times each with and without the early start (no h2load)",
+    )
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.echo_server:
         echo_server_main(args.echo_server)
         return 0
+    if args.cold_start_only:
+        return cold_start_only(args.cold_start_only)
     if shutil.which("h2load") is None:
         print("h2load not found: apt-get install -y nghttp2-client", file=sys.stderr)
         return 2
@@ -516,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 else:
                     rows.append(Row(f"S4 cold start, {kind} w={workers}", cold, "s"))
-                time.sleep(0.5 if workers == 1 else 3)  # every worker up
+                # Every worker up, and the full model behind an early start loaded.
+                time.sleep(3)
                 tag = f"{kind} w={workers}"
                 bench_load(
                     rows, f"S1 seed Predict {tag}", address, PREDICT, seed, levels, duration, True

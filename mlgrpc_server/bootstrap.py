@@ -8,17 +8,20 @@ to bind instead of silently sharing its traffic.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from mlgrpc_server.interceptors import ErrorMappingInterceptor
+from mlgrpc_server.signals import StopSignal
+
+if TYPE_CHECKING:
+    from mlgrpc_server.tls import TlsServerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +73,12 @@ def start_server(
     max_workers: int = 16,
     serving: bool = True,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
+    tls: TlsServerConfig | None = None,
 ) -> RunningServer:
-    """Start a server with the servicers `register` adds; port 0 picks a free port."""
+    """Start a server with the servicers `register` adds; port 0 picks a free port.
+
+    With `tls` the port speaks TLS only (mutual TLS if it has a client CA); without, plaintext.
+    """
     names = list(service_names)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=domain),
@@ -85,8 +92,7 @@ def start_server(
     reflection.enable_server_reflection(
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    bound = server.add_insecure_port(address)
+    bound = bind_port(server, host, port, tls)
     server.start()
     running = RunningServer(server, bound, health_servicer, names)
     running.set_serving(serving)
@@ -94,16 +100,22 @@ def start_server(
     return running
 
 
-def serve_until_signalled(running: RunningServer, grace: float = 10.0) -> None:
-    """Block until SIGTERM or SIGINT, then drain in-flight calls for up to `grace` seconds."""
-    stop_requested = threading.Event()
+def bind_port(
+    server: grpc.Server | grpc.aio.Server, host: str, port: int, tls: TlsServerConfig | None
+) -> int:
+    """Bind `host:port` (TLS when `tls` is given) and return the port; RuntimeError if busy."""
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if tls is None:
+        return server.add_insecure_port(address)
+    bound = server.add_secure_port(address, tls.server_credentials())
+    mutual = " (client certificates required)" if tls.client_ca else ""
+    logger.info("TLS on %s:%d%s", host, bound, mutual)
+    return bound
 
-    def _on_signal(signum: int, _frame: object) -> None:
-        logger.info("signal %d: draining for up to %.0f s", signum, grace)
-        stop_requested.set()
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    stop_requested.wait()
+def serve_until_signalled(running: RunningServer, stop: StopSignal, grace: float = 10.0) -> None:
+    """Block until `stop` (SIGTERM or SIGINT), then drain in-flight calls for up to `grace` s."""
+    stop.wait()
+    logger.info("signal %s: draining for up to %.0f s", stop.signum, grace)
     running.stop(grace)
     logger.info("stopped")

@@ -35,8 +35,25 @@ def is_sqlite(engine_or_uri: Engine | str) -> bool:
     return make_url(uri).get_backend_name() == "sqlite"
 
 
-def create_db_engine(uri: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """An engine tuned for the backend: pre-ping, utf8mb4 and READ COMMITTED on MySQL."""
+#: A pooled MySQL connection idle longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
+
+
+def create_db_engine(
+    uri: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    multi_statements: bool = False,
+    idle_ping_seconds: float = IDLE_PING_SECONDS,
+) -> Engine:
+    """An engine tuned for the backend: utf8mb4, READ COMMITTED and idle pings on MySQL.
+
+    `multi_statements` (MySQL only) lets the connections take several `;`-separated
+    statements in one query: for the dedicated one-round-trip write path of the tracking store
+    (`tracking_service/store/one_trip.py`) only, never for the service's main engine, so that
+    no other code path can ever have statements stacked onto its SQL.
+    """
     url = make_url(uri)
     if url.get_backend_name() == "sqlite":
         in_memory = url.database in (None, "", ":memory:")
@@ -69,14 +86,23 @@ def create_db_engine(uri: str, *, pool_size: int = 10, echo: bool = False) -> En
 
         return engine
 
-    if url.get_backend_name() == "mysql":
+    connect_args: dict[str, Any] = {}
+    mysql = url.get_backend_name() == "mysql"
+    if mysql:
         query = dict(url.query)
         query.setdefault("charset", "utf8mb4")
         url = url.set(query=query)
-    return create_engine(
+        if multi_statements:
+            from pymysql.constants import CLIENT
+
+            # Explicit client_flag replaces the dialect's, which holds FOUND_ROWS: keep it
+            # (affected rows then count matched rows, as the rest of the code expects).
+            connect_args["client_flag"] = CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS
+    engine = create_engine(
         url,
         echo=echo,
-        pool_pre_ping=True,
+        connect_args=connect_args,
+        pool_pre_ping=not mysql,  # MySQL: pinged only after idling, see _ping_when_idle
         pool_size=pool_size,
         max_overflow=2 * pool_size,
         pool_recycle=3600,
@@ -86,7 +112,42 @@ def create_db_engine(uri: str, *, pool_size: int = 10, echo: bool = False) -> En
         # back a transaction left open), so the pool's reset was a second, empty round trip on
         # every call (about a fifth of a LogMetric).
         pool_reset_on_return=None,
+        # Last in, first out: a steady load reuses the same few connections, which never sit
+        # idle long enough to need a ping; the others idle (and are pinged when next needed).
+        pool_use_lifo=True,
     )
+    if mysql:
+        _ping_when_idle(engine, idle_ping_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection on checkout only if it sat idle longer than `idle_seconds`.
+
+    `pool_pre_ping` pings on every checkout: one more round trip on every call (a quarter of
+    a LogMetric). A connection dropped while idle (server restart, wait_timeout, a KILL) is
+    what a ping catches; one in active use is as likely to die in the middle of a call as
+    before it, and that case is handled anyway: SQLAlchemy invalidates a connection whose
+    error says it is gone, and `with_retry` repeats transactions that are safe to repeat.
+    Raising DisconnectionError from "checkout" is SQLAlchemy's documented way to make the pool
+    discard the connection and hand out a new one.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _record_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at <= idle_seconds:
+            return  # a new connection, or one in steady use
+        try:
+            dbapi_conn.ping(reconnect=False)
+        except Exception as error:  # noqa: BLE001 - any failure means: use another connection
+            logger.info("pooled connection idle %.1f s is gone: %s",
+                        time.monotonic() - checked_in_at, error)  # fmt: skip
+            raise sa_exc.DisconnectionError() from error
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -81,6 +81,35 @@ class Internal(ServiceError):
     reason = reasons.INTERNAL_ERROR
 
 
+class Unauthenticated(ServiceError):
+    """No token, or one that is malformed, unknown, revoked or expired."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = reasons.UNAUTHENTICATED
+
+
+class PermissionDenied(ServiceError):
+    """A valid token without the permission the call needs."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = reasons.PERMISSION_DENIED
+
+
+#: UTF-8 bytes of a status message and of each ErrorInfo metadata value. The message travels
+#: twice, percent-encoded in grpc-message (up to 3 bytes per byte) and in the base64 rich
+#: status: with these bounds the trailers stay under gRPC's 8 KiB soft metadata limit.
+MAX_STATUS_MESSAGE_BYTES = 1_000
+MAX_METADATA_VALUE_BYTES = 200
+
+
+def _shortened(text: str, limit: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    head = data[: limit - 40].decode("utf-8", "ignore")  # never half a character
+    return f"{head}… ({len(text) - len(head)} more characters)"
+
+
 def to_grpc_status(
     code: grpc.StatusCode,
     message: str,
@@ -89,8 +118,15 @@ def to_grpc_status(
     domain: str,
     metadata: Mapping[str, str] | None = None,
 ) -> grpc.Status:
-    """Build the rich status (code, message, one ErrorInfo) that grpcurl and clients decode."""
-    info = error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=dict(metadata or {}))
+    """Build the rich status (code, message, one ErrorInfo) that grpcurl and clients decode.
+
+    The message and metadata values are cut short: they travel in trailing metadata, and a
+    message quoting a huge input would exceed the client's metadata limit (8 KiB soft, 16 KiB
+    hard), which replaces the real status with RESOURCE_EXHAUSTED "Stream removed".
+    """
+    message = _shortened(message, MAX_STATUS_MESSAGE_BYTES)
+    shortened = {k: _shortened(v, MAX_METADATA_VALUE_BYTES) for k, v in (metadata or {}).items()}
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=domain, metadata=shortened)
     detail = any_pb2.Any()
     detail.Pack(info)
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=[detail])

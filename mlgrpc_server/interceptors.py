@@ -7,7 +7,6 @@ Anything else → INTERNAL with a request id; the traceback goes to the log, nev
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +14,12 @@ import grpc
 
 from mlgrpc import errors as reasons
 from mlgrpc_server.errors import ServiceError, status_of, to_grpc_status
+from mlgrpc_server.observability.request_context import (
+    REQUEST_ID_KEY,
+    current_request_id,
+    new_request_id,
+)
+from mlgrpc_server.request_decoding import tolerate_undecodable
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +39,29 @@ def _is_database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
 
 
+def code_for_exception(exc: BaseException) -> grpc.StatusCode:
+    """The code `status_for_exception` answers `exc` with, without logging (for metrics)."""
+    if isinstance(exc, ServiceError):
+        return exc.code
+    if _is_database_unreachable(exc):
+        return grpc.StatusCode.UNAVAILABLE
+    return grpc.StatusCode.INTERNAL
+
+
 def status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.Status:
-    """The status a failed call answers with; logs what the caller must not see."""
+    """The status a failed call answers with; logs what the caller must not see.
+
+    Its trailers carry the call's `x-request-id` (replacing the trailers already set).
+    """
+    status = _status_for_exception(exc, domain, method)
+    request_id = current_request_id()
+    if request_id is None:
+        return status
+    trailers = (*(status.trailing_metadata or ()), (REQUEST_ID_KEY, request_id))
+    return status._replace(trailing_metadata=trailers)  # type: ignore[attr-defined]
+
+
+def _status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.Status:
     if isinstance(exc, ServiceError):
         if exc.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE):
             logger.warning("%s: %s", method, exc.message)
@@ -48,7 +74,8 @@ def status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.S
             reason=reasons.TEMPORARILY_UNAVAILABLE,
             domain=domain,
         )
-    request_id = uuid.uuid4().hex[:12]
+    # The call's own id (client-sent or generated), so that the log line and the reply match.
+    request_id = current_request_id() or new_request_id()
     logger.exception("%s failed (request id %s)", method, request_id)
     return to_grpc_status(
         grpc.StatusCode.INTERNAL,
@@ -73,6 +100,7 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
+        handler = tolerate_undecodable(handler)  # unparsable bytes: INVALID_ARGUMENT, mapped below
         method = handler_call_details.method
         domain = self._domain
 

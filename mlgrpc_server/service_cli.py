@@ -12,16 +12,21 @@ from sqlalchemy import exc as sa_exc
 
 from mlgrpc_server.bootstrap import RunningServer, serve_until_signalled
 from mlgrpc_server.schema import SchemaMismatch
+from mlgrpc_server.signals import StopSignal
 
 logger = logging.getLogger(__name__)
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Text or JSON lines (`--log-format`), each with the request id of the call, if any."""
+    from mlgrpc_server.observability import logs
+
+    logs.configure_logging(level, log_format)
 
 
 def serve(prog: str, start: Callable[[], RunningServer], *, host: str, port: int) -> int:
     """Run `start()` and serve; the exit status of the command."""
+    stop = StopSignal.install()  # before start(): a signal once SERVING must drain, not kill
     try:
         running = start()
     except SchemaMismatch as error:
@@ -34,5 +39,5 @@ def serve(prog: str, start: Callable[[], RunningServer], *, host: str, port: int
         print(f"{prog}: cannot listen on {host}:{port}: {error}", file=sys.stderr)
         return 1
     logger.info("listening on %s:%d", host, running.port)
-    serve_until_signalled(running)
+    serve_until_signalled(running, stop)
     return 0

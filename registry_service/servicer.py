@@ -123,6 +123,7 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
                 "source is empty; give runs:/<run_id>/<path> or an artifact URI", field="source"
             )
         v.validate_text(source, v.MAX_SOURCE_LENGTH, field="source")
+        v.validate_no_control_characters(source, field="source")
         run_id = request.run_id
         runs_source = parse_runs_source(source)
         if runs_source is not None:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import grpc
 
+from mlgrpc._auth import with_bearer_token
 from mlgrpc.tracking.v1 import tracking_service_pb2 as tracking_pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as tracking_grpc
 from mlgrpc_server.errors import NotFound, Unavailable
+from mlgrpc_server.tls import TlsChannelConfig, secure_or_insecure_channel
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +39,20 @@ class RunLocation:
 
 
 class TrackingClient:
-    def __init__(self, address: str, *, deadline: float = DEFAULT_DEADLINE_SECONDS) -> None:
+    def __init__(
+        self,
+        address: str,
+        *,
+        deadline: float = DEFAULT_DEADLINE_SECONDS,
+        tls: TlsChannelConfig | None = None,
+        token: str | None = None,
+    ) -> None:
         self.address = address
         self._deadline = deadline
-        self._channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+        # Sends `token` (default: MLGRPC_TOKEN) for a tracking service started with --auth.
+        self._channel = with_bearer_token(
+            secure_or_insecure_channel(address, tls, _CHANNEL_OPTIONS), token
+        )
         self._stub = tracking_grpc.TrackingServiceStub(self._channel)
 
     def get_run(self, run_id: str) -> RunLocation:

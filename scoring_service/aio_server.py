@@ -21,7 +21,10 @@ from grpc_reflection.v1alpha import reflection
 from mlgrpc import errors as reasons
 from mlgrpc.inference import grpc_predict_v2_pb2_grpc
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc
+from mlgrpc_server.bootstrap import bind_port
 from mlgrpc_server.interceptors import status_for_exception
+from mlgrpc_server.observability.setup import observe_server
+from mlgrpc_server.request_decoding import AioUndecodableInterceptor
 from scoring_service.config import ServeConfig
 from scoring_service.models.manager import ModelManager
 from scoring_service.oip_servicer import InferenceServicer
@@ -53,7 +56,11 @@ def _as_async(servicer: Any, base: type) -> Any:
 
 async def serve(config: ServeConfig, *, reuse_port: bool = False) -> None:
     manager = ModelManager(config)
-    server = grpc.aio.server(options=server_options(reuse_port))
+    observability = observe_server(metrics_port=config.metrics_port, host=config.host, aio=True)
+    server = grpc.aio.server(
+        options=server_options(reuse_port),
+        interceptors=[observability.interceptor, AioUndecodableInterceptor(reasons.SCORING_DOMAIN)],
+    )
     scoring_service_pb2_grpc.add_ScoringServiceServicer_to_server(
         _as_async(
             ScoringServicer(manager, max_request_rows=config.max_request_rows),
@@ -74,22 +81,23 @@ async def serve(config: ServeConfig, *, reuse_port: bool = False) -> None:
     reflection.enable_server_reflection(
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    port = bind_port(server, config.host, config.port, config.tls)
     for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-    await server.start()
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()  # handled before SERVING: a signal from then on drains, never kills
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await server.start()
     await loop.run_in_executor(None, manager.load_all, config.models)
     manager.set_ready(True)
     for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("aio scoring service listening on %s:%d", config.host, port)
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     await server.stop(5)
     manager.close()
+    observability.close()
 
 
 def run(config: ServeConfig, *, reuse_port: bool = False) -> int:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
+from mlgrpc_server.observability.flags import add_observability_arguments
+from mlgrpc_server.tls import TlsChannelConfig, TlsServerConfig, add_tls_arguments, tls_from_args
 from scoring_service.config import (
     DEFAULT_MAX_REQUEST_ROWS,
     DEFAULT_PORT,
@@ -97,11 +97,50 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("MLGRPC_SERVER_KIND", "sync"),
         help="thread-pool server (default) or grpc.aio event loop",
     )
+    parser.add_argument(
+        "--wait-full-load",
+        action="store_true",
+        default=_env_flag("MLGRPC_WAIT_FULL_LOAD"),
+        help="report SERVING only once scikit-learn has loaded every model; by default a "
+        "single sync process serves plain linear models from their weights (numpy only) "
+        "while the full model loads (env MLGRPC_WAIT_FULL_LOAD=true)",
+    )
     parser.add_argument("--log-level", default=env("MLGRPC_LOG_LEVEL", "INFO"))
+    add_observability_arguments(parser, "scoring")
+    add_tls_arguments(parser)
+    _add_auth_arguments(parser)
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> ServeConfig:
+def _add_auth_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        default=_env_flag("MLGRPC_AUTH"),
+        help="check bearer tokens: LoadModel/UnloadModel need an admin token; inference stays "
+        "open unless --require-token (env MLGRPC_AUTH=true)",
+    )
+    parser.add_argument(
+        "--require-token",
+        action="store_true",
+        default=_env_flag("MLGRPC_REQUIRE_TOKEN"),
+        help="Predict, ModelInfer and the metadata RPCs need a valid token too; implies --auth "
+        "(env MLGRPC_REQUIRE_TOKEN=true)",
+    )
+    parser.add_argument(
+        "--auth-backend-store-uri",
+        default=env("MLGRPC_AUTH_BACKEND_STORE_URI")
+        or env("MLGRPC_BACKEND_STORE_URI", "sqlite:///mlgrpc.db"),
+        help="the shared database holding the tokens (env MLGRPC_AUTH_BACKEND_STORE_URI, "
+        "else MLGRPC_BACKEND_STORE_URI; default %(default)s)",
+    )
+
+
+def config_from_args(
+    args: argparse.Namespace,
+    tls: tuple[TlsServerConfig | None, TlsChannelConfig | None] = (None, None),
+) -> ServeConfig:
     uris = list(args.model_uri) or [
         u for u in os.environ.get("MLGRPC_MODEL_URI", "").split(",") if u.strip()
     ]
@@ -119,15 +158,27 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         cache_dir=args.cache_dir,
         threads=args.threads,
         server_kind=args.server_kind,
+        metrics_port=args.metrics_port,
+        tls=tls[0],
+        peer_tls=tls[1],
+        auth=args.auth or args.require_token,
+        require_token=args.require_token,
+        auth_backend_store_uri=args.auth_backend_store_uri,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s: %(message)s"
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    tls = tls_from_args(parser, args)
+    from mlgrpc_server.observability.logs import configure_logging
+
+    configure_logging(
+        args.log_level,
+        args.log_format,
+        text_format="%(asctime)s %(process)d %(name)s: %(message)s",
     )
-    config = config_from_args(args)
+    config = config_from_args(args, tls)
     if not config.models:
         print("mlgrpc models serve: give at least one -m/--model-uri", file=sys.stderr)
         return 2
@@ -135,30 +186,41 @@ def main(argv: list[str] | None = None) -> int:
         from scoring_service.workers.pool import run_workers
 
         return run_workers(config)
+    if config.auth and config.server_kind == "aio":
+        print("mlgrpc models serve: --auth needs --server-kind sync", file=sys.stderr)
+        return 2
     if config.server_kind == "aio":
         from scoring_service.aio_server import run
 
         return run(config)
-    return _serve_single(config)
+    return _serve_single(config, early_start=not args.wait_full_load)
 
 
-def _serve_single(config: ServeConfig) -> int:
+def _serve_single(config: ServeConfig, *, early_start: bool = False) -> int:
     from mlgrpc_server.errors import ServiceError
+    from mlgrpc_server.signals import StopSignal
     from scoring_service.server import create_server
 
+    stop = StopSignal.install()  # before the server reports SERVING
+    failures: list[str] = []
+
+    def on_load_failure(exc: BaseException) -> None:
+        failures.append(exc.message if isinstance(exc, ServiceError) else str(exc))
+        stop.set()
+
     try:
-        server = create_server(config)
+        server = create_server(config, early_start=early_start, on_load_failure=on_load_failure)
     except ServiceError as exc:
         print(f"mlgrpc models serve: {exc.message}", file=sys.stderr)
         return 1
     except RuntimeError as exc:  # grpc: failed to bind
         print(f"mlgrpc models serve: {exc}", file=sys.stderr)
         return 1
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     names = ", ".join(f"{m.name} v{m.version}" for m in server.manager.registry.all())
     logger.info("serving %s on %s:%d", names, config.host, server.port)
     stop.wait()
     server.stop(grace=5)
+    if failures:  # the full load behind an early start failed: exit as a failed start does
+        print(f"mlgrpc models serve: {failures[0]}", file=sys.stderr)
+        return 1
     return 0

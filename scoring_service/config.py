@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlgrpc_server.tls import TlsChannelConfig, TlsServerConfig
 
 DEFAULT_PORT = 8088
 DEFAULT_MAX_REQUEST_ROWS = 1_000_000
@@ -46,3 +50,16 @@ class ServeConfig:
     threads: int = 16
     server_kind: str = "sync"
     watch_backoff_max_s: float = 30.0
+    #: Prometheus metrics on http://host:metrics_port/metrics; 0 = off. With several workers
+    #: the parent serves the sum of theirs (prometheus multiprocess mode).
+    metrics_port: int = 0
+    #: TLS of the port (None: plaintext); bytes, not gRPC objects, so that workers fork safely.
+    tls: TlsServerConfig | None = None
+    #: TLS of the calls to the registry and tracking services (None: plaintext).
+    peer_tls: TlsChannelConfig | None = None
+    #: Token auth (see scoring_service/auth.py): LoadModel/UnloadModel need an admin token.
+    auth: bool = False
+    #: With auth, Predict, ModelInfer and the metadata RPCs need a valid token too.
+    require_token: bool = False
+    #: SQLAlchemy URI of the shared database that holds the tokens.
+    auth_backend_store_uri: str = ""

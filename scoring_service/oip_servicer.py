@@ -11,6 +11,7 @@ import grpc
 from mlgrpc.inference import grpc_predict_v2_pb2 as pb
 from mlgrpc.inference import grpc_predict_v2_pb2_grpc as pb_grpc
 from mlgrpc_server.errors import NotFound
+from mlgrpc_server.observability.request_context import note_model
 from scoring_service.codecs import oip_payload
 from scoring_service.codecs.tensors import DATATYPE_OF_COLUMN_TYPE
 from scoring_service.models.manager import ModelManager
@@ -86,6 +87,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         self, request: pb.ModelInferRequest, context: grpc.ServicerContext
     ) -> pb.ModelInferResponse:
         model = self._registry.get(request.model_name, request.model_version)
+        note_model(model.name, model.version)  # metrics per model and version
         batch = oip_payload.decode_request(request, model)
         output = predict(model, batch, max_rows=self._max_rows)
         return oip_payload.encode_response(output, model, request)

@@ -1,6 +1,7 @@
 """Building the scoring server: both servicers, health, reflection, the error interceptor.
 
-Health starts NOT_SERVING and turns SERVING only once every model given at start is loaded.
+Health starts NOT_SERVING and turns SERVING only once every model given at start is loaded (or,
+with `early_start`, served by its numpy-only stand-in: see `models/early_linear.py`).
 A single process keeps `grpc.so_reuseport=0` (a second server on a busy port fails to bind);
 worker processes (`workers/`) pass `reuse_port=True` to share one port.
 """
@@ -8,6 +9,8 @@ worker processes (`workers/`) pass `reuse_port=True` to share one port.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 
@@ -18,8 +21,10 @@ from grpc_reflection.v1alpha import reflection
 from mlgrpc import errors as reasons
 from mlgrpc.inference import grpc_predict_v2_pb2, grpc_predict_v2_pb2_grpc
 from mlgrpc.scoring.v1 import scoring_service_pb2, scoring_service_pb2_grpc
-from mlgrpc_server.bootstrap import MAX_MESSAGE_BYTES, RunningServer
+from mlgrpc_server.bootstrap import MAX_MESSAGE_BYTES, RunningServer, bind_port
 from mlgrpc_server.interceptors import ErrorMappingInterceptor
+from mlgrpc_server.observability.setup import observe_server
+from scoring_service.auth import auth_interceptors
 from scoring_service.config import ServeConfig
 from scoring_service.models.manager import ModelManager
 from scoring_service.oip_servicer import InferenceServicer
@@ -48,6 +53,8 @@ class ScoringServer:
     running: RunningServer
     manager: ModelManager
     followers: list[object] = field(default_factory=list)
+    #: Set once the full models are loaded (or their load failed); see `load_models`.
+    fully_loaded: threading.Event = field(default_factory=threading.Event)
 
     @property
     def port(self) -> int:
@@ -57,13 +64,42 @@ class ScoringServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.running.port}"
 
-    def load_models(self) -> None:
-        """Load every model of the configuration, then report SERVING."""
+    def load_models(
+        self, *, early: bool = False, on_failure: Callable[[BaseException], None] | None = None
+    ) -> None:
+        """Load every model of the configuration, then report SERVING.
+
+        With `early`, when every model is a linear one that `models/early_linear.py` reads
+        without scikit-learn, SERVING comes at once and the full load finishes in a background
+        thread (`fully_loaded` is set when it is done); if that load fails, the models are
+        withdrawn (NOT_SERVING) and `on_failure` gets the error.
+        """
+        if early and self.manager.serve_early(self.manager.config.models):
+            self.manager.set_ready(True)
+            threading.Thread(
+                target=self._finish_loading, args=(on_failure,), name="full-load", daemon=True
+            ).start()
+            return
+        self._load_fully()
+
+    def _load_fully(self) -> None:
         from scoring_service.follow import start_followers
 
-        self.manager.load_all(self.manager.config.models)
-        self.followers.extend(start_followers(self.manager))
-        self.manager.set_ready(True)
+        try:
+            self.manager.load_all(self.manager.config.models)
+            self.followers.extend(start_followers(self.manager))
+            self.manager.set_ready(True)
+        finally:
+            self.fully_loaded.set()
+
+    def _finish_loading(self, on_failure: Callable[[BaseException], None] | None) -> None:
+        try:
+            self._load_fully()
+        except BaseException as exc:  # noqa: BLE001 - reported, then the caller decides
+            logger.error("loading the models failed: %s", exc)
+            self.manager.fail_early(exc)
+            if on_failure is not None:
+                on_failure(exc)
 
     def stop(self, grace: float | None = 5.0) -> None:
         for follower in self.followers:
@@ -73,16 +109,28 @@ class ScoringServer:
 
 
 def create_server(
-    config: ServeConfig, *, reuse_port: bool = False, load: bool = True
+    config: ServeConfig,
+    *,
+    reuse_port: bool = False,
+    load: bool = True,
+    early_start: bool = False,
+    on_load_failure: Callable[[BaseException], None] | None = None,
 ) -> ScoringServer:
     """Bind `config.host:config.port` (0: any free port), then load the models unless told not.
 
     The port answers health checks (NOT_SERVING) while models load.
     """
     manager = ModelManager(config)
+    # Request ids always; metrics per RPC and per model when a metrics port is given.
+    observability = observe_server(metrics_port=config.metrics_port, host=config.host)
+    auth, close_auth = auth_interceptors(config)  # [] unless --auth / --require-token
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="scoring"),
-        interceptors=[ErrorMappingInterceptor(reasons.SCORING_DOMAIN)],
+        interceptors=[
+            ErrorMappingInterceptor(reasons.SCORING_DOMAIN),
+            observability.interceptor,
+            *auth,
+        ],
         options=server_options(reuse_port),
     )
     scoring_service_pb2_grpc.add_ScoringServiceServicer_to_server(
@@ -98,17 +146,16 @@ def create_server(
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     host = config.host
-    address = f"[{host}]:{config.port}" if ":" in host else f"{host}:{config.port}"
-    port = server.add_insecure_port(address)
+    port = bind_port(server, host, config.port, config.tls)
     server.start()
-    running = RunningServer(server, port, health_servicer, names)
+    running = RunningServer(server, port, health_servicer, names, [observability.close, close_auth])
     running.set_serving(False)
     manager.on_ready(running.set_serving)
     logger.info("scoring service listening on %s:%d", host, port)
     scoring = ScoringServer(running, manager)
     if load:
         try:
-            scoring.load_models()
+            scoring.load_models(early=early_start, on_failure=on_load_failure)
         except BaseException:
             scoring.stop(grace=0)
             raise

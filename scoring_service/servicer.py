@@ -8,6 +8,7 @@ import grpc
 
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc as pb_grpc
+from mlgrpc_server.observability.request_context import note_model
 from scoring_service.codecs import predict_payload
 from scoring_service.models.loaded import InputColumn, LoadedModel
 from scoring_service.models.manager import ModelManager
@@ -43,6 +44,7 @@ class ScoringServicer(pb_grpc.ScoringServiceServicer):
         self, request: pb.PredictRequest, context: grpc.ServicerContext
     ) -> pb.PredictResponse:
         model = self._registry.get(request.model_name)
+        note_model(model.name, model.version)  # metrics per model and version
         batch = predict_payload.decode_request(request, model)
         output = predict(model, batch, max_rows=self._max_rows)
         return predict_payload.encode_response(

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 
+from mlgrpc_server.auth.flags import add_auth_argument
 from mlgrpc_server.db import DEFAULT_SQLITE_URI
+from mlgrpc_server.observability.flags import add_observability_arguments
+from mlgrpc_server.tls import add_tls_arguments, tls_from_args
 
 DEFAULT_ARTIFACT_ROOT = "./mlgrpc-artifacts"
 DEFAULT_PORT = 50051
@@ -53,16 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.upper,
         help="log level (env MLGRPC_LOG_LEVEL; default %(default)s)",
     )
+    add_observability_arguments(parser, "tracking")
+    add_tls_arguments(parser, outgoing=False)
+    add_auth_argument(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    tls, _ = tls_from_args(parser, args)
     # Imported after parsing so that --help answers without loading grpc and SQLAlchemy.
     from mlgrpc_server import service_cli
     from tracking_service.server import create_server
 
-    service_cli.configure_logging(args.log_level)
+    service_cli.configure_logging(args.log_level, args.log_format)
     return service_cli.serve(
         "mlgrpc server tracking",
         lambda: create_server(
@@ -71,6 +79,9 @@ def main(argv: list[str]) -> int:
             host=args.host,
             port=args.port,
             max_workers=args.workers,
+            metrics_port=args.metrics_port or None,
+            tls=tls,
+            auth=args.auth,
         ),
         host=args.host,
         port=args.port,

@@ -52,6 +52,19 @@ def view_type_from_proto(value: int, *, field: str = "view_type") -> domain.View
     return view_type
 
 
+def checked_name(value: str, field: str) -> str:
+    """An experiment or run name, or an artifact location: no control characters.
+
+    Keys are held to MLflow's charset by the store; names may be any text, but a NUL, a newline
+    or an escape sequence in a name shown by CLIs and UIs is a mistake or an attack.
+    """
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidArgument(
+            f"{field} {value[:100]!r} contains a control character; remove it", field=field
+        )
+    return value
+
+
 # Encoders fill a message in place (`repeated.add(...)`, attribute sets): with upb this is about
 # three times faster than building each sub-message and passing lists to constructors, which
 # matters for a page of 1,000 runs or a history of 25,000 points.

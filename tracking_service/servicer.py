@@ -65,8 +65,8 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
 
     def CreateExperiment(self, request: pb.CreateExperimentRequest, context: grpc.ServicerContext):
         experiment_id = self._store.create_experiment(
-            request.name,
-            request.artifact_location or None,
+            convert.checked_name(request.name, "name"),
+            convert.checked_name(request.artifact_location, "artifact_location") or None,
             {tag.key: tag.value for tag in request.tags},
         )
         return pb.CreateExperimentResponse(experiment_id=experiment_id)
@@ -97,7 +97,9 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         return response
 
     def UpdateExperiment(self, request: pb.UpdateExperimentRequest, context: grpc.ServicerContext):
-        self._store.rename_experiment(request.experiment_id, request.new_name)
+        self._store.rename_experiment(
+            request.experiment_id, convert.checked_name(request.new_name, "new_name")
+        )
         return pb.UpdateExperimentResponse()
 
     def DeleteExperiment(self, request: pb.DeleteExperimentRequest, context: grpc.ServicerContext):
@@ -125,7 +127,7 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
     def CreateRun(self, request: pb.CreateRunRequest, context: grpc.ServicerContext):
         run = self._store.create_run(
             request.experiment_id or domain.DEFAULT_EXPERIMENT_ID,
-            run_name=request.run_name,
+            run_name=convert.checked_name(request.run_name, "run_name"),
             user_id=request.user_id,
             start_time=request.start_time if request.HasField("start_time") else None,
             tags={tag.key: tag.value for tag in request.tags},
@@ -142,7 +144,7 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             request.run_id,
             status=convert.status_from_proto(request.status),
             end_time=request.end_time if request.HasField("end_time") else None,
-            run_name=request.run_name or None,
+            run_name=convert.checked_name(request.run_name, "run_name") or None,
         )
         return pb.UpdateRunResponse(run_info=convert.run_info_to_proto(info))
 
@@ -181,13 +183,14 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
     def LogBatch(self, request: pb.LogBatchRequest, context: grpc.ServicerContext):
         # Protobuf Metric/Param/RunTag messages have the attributes the store reads
         # (.key/.value/.timestamp/.step): passed as they are, which spares a copy per item.
-        self._store.log_batch(
+        outcome = self._store.log_batch(
             request.run_id,
             metrics=request.metrics,  # type: ignore[arg-type]
             params=request.params,  # type: ignore[arg-type]
             tags=request.tags,  # type: ignore[arg-type]
+            batch_id=request.batch_id,
         )
-        return pb.LogBatchResponse()
+        return pb.LogBatchResponse(replayed=outcome.replayed)
 
     def LogStream(
         self, request_iterator: Iterable[pb.LogStreamRequest], context: grpc.ServicerContext
@@ -195,12 +198,13 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         summary = pb.LogStreamResponse()
         for request in _until_cancelled(request_iterator, context):
             try:
-                self._store.log_batch(
+                outcome = self._store.log_batch(
                     request.run_id,
                     metrics=request.metrics,  # type: ignore[arg-type]
                     params=request.params,  # type: ignore[arg-type]
                     tags=request.tags,  # type: ignore[arg-type]
                     max_metrics=STREAM_MAX_METRICS,
+                    batch_id=request.batch_id,
                 )
             except ServiceError as error:
                 raise type(error)(
@@ -210,6 +214,7 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
                     reason=error.reason,
                 ) from error
             summary.batches_written += 1
+            summary.batches_replayed += outcome.replayed
             summary.metrics_written += len(request.metrics)
             summary.params_written += len(request.params)
             summary.tags_written += len(request.tags)

@@ -3,6 +3,8 @@
 `import mlgrpc` (or `import mlgrpc as mlflow`) gives the fluent API for training code, with
 MLflow's names. It never imports SQLAlchemy, pandas, numpy or any service code: model flavors
 (`mlgrpc.sklearn`, `mlgrpc.pyfunc`, `mlgrpc.models`) load on first attribute access.
+After `import mlgrpc as mlflow`, the script's own `import mlflow.sklearn` lines resolve to mlgrpc
+too (`mlgrpc._mlflow_alias`), so porting a script is that one line.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from mlgrpc import config
+from mlgrpc import _mlflow_alias, config
+from mlgrpc._auth import get_token, set_token
 from mlgrpc.client import MlgrpcClient
 from mlgrpc.config import get_registry_uri, set_registry_uri
 from mlgrpc.entities import (
@@ -73,6 +76,8 @@ def register_model(model_uri: str, name: str, tags: Any = None, **kwargs: Any) -
     return _register_model(model_uri, name, tags, **kwargs)
 
 
+_mlflow_alias.install()
+
 #: Submodules imported on first attribute access, to keep `import mlgrpc` light.
 _LAZY_SUBMODULES = frozenset({"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri"})
 
@@ -118,6 +123,7 @@ __all__ = [
     "get_experiment_by_name",
     "get_registry_uri",
     "get_run",
+    "get_token",
     "get_tracking_uri",
     "last_active_run",
     "log_artifact",
@@ -139,6 +145,7 @@ __all__ = [
     "set_registry_uri",
     "set_tag",
     "set_tags",
+    "set_token",
     "set_tracking_uri",
     "start_run",
 ]

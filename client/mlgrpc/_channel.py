@@ -16,7 +16,10 @@ from typing import Any, TypeVar
 import grpc
 
 from mlgrpc import config
+from mlgrpc._auth import with_bearer_token
+from mlgrpc._balancing import with_round_robin
 from mlgrpc.exceptions import from_rpc_error
+from mlgrpc.tls import ClientTls
 from mlgrpc.uris import ServiceTarget, parse_service_uri
 
 TRACKING_SERVICE = "mlgrpc.tracking.v1.TrackingService"
@@ -29,8 +32,10 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 #   until its first message arrives, which gRPC guarantees);
 # - writes that overwrite to the same state: SetTag, SetExperimentTag, LogParam (an equal value is
 #   accepted again), UpdateRun (sets status/end time/name to given values).
-# Not retried: CreateExperiment / CreateRun (a second run or ALREADY_EXISTS), LogMetric / LogBatch /
-# LogStream (metric values are appended: a repeat would duplicate points), Delete* / Restore* /
+# Not retried by the channel: CreateExperiment / CreateRun (a second run or ALREADY_EXISTS),
+# LogMetric (metric values are appended: a repeat could duplicate a point), LogBatch / LogStream
+# (the client retries those itself, with the batch's id, so that the server writes a batch once:
+# `mlgrpc._batch_retry`), Delete* / Restore* /
 # UpdateExperiment (the repeat would answer NOT_FOUND or ALREADY_EXISTS after a success), and
 # UploadArtifact (a client stream cannot be replayed by the channel).
 IDEMPOTENT_TRACKING_METHODS = (
@@ -65,36 +70,46 @@ def service_config(service: str, idempotent_methods: tuple[str, ...]) -> str:
 
 _SERVICE_CONFIGS = {TRACKING_SERVICE: service_config(TRACKING_SERVICE, IDEMPOTENT_TRACKING_METHODS)}
 
-_channels: dict[tuple[int, str, bool, str], grpc.Channel] = {}
+_channels: dict[tuple[int, str, bool, str, ClientTls | None], grpc.Channel] = {}
 _channels_lock = threading.Lock()
 
 
-def get_channel(uri: str, service: str = TRACKING_SERVICE) -> grpc.Channel:
-    """The shared channel to `uri` (any form `parse_service_uri` accepts)."""
+def get_channel(
+    uri: str, service: str = TRACKING_SERVICE, tls: ClientTls | None = None
+) -> grpc.Channel:
+    """The shared channel to `uri` (any form `parse_service_uri` accepts); a `grpcs://` URI
+    uses `tls` (default: the MLGRPC_TLS_* environment)."""
     target = parse_service_uri(uri)
-    key = (os.getpid(), target.address, target.secure, service)
+    tls = (tls or ClientTls.resolve()) if target.secure else None
+    key = (os.getpid(), target.address, target.secure, service, tls)
     channel = _channels.get(key)
     if channel is not None:
         return channel
     with _channels_lock:
         channel = _channels.get(key)
         if channel is None:
-            channel = _new_channel(target, _SERVICE_CONFIGS.get(service, ""))
+            channel = _new_channel(target, _SERVICE_CONFIGS.get(service, ""), tls)
+            channel = with_bearer_token(channel)  # MLGRPC_TOKEN / mlgrpc.set_token, per call
             _channels[key] = channel
         return channel
 
 
-def _new_channel(target: ServiceTarget, retry_config: str) -> grpc.Channel:
+def _new_channel(
+    target: ServiceTarget, retry_config: str, tls: ClientTls | None = None
+) -> grpc.Channel:
     options: list[tuple[str, Any]] = [
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 60_000),
     ]
+    if target.balanced:
+        retry_config = with_round_robin(retry_config)
     if retry_config:
         options.append(("grpc.service_config", retry_config))
     if target.secure:
-        return grpc.secure_channel(target.address, grpc.ssl_channel_credentials(), options=options)
+        credentials = (tls or ClientTls()).channel_credentials()
+        return grpc.secure_channel(target.address, credentials, options=options)
     return grpc.insecure_channel(target.address, options=options)
 
 

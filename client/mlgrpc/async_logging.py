@@ -11,6 +11,10 @@ Guarantees:
   for the worker to reach it. `end_run()` and interpreter exit (atexit) flush too.
 - A failure in the background is kept and raised, as the typed exception the sender raised, by
   the next `flush()` or log call on this queue; it is never only logged.
+- Survives a restart of the service: the client's sender tags every batch with a UUID and
+  retries UNAVAILABLE/DEADLINE_EXCEEDED with backoff for up to MLGRPC_LOG_RETRY_SECONDS (120 s by
+  default) with the same id, which the service writes once (`mlgrpc._batch_retry`). Meanwhile
+  the worker waits, so batches stay in order; only an error after that budget reaches the caller.
 - Bounded memory: above `high_water` queued items the caller blocks until the worker has drained
   below 90 % of it.
 """

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlgrpc import artifacts, config
+from mlgrpc._auth import with_client_token
+from mlgrpc._batch_retry import new_batch_id, send_batch
 from mlgrpc._channel import call_unary, get_channel
 from mlgrpc.async_logging import AsyncLogQueue, LogItem
 from mlgrpc.entities import (
@@ -29,6 +31,7 @@ from mlgrpc.entities import (
     ViewType,
 )
 from mlgrpc.exceptions import NotFoundError
+from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc
 from mlgrpc.uris import parse_service_uri
@@ -77,12 +80,31 @@ REGISTRY_METHODS = frozenset(
 
 class MlgrpcClient:
     """Client of the tracking service at `tracking_uri` (default: `mlgrpc.get_tracking_uri()`)
-    and, for MlflowClient's registry methods, of the registry at `registry_uri`."""
+    and, for MlflowClient's registry methods, of the registry at `registry_uri`.
 
-    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
+    `grpcs://` URIs speak TLS, verifying the service with the CA file `tls_ca` (default
+    MLGRPC_TLS_CA, else the system's roots) and presenting `tls_cert`/`tls_key` (default
+    MLGRPC_TLS_CERT/MLGRPC_TLS_KEY) to services that require mutual TLS.
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        *,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.tracking_uri = tracking_uri or config.get_tracking_uri()
         self._target = parse_service_uri(self.tracking_uri)
-        self._stub = tracking_service_pb2_grpc.TrackingServiceStub(get_channel(self.tracking_uri))
+        self._tls = ClientTls.resolve(tls_ca, tls_cert, tls_key)
+        # `token`: this client's own bearer token (default: mlgrpc.set_token / MLGRPC_TOKEN).
+        self._token = token
+        self._stub = tracking_service_pb2_grpc.TrackingServiceStub(
+            with_client_token(get_channel(self.tracking_uri, tls=self._tls), token)
+        )
         self._registry_uri = registry_uri
         self._registry: Any = None
 
@@ -92,7 +114,14 @@ class MlgrpcClient:
         if self._registry is None:
             from mlgrpc.registry_client import RegistryClient
 
-            self._registry = RegistryClient(self._registry_uri)
+            tls = self._tls
+            self._registry = RegistryClient(
+                self._registry_uri,
+                tls_ca=tls.ca,
+                tls_cert=tls.cert,
+                tls_key=tls.key,
+                token=self._token,
+            )
         return self._registry
 
     def __getattr__(self, name: str) -> Any:
@@ -325,7 +354,7 @@ class MlgrpcClient:
             metric_msgs = metric_msgs[MAX_METRICS_PER_BATCH:]
             param_msgs = param_msgs[MAX_PARAMS_PER_BATCH:]
             tag_msgs = tag_msgs[MAX_TAGS_PER_BATCH:]
-            self._call("LogBatch", request)
+            self._log_batch_with_retry(request)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value of the metric, ordered by step then timestamp (all pages)."""
@@ -373,7 +402,13 @@ class MlgrpcClient:
         add_tag = request.tags.add
         for item in tags:
             add_tag(key=item[2], value=item[3])
-        self._call("LogBatch", request)
+        self._log_batch_with_retry(request)
+
+    def _log_batch_with_retry(self, request: pb.LogBatchRequest) -> None:
+        # A fresh id per batch, the same one on every retry: the service writes it once.
+        request.batch_id = new_batch_id()
+        what = f"LogBatch of run {request.run_id}"
+        send_batch(lambda: self._call("LogBatch", request), what=what)
 
     # ---- artifacts -----------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@
 | MLGRPC_CLIENT_TIMEOUT | 30 | deadline of every unary call, seconds |
 | MLGRPC_ARTIFACT_TIMEOUT | 600 | deadline of an artifact upload or download stream, seconds |
 | MLGRPC_ASYNC_LOGGING | false | log metrics/params/tags in the background by default |
+| MLGRPC_TLS_CA | system roots | CA verifying `grpcs://` services (PEM file) |
+| MLGRPC_TLS_CERT, MLGRPC_TLS_KEY | (none) | client certificate and key for mutual TLS (PEM files) |
 """
 
 from __future__ import annotations
@@ -80,6 +82,21 @@ def artifact_timeout() -> float:
     return _float_env("MLGRPC_ARTIFACT_TIMEOUT", 600.0)
 
 
+def tls_ca() -> str | None:
+    """PEM file of the CA that signed the services' certificates (MLGRPC_TLS_CA)."""
+    return os.environ.get("MLGRPC_TLS_CA") or None
+
+
+def tls_cert() -> str | None:
+    """PEM file of the client's certificate chain, for mutual TLS (MLGRPC_TLS_CERT)."""
+    return os.environ.get("MLGRPC_TLS_CERT") or None
+
+
+def tls_key() -> str | None:
+    """PEM file of the key of `tls_cert()` (MLGRPC_TLS_KEY)."""
+    return os.environ.get("MLGRPC_TLS_KEY") or None
+
+
 def enable_async_logging(enable: bool = True) -> None:
     """Log metrics, params and tags in the background unless a call says `synchronous=True`.
 
@@ -106,6 +123,9 @@ def reset() -> None:
     """Forget everything set in this process (tests use it)."""
     global _tracking_uri, _registry_uri, _async_logging
     _tracking_uri = _registry_uri = _async_logging = None
+    from mlgrpc import _auth  # here: _auth's interceptor module needs grpc, config does not
+
+    _auth.set_token(None)
 
 
 def _float_env(name: str, default: float) -> float:

@@ -14,11 +14,13 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 from mlgrpc import config
+from mlgrpc._auth import with_client_token
 from mlgrpc._channel import call_server_stream, call_unary, get_channel
 from mlgrpc.exceptions import InvalidArgumentError
 from mlgrpc.registry.v1 import registry_service_pb2 as pb
 from mlgrpc.registry.v1 import registry_service_pb2_grpc as pb_grpc
 from mlgrpc.registry_entities import ModelVersion, PagedList, RegisteredModel, ResolvedModelUri
+from mlgrpc.tls import ClientTls
 
 REGISTRY_SERVICE = "mlgrpc.registry.v1.ModelRegistryService"
 
@@ -43,12 +45,23 @@ def _version_tags(tags: Mapping[str, str] | None) -> list[pb.ModelVersionTag]:
 
 
 class RegistryClient:
-    """A client of one registry service (`grpc://host:port`, default from `mlgrpc.config`)."""
+    """A client of one registry service (`grpc://host:port`, default from `mlgrpc.config`);
+    `grpcs://` speaks TLS with the files `tls_ca`, `tls_cert`, `tls_key` (as `MlgrpcClient`)."""
 
-    def __init__(self, registry_uri: str | None = None, *, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        registry_uri: str | None = None,
+        *,
+        timeout: float | None = None,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.registry_uri = registry_uri or config.get_registry_uri()
+        tls = ClientTls.resolve(tls_ca, tls_cert, tls_key)
         self._stub = pb_grpc.ModelRegistryServiceStub(
-            get_channel(self.registry_uri, REGISTRY_SERVICE)
+            with_client_token(get_channel(self.registry_uri, REGISTRY_SERVICE, tls), token)
         )
         self._timeout = timeout
 

@@ -36,6 +36,7 @@ from mlgrpc.models.model import (
     directory_size_bytes,
 )
 from mlgrpc.models.signature import ModelSignature, infer_signature
+from mlgrpc.models.skops_import import import_skops_io
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +84,16 @@ def _check_format(serialization_format: str) -> None:
 
 def _dump(sk_model: Any, path: Path, serialization_format: str, trusted: Sequence[str]) -> None:
     if serialization_format == SERIALIZATION_FORMAT_SKOPS:
-        import skops.io
-
+        skops_io = import_skops_io()
         try:
-            skops.io.dump(sk_model, path)
+            skops_io.dump(sk_model, path)
         except Exception as exc:
             raise ModelFormatError(
                 f"skops cannot serialize this {type(sk_model).__name__}: {exc}. skops handles "
                 "estimators built from importable classes and functions; for anything else "
                 "pass serialization_format='cloudpickle' (loading it then runs code)."
             ) from exc
-        untrusted = [t for t in skops.io.get_untrusted_types(file=path) if t not in trusted]
+        untrusted = [t for t in skops_io.get_untrusted_types(file=path) if t not in trusted]
         if untrusted:
             path.unlink()
             raise UnsafeModelError(
@@ -231,9 +231,8 @@ def _save_into(
 
 
 def _load_skops(path: Path, declared_trusted: Sequence[str] | None, allow_pickle: bool) -> Any:
-    import skops.io
-
-    untrusted = skops.io.get_untrusted_types(file=path)
+    skops_io = import_skops_io()
+    untrusted = skops_io.get_untrusted_types(file=path)
     if untrusted and not allow_pickle:
         # The extra trust list comes from the model's own MLmodel, so a crafted model could
         # whitelist anything: where pickle is refused, such models are refused too.
@@ -250,7 +249,7 @@ def _load_skops(path: Path, declared_trusted: Sequence[str] | None, allow_pickle
             f"MLmodel's skops_trusted_types: {undeclared}; refusing to load it",
             field="skops_trusted_types",
         )
-    return skops.io.load(path, trusted=untrusted)
+    return skops_io.load(path, trusted=untrusted)
 
 
 def load_model_file(

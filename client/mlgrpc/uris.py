@@ -1,7 +1,10 @@
 """Parsing of the URIs users hand to the client: service addresses, `runs:/` and `models:/`.
 
 Service addresses: `grpc://host:port`, `grpcs://host:port` (TLS) or a bare `host:port`.
-MLflow users often paste `http://host:5000`; that is refused with a message naming the right form.
+`http://host:port` and `https://host[:port]` are accepted too, as gRPC clients such as Rust's tonic
+accept them: gRPC *is* HTTP/2, so `http` means plaintext and `https` TLS (default ports 80/443).
+That keeps an MLflow script's `set_tracking_uri("http://localhost:5000")` line unchanged when the
+mlgrpc service listens there. A path after the address (a REST prefix) is refused.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mlgrpc._balancing import balanced_target
 from mlgrpc.exceptions import InvalidArgumentError
 
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
@@ -21,27 +25,26 @@ class ServiceTarget:
 
     address: str
     secure: bool = False
+    #: Several replicas (an address list or a `dns:` name): balanced round-robin by the channel.
+    balanced: bool = False
 
 
 def parse_service_uri(uri: str, *, what: str = "tracking URI") -> ServiceTarget:
     """`grpc://host:port` / `grpcs://host:port` / `host:port` / `unix:/path` → ServiceTarget."""
     text = (uri or "").strip()
     lowered = text.lower()
-    if lowered.startswith(("http://", "https://")):
-        rest = text.split("://", 1)[1].rstrip("/")
-        raise InvalidArgumentError(
-            f"{what} {uri!r} is an HTTP URL; mlgrpc talks gRPC: use 'grpc://host:port' "
-            f"(for example 'grpc://{rest.split('/')[0] or '127.0.0.1:50051'}' if the mlgrpc "
-            "service listens there; the default port of the tracking service is 50051)",
-            field="tracking_uri",
-        )
     secure = False
+    if lowered.startswith(("http://", "https://")):
+        return _parse_http_uri(uri, text, what)
     if lowered.startswith("grpcs://"):
         secure, text = True, text[len("grpcs://") :]
     elif lowered.startswith("grpc://"):
         text = text[len("grpc://") :]
     if _UNIX.match(text):
         return ServiceTarget(text, secure)
+    balanced = balanced_target(text.rstrip("/"), uri=uri, what=what)
+    if balanced is not None:
+        return ServiceTarget(balanced, secure, balanced=True)
     text = text.rstrip("/")
     match = _HOST_PORT.match(text)
     if match is None or not 0 < int(match.group(2)) < 65536:
@@ -51,6 +54,28 @@ def parse_service_uri(uri: str, *, what: str = "tracking URI") -> ServiceTarget:
             field="tracking_uri",
         )
     return ServiceTarget(text, secure)
+
+
+def _parse_http_uri(uri: str, text: str, what: str) -> ServiceTarget:
+    secure = text.lower().startswith("https://")
+    rest = text.split("://", 1)[1]
+    authority, _, path = rest.partition("/")
+    if path.strip("/"):
+        raise InvalidArgumentError(
+            f"{what} {uri!r} has a path ({'/' + path!r}); a gRPC service is addressed by host "
+            "and port only, e.g. 'grpc://127.0.0.1:50051'",
+            field="tracking_uri",
+        )
+    if not _HOST_PORT.match(authority):
+        authority = f"{authority}:{443 if secure else 80}"
+    match = _HOST_PORT.match(authority)
+    if match is None or not 0 < int(match.group(2)) < 65536:
+        raise InvalidArgumentError(
+            f"{what} {uri!r} is not a gRPC address; use 'grpc://host:port' or 'host:port', "
+            "e.g. 'grpc://127.0.0.1:50051'",
+            field="tracking_uri",
+        )
+    return ServiceTarget(authority, secure)
 
 
 @dataclass(frozen=True)

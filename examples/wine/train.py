@@ -2,8 +2,10 @@
 # P. Cortez, A. Cerdeira, F. Almeida, T. Matos and J. Reis.
 # Modeling wine preferences by data mining from physicochemical properties. In Decision Support Systems, Elsevier, 47(4):547-553, 2009.
 #
-# The seed's script, run against mlgrpc: the import is the one line that changed (plus the
-# tracking URI, and the CSV read from the copy shipped beside this file instead of the URL).
+# The seed's script, run against mlgrpc: `import mlflow` became `import mlgrpc as mlflow`, the one
+# line of code that changed (`import mlflow.sklearn` then resolves to mlgrpc.sklearn). Where things
+# are changed too: the tracking URI (env MLGRPC_TRACKING_URI, default the local tracking service)
+# and the CSV, read from the copy shipped beside this file instead of the URL.
 # Set WINE_REGISTERED_MODEL_NAME to also register the logged model under that name.
 
 import logging
@@ -19,7 +21,9 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import train_test_split
 
 import mlgrpc as mlflow
-import mlgrpc.sklearn  # noqa: F401  (the seed's `import mlflow.sklearn`)
+
+# isort: split
+import mlflow.sklearn  # the seed's line, unchanged: resolves to mlgrpc.sklearn after the alias
 
 logging.basicConfig(level=logging.WARN)
 logger = logging.getLogger(__name__)

@@ -74,7 +74,12 @@ def _literal(kind: str, token: str, filter_string: str) -> Value:
     if kind == "str":
         return token[1:-1]
     if kind == "num":
-        return int(token)
+        # Versions and timestamps are 64-bit: a longer number can match nothing, and a driver
+        # given one fails (SQLite: OverflowError); int() itself refuses over 4,300 digits.
+        number = int(token) if len(token) <= 20 else None
+        if number is None or not -(2**63) <= number < 2**63:
+            raise _bad(filter_string, f"number {token[:30]!r} is out of the 64-bit range")
+        return number
     raise _bad(filter_string, f"expected a quoted string or a number, got {token!r}")
 
 

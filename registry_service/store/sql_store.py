@@ -184,6 +184,7 @@ class SqlRegistryStore(ModelVersionOps):
 
     def set_registered_model_tag(self, name: str, key: str, value: str) -> None:
         v.validate_model_name(name)
+        v.validate_no_control_characters(key, field="key")
         v.validate_tag(
             key, value, field="key" if len(key) > v.MAX_TAG_KEY_LENGTH or not key else "value"
         )

@@ -21,7 +21,8 @@ MAX_DESCRIPTION_LENGTH = 5_000
 MAX_SOURCE_LENGTH = 5_000
 MAX_RUN_LINK_LENGTH = 5_000
 
-_ALIAS = re.compile(r"^[\w\-]*$")
+# \Z, not $: "$" also matches before a final newline, which would let "champion\n" in.
+_ALIAS = re.compile(r"^[\w\-]*\Z")
 _RESERVED_ALIAS = re.compile(r"^v\d+$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _RUN_ID = re.compile(r"^[0-9a-zA-Z_\-]{1,32}$")
@@ -60,6 +61,11 @@ def validate_tag(key: str, value: str, *, field: str = "tags") -> None:
             f"{field}: tag key of {len(key)} characters; at most {MAX_TAG_KEY_LENGTH} are allowed",
             field=field,
         )
+    if _CONTROL.search(key):
+        raise InvalidArgument(
+            f"{field}: tag key {key[:50]!r} contains a control character; use a key without them",
+            field=field,
+        )
     if len(value) > MAX_TAG_VALUE_LENGTH:
         raise InvalidArgument(
             f"{field}: value of tag {key[:50]!r} has {len(value)} characters; at most "
@@ -77,6 +83,15 @@ def validate_text(text: str, limit: int, *, field: str) -> str:
     if len(text) > limit:
         raise InvalidArgument(
             f"{field} has {len(text)} characters; at most {limit} are allowed", field=field
+        )
+    return text
+
+
+def validate_no_control_characters(text: str, *, field: str) -> str:
+    """For names, keys and URIs: a control character there is a mistake or an attack."""
+    if _CONTROL.search(text):
+        raise InvalidArgument(
+            f"{field} {text[:100]!r} contains a control character; remove it", field=field
         )
     return text
 

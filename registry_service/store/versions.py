@@ -198,6 +198,7 @@ class ModelVersionOps(RegistryStoreBase):
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         v.validate_model_name(name)
         v.validate_version(version)
+        v.validate_no_control_characters(key, field="key")
         v.validate_tag(
             key, value, field="key" if len(key) > v.MAX_TAG_KEY_LENGTH or not key else "value"
         )

@@ -31,6 +31,10 @@ NUMERIC: dict[str, tuple[str, str | None]] = {
     "FP64": ("<f8", "fp64_contents"),
 }
 
+#: Bounds of a declared tensor shape; a request (64 MiB at most) holds far fewer elements.
+MAX_TENSOR_DIMS = 16
+MAX_TENSOR_ELEMENTS = 2**31
+
 #: MLflow column type → OIP datatype (as MLServer's MLflow runtime maps them).
 DATATYPE_OF_COLUMN_TYPE = {
     "double": "FP64",
@@ -83,6 +87,18 @@ def decode_tensor(tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | No
     shape = [int(d) for d in tensor.shape]
     if any(d < 0 for d in shape):
         raise InvalidArgument(f"input {name!r} has a negative dimension {shape}", field=name)
+    # Checked before numpy sees the shape: it allows 64 dimensions and sizes that fit an intp,
+    # and the product of 64-bit dimensions can have thousands of digits.
+    if len(shape) > MAX_TENSOR_DIMS:
+        raise InvalidArgument(
+            f"input {name!r} has {len(shape)} dimensions; at most {MAX_TENSOR_DIMS} are allowed",
+            field=name,
+        )
+    if any(d > MAX_TENSOR_ELEMENTS for d in shape) or math.prod(shape) > MAX_TENSOR_ELEMENTS:
+        raise InvalidArgument(
+            f"input {name!r} has shape {shape}: more than {MAX_TENSOR_ELEMENTS:,} elements",
+            field=name,
+        )
     count = math.prod(shape)
     if datatype == "BYTES":
         items = split_bytes(raw, name) if raw is not None else list(tensor.contents.bytes_contents)

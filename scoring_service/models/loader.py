@@ -23,7 +23,8 @@ from scoring_service.models.loaded import FAST_PATH_TYPES, InputColumn, LoadedMo
 logger = logging.getLogger(__name__)
 
 
-def _columns(schema: Schema | None) -> tuple[InputColumn, ...]:
+def schema_columns(schema: Schema | None) -> tuple[InputColumn, ...]:
+    """A signature's columns as the server enforces them (tensor specs as typed columns)."""
     if schema is None:
         return ()
     columns: list[InputColumn] = []
@@ -76,7 +77,7 @@ def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
         raise FailedPrecondition(f"cannot load the model in {model_dir}: {exc}") from exc
     meta = model.metadata
     sklearn_flavor.log_version_mismatches(meta.flavors, model_dir)
-    inputs = _columns(meta.get_input_schema())
+    inputs = schema_columns(meta.get_input_schema())
     estimator = model.get_raw_model()
     if not inputs and getattr(estimator, "feature_names_in_", None) is not None:
         inputs = tuple(InputColumn(str(n), "double") for n in estimator.feature_names_in_)
@@ -94,7 +95,7 @@ def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
         flavor="sklearn" if "sklearn" in meta.flavors else "python_function",
         run_id=meta.run_id or "",
         inputs=inputs,
-        outputs=_columns(meta.get_output_schema()),
+        outputs=schema_columns(meta.get_output_schema()),
         predict_frame=model.predict,
         predict_matrix=fast[0] if fast else None,
         matrix_columns=fast[1] if fast else (),

@@ -59,11 +59,49 @@ class ModelManager:
         previous = self.registry.put(model)
         if previous is not None and "batcher" in previous.extra:
             previous.extra["batcher"].close()
-        if previous is None:
+        if previous is not None and "early" in previous.extra:
+            previous.extra["early"].resolve(model)  # requests waiting on the full model go on
+            logger.info("%s v%s: full model loaded from %s", model.name, model.version, uri)
+        elif previous is None:
             logger.info("serving %s v%s from %s", model.name, model.version, uri)
         else:
             logger.info("%s: v%s replaced by v%s", model.name, previous.version, model.version)
         return model
+
+    def serve_early(self, specs: tuple[ModelSpec, ...]) -> bool:
+        """Serve numpy-only stand-ins (`early_linear`) when EVERY model has one; else nothing.
+
+        The caller then loads the full models (`load_all`), which replace the stand-ins, and
+        calls `fail_early` if that fails.
+        """
+        from scoring_service.models.early_linear import FullModel, early_model
+
+        stand_ins = []
+        for spec in specs:
+            source = self.resolver.resolve(spec.uri)
+            early = early_model(source.local_dir, FullModel())
+            if early is None:
+                return False
+            early = early.with_identity(
+                name=spec.name or source.default_name, version=source.version, source_uri=spec.uri
+            )
+            if source.run_id and not early.run_id:
+                early = replace(early, run_id=source.run_id)
+            stand_ins.append(early)
+        for early in stand_ins:
+            self.registry.put(self._with_batching(early))
+            logger.info("serving %s v%s (numpy only) while it loads", early.name, early.version)
+        return True
+
+    def fail_early(self, error: BaseException) -> None:
+        """The full load behind the early stand-ins failed: stop serving them."""
+        self.set_ready(False)
+        for model in self.registry.all():
+            if "early" in model.extra:
+                model.extra["early"].fail(error)
+                self.registry.remove(model.name)
+                if "batcher" in model.extra:
+                    model.extra["batcher"].close()
 
     def _with_batching(self, model: LoadedModel) -> LoadedModel:
         """Route fast-path predictions through an adaptive batcher when it is configured."""

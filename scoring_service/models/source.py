@@ -17,8 +17,10 @@ from urllib.parse import unquote, urlparse
 
 import grpc
 
+from mlgrpc._auth import with_bearer_token
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from mlgrpc_server.tls import secure_or_insecure_channel
 from scoring_service.config import ServeConfig
 
 logger = logging.getLogger(__name__)
@@ -53,9 +55,18 @@ def follows(uri: str) -> bool:
 
 
 def _local(uri: str) -> ResolvedSource:
-    path = Path(unquote(urlparse(uri).path)) if uri.startswith("file:") else Path(uri)
-    path = path.expanduser()
-    if not path.is_dir():
+    try:
+        path = Path(unquote(urlparse(uri).path)) if uri.startswith("file:") else Path(uri)
+        path = path.expanduser()
+        is_dir = path.is_dir()
+    except (OSError, RuntimeError, ValueError) as exc:
+        # A name too long, a NUL byte, "~user" of an unknown user: not a path we can open.
+        why = getattr(exc, "strerror", None) or exc
+        raise InvalidArgument(
+            f"model_uri {uri[:200]!r} is not a usable path: {why}",
+            field="model_uri",
+        ) from exc
+    if not is_dir:
         raise NotFound(
             f"model directory {str(path)!r} does not exist; give a model directory (holding "
             "an MLmodel file), runs:/<run_id>/<path> or models:/<name>/<version|@alias|stage>",
@@ -78,8 +89,10 @@ class SourceResolver:
                 field="model_uri",
             )
         if address not in self._channels:
-            target = address.split("://", 1)[-1]
-            self._channels[address] = grpc.insecure_channel(target)
+            # Calls send MLGRPC_TOKEN, for registry/tracking services started with --auth.
+            self._channels[address] = with_bearer_token(
+                secure_or_insecure_channel(address, self._config.peer_tls)
+            )
         return self._channels[address]
 
     def registry_channel(self) -> grpc.Channel:
@@ -97,6 +110,11 @@ class SourceResolver:
     def resolve(self, uri: str) -> ResolvedSource:
         if not uri:
             raise InvalidArgument("model_uri is empty", field="model_uri")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in uri):
+            raise InvalidArgument(
+                f"model_uri {uri[:200]!r} contains a control character; remove it",
+                field="model_uri",
+            )
         if uri.startswith("runs:/"):
             return self._runs(uri)
         if is_registry_uri(uri):

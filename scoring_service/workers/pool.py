@@ -11,20 +11,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import signal
-import threading
 import time
+from dataclasses import replace
 
+from mlgrpc_server.signals import StopSignal
 from scoring_service.config import ServeConfig
 
 logger = logging.getLogger(__name__)
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
 
 
 def _worker_main(config: ServeConfig, index: int) -> None:
@@ -35,13 +28,14 @@ def _worker_main(config: ServeConfig, index: int) -> None:
         os._exit(run(config, reuse_port=True))
     from scoring_service.server import create_server
 
+    stop = StopSignal.install()
     try:
         server = create_server(config, reuse_port=True)
     except Exception as exc:  # noqa: BLE001 - reported, then the exit code tells the parent
         logger.error("worker %d (pid %d) failed to start: %s", index, os.getpid(), exc)
         os._exit(3)
     logger.info("worker %d (pid %d) serving on port %d", index, os.getpid(), server.port)
-    _wait_for_signal()
+    stop.wait()
     server.stop(grace=5)
     logger.info("worker %d (pid %d) stopped", index, os.getpid())
 
@@ -51,21 +45,30 @@ def run_workers(config: ServeConfig) -> int:
     if config.port == 0:
         logger.error("--workers needs a fixed --port: the workers must share one port")
         return 2
+    pooled = None
+    if config.metrics_port:
+        # One endpoint in the parent sums the workers' metrics (prometheus multiprocess mode).
+        from mlgrpc_server.observability.multiprocess import PooledMetrics
+
+        pooled = PooledMetrics(config.metrics_port, config.host)
+        pooled.prepare()
+    worker_config = replace(config, metrics_port=0)
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_worker_main, args=(config, i), name=f"scoring-worker-{i}")
+        context.Process(target=_worker_main, args=(worker_config, i), name=f"scoring-worker-{i}")
         for i in range(config.workers)
     ]
+    stopping = StopSignal.install()  # before the workers exist: no signal may orphan them
     for process in processes:
         process.start()
-    stopping = threading.Event()
-
-    def _forward(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, _forward)
-    signal.signal(signal.SIGINT, _forward)
     failed = False
+    if pooled is not None:
+        try:
+            pooled.serve()
+        except RuntimeError as error:  # the metrics port is busy
+            logger.error("%s; stopping the workers", error)
+            failed = True
+            stopping.set()
     while not stopping.is_set():
         if any(p.exitcode not in (None, 0) for p in processes):
             failed = True
@@ -83,4 +86,6 @@ def run_workers(config: ServeConfig) -> int:
         if process.is_alive():
             process.kill()
             process.join()
+    if pooled is not None:
+        pooled.close()
     return 1 if failed else 0

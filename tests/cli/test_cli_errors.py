@@ -29,10 +29,19 @@ def test_registry_service_down_names_the_address(cli: Cli, down_address: str) ->
     assert f"cannot reach the registry service at {down_address}" in result.err
 
 
-def test_http_uri_is_refused_with_the_right_form(cli: Cli) -> None:
-    result = cli("experiments", "list", "--tracking-uri", "http://127.0.0.1:5000", addresses=False)
+def test_unreachable_http_uri_says_it_is_read_as_grpc(cli: Cli, down_address: str) -> None:
+    uri = f"http://{down_address}"
+    result = cli("experiments", "list", "--tracking-uri", uri, addresses=False)
     assert result.code != 0
-    assert "grpc://" in result.err
+    assert f"cannot reach the tracking service at {uri}" in result.err
+    assert "plaintext gRPC" in result.err and "grpc://" in result.err
+
+
+def test_http_uri_with_a_rest_path_is_refused_with_the_grpc_form(cli: Cli) -> None:
+    uri = "http://127.0.0.1:5000/api/2.0/mlflow"
+    result = cli("experiments", "list", "--tracking-uri", uri, addresses=False)
+    assert result.code != 0
+    assert "grpc://" in result.err and "path" in result.err
 
 
 def test_environment_variables_give_the_addresses(

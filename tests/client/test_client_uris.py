@@ -32,11 +32,26 @@ def test_service_uri_forms_are_accepted(uri: str, expected: ServiceTarget) -> No
     assert parse_service_uri(uri) == expected
 
 
-@pytest.mark.parametrize("uri", ["http://localhost:5000", "https://mlflow.example.com/"])
-def test_http_uri_is_rejected_with_the_grpc_form_in_the_message(uri: str) -> None:
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        # gRPC is HTTP/2: an MLflow script's http URI keeps working when mlgrpc listens there.
+        ("http://localhost:5000", ServiceTarget("localhost:5000")),
+        ("HTTP://127.0.0.1:5000/", ServiceTarget("127.0.0.1:5000")),
+        ("https://mlflow.example.com/", ServiceTarget("mlflow.example.com:443", True)),
+        ("http://tracking.internal", ServiceTarget("tracking.internal:80")),
+        ("https://[::1]:8443", ServiceTarget("[::1]:8443", True)),
+    ],
+)
+def test_http_uri_is_plaintext_grpc_and_https_is_tls(uri: str, expected: ServiceTarget) -> None:
+    assert parse_service_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["http://localhost:5000/api/2.0/mlflow", "https://host:443/x"])
+def test_http_uri_with_a_rest_path_is_refused_naming_the_path(uri: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         mlgrpc.set_tracking_uri(uri)
-    assert "grpc://" in caught.value.message
+    assert "path" in caught.value.message and "grpc://" in caught.value.message
     assert caught.value.field == "tracking_uri"
 
 

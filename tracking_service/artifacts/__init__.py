@@ -1,8 +1,8 @@
 """Artifact repositories: where a run's files live, behind one small interface.
 
-`repository_for(artifact_uri)` picks the implementation by URI scheme; today `file:` (and plain
-paths) map to `LocalArtifactRepository`. An S3 repository implements the same `ArtifactRepository`
-protocol and registers its scheme in `repository_for`.
+`repository_for(artifact_uri)` picks the implementation by URI scheme: `file:` (and plain
+paths) map to `LocalArtifactRepository`, `s3://` to `s3.S3ArtifactRepository` (boto3, imported
+only when an S3 run is touched).
 """
 
 from tracking_service.artifacts.interface import ArtifactRepository, ArtifactWriter, FileEntry

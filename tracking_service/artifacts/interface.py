@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from mlgrpc_server.errors import InvalidArgument
+
 #: Size of the chunks `read` yields and DownloadArtifact sends.
 CHUNK_BYTES = 1024 * 1024
 
@@ -29,6 +31,22 @@ class StoredFile:
 
     entry: FileEntry
     sha256: str
+
+
+def check_received(*, size: int, sha256: str, expected_size: int, expected_sha256: str) -> None:
+    """What every writer checks before publishing: the upload header's size and sha256, when
+    given, match the bytes that arrived (InvalidArgument naming the header field otherwise)."""
+    if expected_size and expected_size != size:
+        raise InvalidArgument(
+            f"header.file_size says {expected_size} bytes but {size} arrived",
+            field="header.file_size",
+        )
+    if expected_sha256 and expected_sha256.lower() != sha256:
+        raise InvalidArgument(
+            f"header.sha256 says {expected_sha256} but the bytes received hash to "
+            f"{sha256}; the file was not stored",
+            field="header.sha256",
+        )
 
 
 class ArtifactWriter(Protocol):

@@ -9,7 +9,12 @@ import uuid
 from collections.abc import Iterator
 
 from mlgrpc_server.errors import InvalidArgument, NotFound
-from tracking_service.artifacts.interface import CHUNK_BYTES, FileEntry, StoredFile
+from tracking_service.artifacts.interface import (
+    CHUNK_BYTES,
+    FileEntry,
+    StoredFile,
+    check_received,
+)
 from tracking_service.artifacts.paths import resolve_inside, validate_relative_path
 
 logger = logging.getLogger(__name__)
@@ -42,17 +47,10 @@ class LocalFileWriter:
     def commit(self, *, expected_sha256: str = "", expected_size: int = 0) -> StoredFile:
         sha256 = self._digest.hexdigest()
         try:
-            if expected_size and expected_size != self._size:
-                raise InvalidArgument(
-                    f"header.file_size says {expected_size} bytes but {self._size} arrived",
-                    field="header.file_size",
-                )
-            if expected_sha256 and expected_sha256.lower() != sha256:
-                raise InvalidArgument(
-                    f"header.sha256 says {expected_sha256} but the bytes received hash to "
-                    f"{sha256}; the file was not stored",
-                    field="header.sha256",
-                )
+            check_received(
+                size=self._size, sha256=sha256, expected_size=expected_size,
+                expected_sha256=expected_sha256,
+            )  # fmt: skip
             self._handle.flush()
             os.fsync(self._handle.fileno())
             self._handle.close()

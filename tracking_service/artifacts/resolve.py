@@ -23,8 +23,23 @@ def repository_for(artifact_uri: str) -> ArtifactRepository:
     # One-letter "schemes" are Windows drive letters, i.e. plain paths.
     if scheme in ("", "file") or len(scheme) == 1:
         return LocalArtifactRepository(local_path_of(artifact_uri), root_uri=artifact_uri)
+    if scheme == "s3":
+        return _s3_repository(artifact_uri)
     raise FailedPrecondition(
         f"the run's artifact root {artifact_uri!r} uses the scheme {scheme!r}, which this server "
-        "does not support; supported: file",
+        "does not support; supported: file, s3",
         field="artifact_uri",
     )
+
+
+def _s3_repository(artifact_uri: str) -> ArtifactRepository:
+    # Imported on first use: boto3 is an optional extra (`mlgrpc[s3]`) and slow to import.
+    try:
+        from tracking_service.artifacts.s3 import S3ArtifactRepository
+    except ImportError as error:
+        raise FailedPrecondition(
+            f"the run's artifact root {artifact_uri!r} is in S3, but this server lacks boto3; "
+            "install mlgrpc[s3]",
+            field="artifact_uri",
+        ) from error
+    return S3ArtifactRepository(artifact_uri)

@@ -154,6 +154,10 @@ class StoreBase:
     dialect: str  # "sqlite" or "mysql"
     mariadb: bool  # MySQL's dialect on a MariaDB server
     artifact_root: str
+    #: experiment id → its stored artifact location, learnt by create_run (MySQL path)
+    experiment_locations: dict[int, str]
+    #: MySQL: the engine of the one-round-trip writes (`one_trip.py`); None on SQLite
+    one_trip_engine: Engine | None = None
 
     def write(self, what: str, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction, run again after a deadlock or a dropped connection."""

@@ -9,9 +9,12 @@ values and limits (InvalidArgument naming the field), existence (NotFound), life
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tracking_service.domain import Experiment, Metric, Page, Param, Run, RunInfo, RunTag, ViewType
+
+if TYPE_CHECKING:
+    from tracking_service.store.batch_ids import BatchOutcome
 
 
 class TrackingStore(Protocol):
@@ -67,7 +70,8 @@ class TrackingStore(Protocol):
         tags: Sequence[RunTag] = (),
         *,
         max_metrics: int = 1000,
-    ) -> None: ...
+        batch_id: str = "",
+    ) -> BatchOutcome: ...
     def delete_tag(self, run_id: str, key: str) -> None: ...
     def get_metric_history(
         self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""

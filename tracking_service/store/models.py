@@ -134,3 +134,17 @@ class LatestMetricRow(TrackingBase):
     value_kind: Mapped[int] = mapped_column(SmallInteger)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     step: Mapped[int] = mapped_column(BigInteger)
+
+
+class AppliedBatchRow(TrackingBase):
+    """A client batch id already written (migration 0003): a retry with it writes nothing.
+
+    See `tracking_service/store/batch_ids.py` for the dedupe and the cleanup horizon.
+    """
+
+    __tablename__ = "applied_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_uuid: Mapped[str] = mapped_column(ForeignKey("runs.run_uuid", ondelete="CASCADE"))
+    rows_written: Mapped[int] = mapped_column(Integer)
+    created_time: Mapped[int] = mapped_column(BigInteger)

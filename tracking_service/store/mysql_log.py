@@ -1,9 +1,12 @@
 """LogBatch on MySQL/MariaDB in the fewest round trips, through the DBAPI cursor.
 
-A LogMetric is a ping, one guarded upsert, one INSERT and a COMMIT. The guard: the first write
-of the batch is an `INSERT … SELECT` that only yields its rows if the run exists and is active
-(a join with `runs`), which spares the `SELECT lifecycle_stage` round trip; when it writes
-nothing, a SELECT tells NotFound from FailedPrecondition and the transaction rolls back.
+Batches of up to `one_trip.MAX_ROWS` metrics (LogMetric among them) are written in one round
+trip by `add_log_batch` (see `one_trip.py`); `log_batch` is the path of larger batches, and of
+the rare cases the one trip hands back (a param or batch id logged before). The guard: the
+first write of the batch is an `INSERT … SELECT` that only yields its rows if the run exists
+and is active (a join with `runs`), which spares the `SELECT lifecycle_stage` round trip; when
+it writes nothing, a SELECT tells NotFound from FailedPrecondition and the transaction rolls
+back.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument
 from tracking_service.domain import ACTIVE, RUN_NAME_TAG
+from tracking_service.store import one_trip
 from tracking_service.store import validation as v
-from tracking_service.store.base import DriverCursor
+from tracking_service.store.base import DriverCursor, now_ms
 from tracking_service.store.upserts import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
@@ -137,3 +141,52 @@ def check_params_unchanged(run_id: str, params: ParamValues, existing: dict[str,
                 f"new value {value!r}.",
                 field=f"params[{index}].value",
             )
+
+
+_CLAIM_BATCH = "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time)"
+_RENAME_RUN_IF_ACTIVE = (
+    "UPDATE runs SET name = %s WHERE run_uuid = %s AND @mlgrpc_active_run = 1"  # see one_trip
+)
+_METRIC_COLUMNS = "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
+_METRICS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value_kind = value_kind"
+
+
+def fits_one_trip(metric_rows: Sequence[MetricTuple]) -> bool:
+    """Whether a batch goes through `add_log_batch` (params and tags are capped lower)."""
+    return len(metric_rows) <= one_trip.MAX_ROWS
+
+
+def add_log_batch(
+    script: one_trip.Script,
+    run_id: str,
+    metric_rows: Sequence[MetricTuple],
+    latest_rows: Sequence[MetricTuple],
+    params: ParamValues,
+    tags: dict[str, str],
+    batch_id: str,
+    rows_written: int,
+) -> int:
+    """The statements of a validated batch for one round trip (see `one_trip`); the index of
+    the result whose row count is 1 if the run was active (and the batch written), else 0.
+
+    A param logged before, or a batch id seen before, fails its INSERT on the primary key
+    (IntegrityError): the caller then takes the general path, which compares the values or
+    answers the replay.
+    """
+    active = script.lock_active_run(run_id)
+    if batch_id:  # first, as in the general path: a replay must not have written anything
+        script.add_rows_if_active(_CLAIM_BATCH, [(batch_id, run_id, rows_written, now_ms())], "")
+    if params:
+        rows = [(run_id, key, value) for key, (_, value) in sorted(params.items())]
+        script.add_rows_if_active("INSERT INTO params (run_uuid, `key`, value)", rows, "")
+    if tags:
+        rows = [(run_id, key, value) for key, value in sorted(tags.items())]
+        script.add_rows_if_active(_TAG_COLUMNS, rows, _TAGS_ON_DUPLICATE)
+        if RUN_NAME_TAG in tags:
+            name = v.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
+                                  v.MAX_RUN_NAME_LENGTH)  # fmt: skip
+            script.add(_RENAME_RUN_IF_ACTIVE, (name, run_id))
+    if metric_rows:
+        script.add_rows_if_active(MYSQL_LATEST_COLUMNS, latest_rows, MYSQL_LATEST_ON_DUPLICATE)
+        script.add_rows_if_active(_METRIC_COLUMNS, metric_rows, _METRICS_ON_DUPLICATE)
+    return active

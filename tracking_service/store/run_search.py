@@ -11,6 +11,7 @@ from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fi
 from tracking_service.domain import Page, Run, ViewType
 from tracking_service.store import validation as v
 from tracking_service.store.base import RUN_INFO_COLUMNS, StoreBase, run_info_of
+from tracking_service.store.mariadb_run_data import mariadb_page_rows
 from tracking_service.store.models import VALUE_NAN, RunRow
 from tracking_service.store.runs import load_run_data
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
@@ -21,6 +22,8 @@ DEFAULT_RUNS_PER_PAGE = 1000
 MAX_RUNS_PER_PAGE = 50000
 _FAST_PLAN_MIN_BUDGET = 10000
 _FAST_PLAN_ROWS_PER_RESULT = 20
+#: Pages larger than this are read as rows on MariaDB (their JSON text could pass the limit).
+_JSON_PAGE_MAX_RUNS = 5000
 _DEFAULT_ORDER = OrderTerm(Identifier(ATTRIBUTE, "start_time", 0, "attributes.start_time"), True)
 
 
@@ -68,12 +71,28 @@ class RunSearchStore(StoreBase):
         if self.mariadb:
             fast = self._metric_ordered_page(terms, joined_metrics, scope, values, limit)
 
+        json_page = self.mariadb and limit <= _JSON_PAGE_MAX_RUNS
+        column_names = [*(c.name for c in RUN_INFO_COLUMNS)]
+        column_names += [f"sort_{i}" for i in range(len(columns))]
+        json_order = [f"page.sort_{i} {'DESC' if d else 'ASC'}" for i, d in enumerate(descending)]
+
+        def rows_of(connection: Connection, plan: Any) -> Sequence[Sequence[Any]]:
+            # The fast plan's sort columns are the full plan's (rank 0, value, run id), so one
+            # JSON order fits both. A fast plan stopped by its budget yields no JSON row at all.
+            if json_page:
+                rows = mariadb_page_rows(connection, plan, column_names, json_order)
+                if rows is not None:
+                    return rows
+            return connection.execute(plan).all()
+
         def work(connection: Connection) -> Page[Run]:
-            rows = connection.execute(fast).all() if fast is not None else []
+            rows: Sequence[Sequence[Any]] = []
+            if fast is not None:
+                rows = rows_of(connection, fast)
             if len(rows) <= limit:  # the fast plan ran out of budget, or of rows: the full plan
-                rows = connection.execute(statement).all()
+                rows = rows_of(connection, statement)
             page = rows[:limit]
-            data = load_run_data(connection, [row[0] for row in page])
+            data = load_run_data(connection, [row[0] for row in page], mariadb=self.mariadb)
             runs = []
             for row in page:
                 metrics, params, tags = data[row[0]]

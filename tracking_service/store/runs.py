@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
+from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
 from tracking_service.domain import (
     ACTIVE,
@@ -14,10 +15,10 @@ from tracking_service.domain import (
     PARENT_RUN_ID_TAG,
     RUN_NAME_TAG,
     USER_TAG,
-    Metric,
     Run,
     RunInfo,
 )
+from tracking_service.store import one_trip
 from tracking_service.store import validation as v
 from tracking_service.store.base import (
     RUN_INFO_COLUMNS,
@@ -28,6 +29,7 @@ from tracking_service.store.base import (
     make_metric,
     now_ms,
 )
+from tracking_service.store.mariadb_run_data import RunData, mariadb_run_data
 from tracking_service.store.models import (
     VALUE_FINITE,
     LatestMetricRow,
@@ -41,8 +43,8 @@ from tracking_service.store.upserts import upsert_rows
 
 # SQLite binds at most 32,766 parameters per statement; pages may hold 50,000 runs.
 _IDS_PER_QUERY = 5000
-
-RunData = tuple[list[Metric], dict[str, str], dict[str, str]]
+# Runs per JSON statement on MariaDB: their texts stay far below the length limit.
+_IDS_PER_JSON_QUERY = 1000
 
 
 def check_run_tags(tags: Mapping[str, str], field: str = "tags") -> dict[str, str]:
@@ -71,7 +73,17 @@ _MYSQL_INSERT_RUN = (
     "deleted_time, lifecycle_stage, artifact_uri) "
     "VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s)"
 )
-_MYSQL_INSERT_TAGS = "INSERT INTO tags (run_uuid, `key`, value) VALUES (%s, %s, %s)"
+_TAG_COLUMNS = "INSERT INTO tags (run_uuid, `key`, value)"
+_MYSQL_INSERT_TAGS = f"{_TAG_COLUMNS} VALUES (%s, %s, %s)"
+# The run, only if its experiment is active and still has the artifact location we cached.
+_MYSQL_INSERT_RUN_IF_EXPERIMENT_ACTIVE = (
+    "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, "
+    "deleted_time, lifecycle_stage, artifact_uri) "
+    "SELECT %s, %s, experiment_id, %s, %s, %s, NULL, NULL, %s, %s FROM experiments "
+    "WHERE experiment_id = %s AND lifecycle_stage = %s AND artifact_location = %s"
+)
+#: Experiments whose artifact location a store remembers at most (then it starts over).
+_MAX_CACHED_LOCATIONS = 10_000
 
 
 def check_new_run_place(
@@ -122,21 +134,41 @@ class RunStore(StoreBase):
         run_id = uuid.uuid4().hex
 
         def work_mysql(connection: Connection) -> Run:
-            # Fewest round trips: one SELECT (experiment, and parent run in the same query),
-            # the run, its tags in one multi-row INSERT; nothing read back.
+            # Fewest round trips: the run, then its tags in one multi-row INSERT; nothing read
+            # back. The experiment is checked inside the run's INSERT when its artifact location
+            # is known from an earlier run (a location never changes once the experiment is
+            # created). Otherwise, or if that INSERT wrote nothing (experiment deleted or gone),
+            # one SELECT reads the experiment, and the parent run in the same query.
             with DriverCursor(connection) as cursor:
-                cursor.execute(_MYSQL_EXPERIMENT_OF_NEW_RUN, (parent_run_id, number))
-                found = cursor.fetchall()
-                if not found:
-                    raise NotFound(f"experiment {number} does not exist", field="experiment_id")
-                stage, stored_location, parent_exists = found[0]
-                check_new_run_place(number, stage, parent_run_id, parent_exists)
-                info = new_run_info(self.experiment_location(number, stored_location))
-                cursor.execute(
-                    _MYSQL_INSERT_RUN,
-                    (run_id, name, number, user_id, status, info.start_time, ACTIVE,
-                     info.artifact_uri),
-                )  # fmt: skip
+                cached = self.experiment_locations.get(number)
+                info = None
+                if cached is not None and not parent_run_id:
+                    info = new_run_info(self.experiment_location(number, cached))
+                    inserted = cursor.execute(
+                        _MYSQL_INSERT_RUN_IF_EXPERIMENT_ACTIVE,
+                        (run_id, name, user_id, status, info.start_time, ACTIVE,
+                         info.artifact_uri, number, ACTIVE, cached),
+                    )  # fmt: skip
+                    if inserted != 1:
+                        self.experiment_locations.pop(number, None)
+                        info = None
+                if info is None:
+                    cursor.execute(_MYSQL_EXPERIMENT_OF_NEW_RUN, (parent_run_id, number))
+                    found = cursor.fetchall()
+                    if not found:
+                        raise NotFound(f"experiment {number} does not exist",
+                                       field="experiment_id")  # fmt: skip
+                    stage, stored_location, parent_exists = found[0]
+                    check_new_run_place(number, stage, parent_run_id, parent_exists)
+                    info = new_run_info(self.experiment_location(number, stored_location))
+                    cursor.execute(
+                        _MYSQL_INSERT_RUN,
+                        (run_id, name, number, user_id, status, info.start_time, ACTIVE,
+                         info.artifact_uri),
+                    )  # fmt: skip
+                    if len(self.experiment_locations) >= _MAX_CACHED_LOCATIONS:
+                        self.experiment_locations.clear()
+                    self.experiment_locations[number] = stored_location
                 cursor.executemany(
                     _MYSQL_INSERT_TAGS, [(run_id, k, val) for k, val in sorted(all_tags.items())]
                 )
@@ -186,12 +218,46 @@ class RunStore(StoreBase):
             )
             return Run(info=info, tags=dict(all_tags))
 
+        def one_trip_attempt(engine: Engine, cached: str) -> Run | None:
+            """The run and its tags with the COMMIT in one round trip (`one_trip.py`); None,
+            with nothing written, unless the cached experiment is still active and the same."""
+            info = new_run_info(self.experiment_location(number, cached))
+
+            def build(script: one_trip.Script) -> None:
+                script.add(
+                    _MYSQL_INSERT_RUN_IF_EXPERIMENT_ACTIVE,
+                    (run_id, name, user_id, status, info.start_time, ACTIVE, info.artifact_uri,
+                     number, ACTIVE, cached),
+                )  # fmt: skip
+                # Joined with the run's row: no tag unless the INSERT above wrote the run.
+                tag_rows = [(run_id, key, value) for key, value in sorted(all_tags.items())]
+                script.add_rows_if(_TAG_COLUMNS, tag_rows, "", "runs.run_uuid = %s", (run_id,),
+                                   of_run=True)  # fmt: skip
+
+            if one_trip.run_in_one_trip(engine, build)[0][0] != 1:
+                self.experiment_locations.pop(number, None)
+                return None
+            return Run(info=info, tags=dict(all_tags))
+
+        engine = self.one_trip_engine
+        cached_location = self.experiment_locations.get(number)
+        if (
+            engine is not None
+            and cached_location is not None
+            and not parent_run_id
+            and len(all_tags) <= one_trip.MAX_ROWS
+        ):
+            run = with_retry(lambda: one_trip_attempt(engine, cached_location), what="create_run")
+            if run is not None:
+                return run
         return self.write("create_run", work_mysql if self.dialect == "mysql" else work)
 
     def get_run(self, run_id: str) -> Run:
         def work(connection: Connection) -> Run:
             info = self.fetch_run_info(connection, run_id)
-            metrics, params, tags = load_run_data(connection, [run_id]).get(run_id, ([], {}, {}))
+            metrics, params, tags = load_run_data(connection, [run_id], mariadb=self.mariadb)[
+                run_id
+            ]
             return Run(info=info, metrics=metrics, params=params, tags=tags)
 
         return self.read(work)
@@ -254,10 +320,23 @@ class RunStore(StoreBase):
         self.write(f"set run {stage}", work)
 
 
-def load_run_data(connection: Connection, run_ids: Sequence[str]) -> dict[str, RunData]:
-    """Latest metrics, params and tags of many runs: three queries per chunk of ids."""
+def load_run_data(
+    connection: Connection, run_ids: Sequence[str], *, mariadb: bool = False
+) -> dict[str, RunData]:
+    """Latest metrics, params and tags of many runs: three queries per chunk of ids, or on
+    MariaDB one statement of JSON texts (`mariadb_run_data`) when the texts fit."""
     data: dict[str, RunData] = {run_id: ([], {}, {}) for run_id in run_ids}
     ids = list(run_ids)
+    if mariadb:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, len(ids), _IDS_PER_JSON_QUERY):
+                chunk = ids[start : start + _IDS_PER_JSON_QUERY]
+                if not mariadb_run_data(cursor, chunk, data):
+                    _load_chunk(connection, chunk, data)
+        finally:
+            cursor.close()
+        return data
     for start in range(0, len(ids), _IDS_PER_QUERY):
         _load_chunk(connection, ids[start : start + _IDS_PER_QUERY], data)
     return data

@@ -36,14 +36,26 @@ class SqlTrackingStore(ExperimentStore, RunStore, RunDataStore, RunSearchStore):
         )
         self.dialect = "sqlite" if self.engine.dialect.name == "sqlite" else "mysql"
         self.artifact_root = artifact_root_uri(default_artifact_root)
+        self.experiment_locations = {}
         ensure_schema(self.engine)
         # Known once the dialect has seen a connection (ensure_schema made one).
         self.mariadb = bool(getattr(self.engine.dialect, "is_mariadb", False))
+        if self.dialect == "mysql":
+            # Its own pool, sized like the main one: these connections take multi-statement
+            # queries, which no other code path should ever be able to send.
+            size = getattr(self.engine.pool, "size", lambda: 10)()
+            self.one_trip_engine = create_db_engine(
+                self.engine.url.render_as_string(hide_password=False),
+                pool_size=size,
+                multi_statements=True,
+            )
         logger.debug("tracking store on %s", self.engine.url.render_as_string(hide_password=True))
 
     def dispose(self) -> None:
         """Close the pooled connections (tests, shutdown)."""
         self.engine.dispose()
+        if self.one_trip_engine is not None:
+            self.one_trip_engine.dispose()
 
 
 __all__ = ["KeyValueLike", "MetricLike", "SqlTrackingStore"]

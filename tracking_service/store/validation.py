@@ -24,7 +24,8 @@ MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 
 # Alphanumerics (any script), underscore, dash, period, space, slash and colon.
-_VALID_KEY = re.compile(r"^[/\w.\- :]*$")
+# \Z, not $: "$" also matches before a final newline, which would let "loss\n" in.
+_VALID_KEY = re.compile(r"^[/\w.\- :]*\Z")
 
 
 def check_key(key: object, field: str) -> str:
@@ -92,11 +93,16 @@ def check_timestamp(value: object, field: str) -> int:
     return value
 
 
+_EXPERIMENT_ID = re.compile(r"-?[0-9]{1,19}")
+
+
 def parse_experiment_id(experiment_id: object, field: str = "experiment_id") -> int:
     text = str(experiment_id).strip() if experiment_id is not None else ""
-    if not text or not text.lstrip("-").isdigit() or not text.isascii():
+    # One optional "-" ("--1" is not a number), ASCII digits, 64 bits: a database driver given a
+    # bigger int fails (SQLite: OverflowError) instead of finding nothing.
+    if not _EXPERIMENT_ID.fullmatch(text) or not -(2**63) <= int(text) < 2**63:
         raise InvalidArgument(
-            f"{field} must be an experiment id (a decimal integer), got {experiment_id!r}",
+            f"{field} must be an experiment id (a 64-bit decimal integer), got {experiment_id!r}",
             field=field,
         )
     return int(text)

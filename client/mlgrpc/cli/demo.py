@@ -123,7 +123,7 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.workdir,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**_plaintext_environ(), "PYTHONUNBUFFERED": "1"},
                 start_new_session=True,  # its own process group: stopped as a whole below
             )
         self.services.append(service)
@@ -171,6 +171,12 @@ class Stack:
         # Worker processes of a service may outlive their parent by a moment: sweep the groups.
         for service in self.services:
             _signal_group(service, signal.SIGKILL)
+
+
+def _plaintext_environ() -> dict[str, str]:
+    """The environment without MLGRPC_TLS_*: the throw-away stack and its probes are plaintext
+    even in a shell set up for a TLS deployment."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MLGRPC_TLS_")}
 
 
 def _signal_group(service: Service, signum: int) -> None:

@@ -17,6 +17,8 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("server", "scoring"): "scoring_service.cli",
     ("models", "serve"): "scoring_service.cli",
     ("db",): "mlgrpc_server.cli",
+    ("health",): "mlgrpc_server.health_probe",
+    ("tokens",): "mlgrpc_server.auth.cli",
     ("up",): "mlgrpc.cli.up",
     ("experiments",): "mlgrpc.cli.experiments",
     ("runs",): "mlgrpc.cli.runs",
@@ -35,6 +37,8 @@ commands:
   server scoring      run the scoring service (same as `models serve`)
   models serve        serve a model over gRPC
   db upgrade          migrate the shared database to the newest schema
+  health [ADDRESS]    exit 0 if the server at ADDRESS answers SERVING (container checks)
+  tokens              create --name N --role read|write|admin | list | revoke NAME | grant
   experiments         list | create NAME | rename ID NEW | delete ID | restore ID
   runs                list --experiment NAME | describe RUN_ID | compare RUN_ID...
   metrics             plot RUN_ID KEY... [--run RUN_ID] -o curves.png | history RUN_ID KEY...

@@ -139,8 +139,19 @@ def describe_error(exc: MlgrpcException, args: argparse.Namespace) -> str:
     if isinstance(exc, DeadlineExceededError) and not exc.domain:
         return f"cannot reach the {service} service at {address} (no answer before the deadline)"
     if isinstance(exc, UnavailableError) and not exc.domain:
-        return f"cannot reach the {service} service at {address}"
+        return f"cannot reach the {service} service at {address}{_http_hint(address)}"
     return exc.message
+
+
+def _http_hint(address: str) -> str:
+    # An MLflow user's http:// URI is read as plaintext gRPC; if nothing answers, it may still be
+    # pointing at an MLflow REST server rather than at an mlgrpc service.
+    if not str(address).lower().startswith(("http://", "https://")):
+        return ""
+    return (
+        " (an http:// URI is read as plaintext gRPC: is an mlgrpc service listening there, "
+        "not an MLflow REST server? e.g. grpc://127.0.0.1:50051)"
+    )
 
 
 def not_found_as(message: str, call: Callable[[], Any]) -> Any:

@@ -27,6 +27,14 @@ from mlgrpc.cli.style import PREFIX_COLOURS, paint
 DEFAULT_STORE = "sqlite:///mlgrpc.db"
 DEFAULT_ARTIFACTS = "./mlgrpc-artifacts"
 
+#: TLS flags handed to every service through its environment (flag, variable, meaning).
+TLS_FLAGS = (
+    ("--tls-cert", "MLGRPC_TLS_CERT", "certificate chain of the services"),
+    ("--tls-key", "MLGRPC_TLS_KEY", "its private key"),
+    ("--tls-ca", "MLGRPC_TLS_CA", "CA the services verify each other with"),
+    ("--tls-client-ca", "MLGRPC_TLS_CLIENT_CA", "mutual TLS: CA of the clients' certificates"),
+)
+
 
 @dataclass
 class Child:
@@ -64,7 +72,32 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="seconds to wait for SERVING"
     )
-    return parser.parse_args(argv)
+    tls = parser.add_argument_group("TLS (off unless --tls-cert is given; needs --tls-ca)")
+    for flag, variable, meaning in TLS_FLAGS:
+        text = f"{meaning} (env {variable})"
+        tls.add_argument(flag, default=os.environ.get(variable) or None, metavar="PEM", help=text)
+    args = parser.parse_args(argv)
+    if (args.tls_cert or args.tls_key or args.tls_client_ca) and not (
+        args.tls_cert and args.tls_key and args.tls_ca
+    ):
+        parser.exit(
+            2,
+            "mlgrpc up: TLS needs --tls-cert, --tls-key and --tls-ca (the services call each "
+            "other and verify each other's certificates)\n",
+        )
+    return args
+
+
+def _child_environ(args: argparse.Namespace) -> dict[str, str]:
+    """Our environment with the MLGRPC_TLS_* variables the flags say, and none when TLS is off
+    (a lone MLGRPC_TLS_CA, set for a client, would make the registry call tracking over TLS)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MLGRPC_TLS_")}
+    if args.tls_cert:
+        for flag, variable, _ in TLS_FLAGS:
+            value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+            if value:
+                environ[variable] = value
+    return environ
 
 
 def _children(args: argparse.Namespace) -> list[Child]:
@@ -136,8 +169,19 @@ def _pump(child: Child, colour: str) -> None:
         print(f"{prefix} {line}", flush=True)
 
 
-def _wait_serving(child: Child, deadline: float) -> bool:
-    with grpc.insecure_channel(child.address) as channel:
+def _probe_channel(address: str, args: argparse.Namespace) -> grpc.Channel:
+    """A channel to a child: TLS when the services speak it, presenting their own certificate
+    (needed under mutual TLS)."""
+    if not args.tls_cert:
+        return grpc.insecure_channel(address)
+    from mlgrpc.tls import ClientTls
+
+    credentials = ClientTls(args.tls_ca, args.tls_cert, args.tls_key).channel_credentials()
+    return grpc.secure_channel(address, credentials)
+
+
+def _wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bool:
+    with _probe_channel(child.address, args) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if child.process is not None and child.process.poll() is not None:
@@ -197,7 +241,7 @@ def main(argv: list[str]) -> int:
             child.argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**_child_environ(args), "PYTHONUNBUFFERED": "1"},
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         colour = PREFIX_COLOURS[index % len(PREFIX_COLOURS)]
@@ -206,7 +250,7 @@ def main(argv: list[str]) -> int:
 
     deadline = time.monotonic() + args.startup_timeout
     for child in children:
-        if not _wait_serving(child, deadline):
+        if not _wait_serving(child, deadline, args):
             print(
                 f"mlgrpc up: {child.name} did not become SERVING on {child.address}",
                 file=sys.stderr,
@@ -214,7 +258,8 @@ def main(argv: list[str]) -> int:
             _stop_all(children)
             return 1
     for child in children:
-        print(f"mlgrpc up: {child.name:<8} SERVING on {child.address}", flush=True)
+        scheme = "grpcs://" if args.tls_cert else ""
+        print(f"mlgrpc up: {child.name:<8} SERVING on {scheme}{child.address}", flush=True)
     print("mlgrpc up: Ctrl-C stops everything", flush=True)
 
     exit_code = 0

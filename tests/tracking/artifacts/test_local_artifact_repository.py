@@ -129,4 +129,4 @@ def test_file_uri_and_plain_path_pick_the_local_repository(tmp_path: Path) -> No
 
 def test_unknown_scheme_is_failed_precondition() -> None:
     with pytest.raises(FailedPrecondition):
-        repository_for("s3://bucket/path")
+        repository_for("gs://bucket/path")

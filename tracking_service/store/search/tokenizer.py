@@ -94,7 +94,10 @@ def tokenize(text: str, field: str = "filter") -> list[Token]:
         if number and (char.isdigit() or char in "+-" or not tokens or tokens[-1].kind
                        is not Kind.DOT):  # fmt: skip
             raw = number.group()
-            value: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            # float() for long digit strings: int() refuses more than 4,300 digits, and an int
+            # past 1e308 cannot become a float; float() just says inf, refused below.
+            inexact = len(raw) > 20 or any(c in raw for c in ".eE")
+            value: int | float = float(raw) if inexact else int(raw)
             if isinstance(value, int) and not -(2**63) <= value < 2**63:
                 value = float(value)  # beyond BIGINT: compare as a double
             if not math.isfinite(value):

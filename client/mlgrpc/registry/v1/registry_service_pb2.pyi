@@ -675,7 +675,7 @@ class CreateModelVersionRequest(_message.Message):
     """Name of an existing registered model."""
     source: _builtins.str
     """Where the model is: `runs:/<run_id>/<path>` (the run id may then be left out below) or an
-    artifact URI such as `file:///…` or `s3://…`. 1 to 5,000 characters.
+    artifact URI such as `file:///…` or `s3://…`. 1 to 5,000 characters, no control characters.
     """
     run_id: _builtins.str
     """Id of the run that produced the model. Must exist in the tracking service; when the source is

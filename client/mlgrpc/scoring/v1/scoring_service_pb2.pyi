@@ -521,7 +521,7 @@ class LoadModelRequest(_message.Message):
     """Name to serve the model under; empty means the registered model name or the folder name."""
     model_uri: _builtins.str
     """Model URI: a local path, `file:`, `runs:/<run_id>/<path>` or `models:/<name>/<version>`,
-    `models:/<name>@<alias>`, `models:/<name>/<Stage>`.
+    `models:/<name>@<alias>`, `models:/<name>/<Stage>`. No control characters.
     """
     def __init__(
         self,

@@ -378,9 +378,11 @@ class CreateExperimentRequest(_message.Message):
     ARTIFACT_LOCATION_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """Unique name, 1 to 500 characters."""
+    """Unique name, 1 to 500 characters, no control characters."""
     artifact_location: _builtins.str
-    """Artifact root of the experiment's runs; empty means `<default artifact root>/<experiment id>`."""
+    """Artifact root of the experiment's runs (`file:`, a path, or `s3://bucket/prefix`), no
+    control characters; empty means `<default artifact root>/<experiment id>`.
+    """
     @_builtins.property
     def tags(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExperimentTag]:
         """Initial tags."""
@@ -811,7 +813,7 @@ class CreateRunRequest(_message.Message):
     experiment_id: _builtins.str
     """Experiment of the run; empty means the default experiment "0"."""
     run_name: _builtins.str
-    """Display name; empty means a generated name such as `bright-owl-417`."""
+    """Display name, no control characters; empty means a generated name such as `bright-owl-417`."""
     user_id: _builtins.str
     """Who creates the run."""
     start_time: _builtins.int
@@ -1262,8 +1264,16 @@ class LogBatchRequest(_message.Message):
     METRICS_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    BATCH_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
+    batch_id: _builtins.str
+    """Optional client-generated UUID of this batch, for idempotent retries: the service records
+    it in the same transaction as the batch's rows, and a later request with the same id (a
+    retry after a lost reply) writes nothing and succeeds with `replayed` set. Send the same id
+    only with the same content and run; a new batch needs a new id. Ids are remembered for at
+    least 7 days. Empty: no deduplication (each request is written).
+    """
     @_builtins.property
     def metrics(self) -> _containers.RepeatedCompositeFieldContainer[Global___Metric]:
         """Metric values to append."""
@@ -1283,10 +1293,11 @@ class LogBatchRequest(_message.Message):
         metrics: _abc.Iterable[Global___Metric] | None = ...,
         params: _abc.Iterable[Global___Param] | None = ...,
         tags: _abc.Iterable[Global___RunTag] | None = ...,
+        batch_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "params", b"params", "run_id", b"run_id", "tags", b"tags"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "metrics", b"metrics", "params", b"params", "run_id", b"run_id", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1298,12 +1309,17 @@ class LogBatchResponse(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    replayed: _builtins.bool
+    """True when `batch_id` had already been written: this request wrote nothing."""
     def __init__(
         self,
+        *,
+        replayed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["replayed", b"replayed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1319,8 +1335,14 @@ class LogStreamRequest(_message.Message):
     METRICS_FIELD_NUMBER: _builtins.int
     PARAMS_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    BATCH_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
+    batch_id: _builtins.str
+    """Optional client-generated UUID of this batch, with the semantics of LogBatchRequest's
+    `batch_id`: a client that replays a broken stream sends each batch with its original id,
+    and the batches already written are skipped (counted in `batches_replayed`).
+    """
     @_builtins.property
     def metrics(self) -> _containers.RepeatedCompositeFieldContainer[Global___Metric]:
         """Metric values to append."""
@@ -1340,10 +1362,11 @@ class LogStreamRequest(_message.Message):
         metrics: _abc.Iterable[Global___Metric] | None = ...,
         params: _abc.Iterable[Global___Param] | None = ...,
         tags: _abc.Iterable[Global___RunTag] | None = ...,
+        batch_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "params", b"params", "run_id", b"run_id", "tags", b"tags"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batch_id", b"batch_id", "metrics", b"metrics", "params", b"params", "run_id", b"run_id", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1359,14 +1382,17 @@ class LogStreamResponse(_message.Message):
     METRICS_WRITTEN_FIELD_NUMBER: _builtins.int
     PARAMS_WRITTEN_FIELD_NUMBER: _builtins.int
     TAGS_WRITTEN_FIELD_NUMBER: _builtins.int
+    BATCHES_REPLAYED_FIELD_NUMBER: _builtins.int
     batches_written: _builtins.int
-    """Number of batches written."""
+    """Number of batches written, replays included."""
     metrics_written: _builtins.int
-    """Number of metric values written."""
+    """Number of metric values written, those of replayed batches included."""
     params_written: _builtins.int
-    """Number of params written."""
+    """Number of params written, those of replayed batches included."""
     tags_written: _builtins.int
-    """Number of tags written."""
+    """Number of tags written, those of replayed batches included."""
+    batches_replayed: _builtins.int
+    """Number of batches whose `batch_id` had already been written: nothing was written again."""
     def __init__(
         self,
         *,
@@ -1374,10 +1400,11 @@ class LogStreamResponse(_message.Message):
         metrics_written: _builtins.int = ...,
         params_written: _builtins.int = ...,
         tags_written: _builtins.int = ...,
+        batches_replayed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["batches_written", b"batches_written", "metrics_written", b"metrics_written", "params_written", b"params_written", "tags_written", b"tags_written"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["batches_replayed", b"batches_replayed", "batches_written", b"batches_written", "metrics_written", b"metrics_written", "params_written", b"params_written", "tags_written", b"tags_written"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1541,7 +1568,8 @@ class UploadArtifactHeader(_message.Message):
     """Id of the run."""
     path: _builtins.str
     """Path of the file relative to the run's artifact root, with "/" separators, e.g.
-    `model/model.skops`. No `..`, no leading "/", no control characters.
+    `model/model.skops`. No `..`, no leading "/", no control characters; at most 1,000
+    characters, and 200 bytes (UTF-8) per path segment.
     """
     file_size: _builtins.int
     """Expected size in bytes; 0 means not checked. Declare it (or sha256): it is what tells a

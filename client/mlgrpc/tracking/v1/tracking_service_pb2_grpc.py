@@ -302,7 +302,8 @@ class TrackingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def LogBatch(self, request, context):
-        """Logs metrics, params and tags of one run in one transaction: all of it or nothing.
+        """Logs metrics, params and tags of one run in one transaction: all of it or nothing. With a
+        `batch_id`, a retry of a batch already written writes nothing and succeeds (idempotent).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

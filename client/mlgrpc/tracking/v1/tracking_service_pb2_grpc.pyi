@@ -77,7 +77,9 @@ class TrackingServiceStub:
     DeleteTag: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteTagRequest, _tracking_service_pb2.DeleteTagResponse]
     """Deletes a tag from a run. NOT_FOUND if the tag is not set."""
     LogBatch: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.LogBatchRequest, _tracking_service_pb2.LogBatchResponse]
-    """Logs metrics, params and tags of one run in one transaction: all of it or nothing."""
+    """Logs metrics, params and tags of one run in one transaction: all of it or nothing. With a
+    `batch_id`, a retry of a batch already written writes nothing and succeeds (idempotent).
+    """
     LogStream: _grpc.StreamUnaryMultiCallable[_tracking_service_pb2.LogStreamRequest, _tracking_service_pb2.LogStreamResponse]
     """High-rate ingestion: every message is a batch written in its own transaction, as LogBatch.
     The summary counts what was written. A bad batch ends the stream with its error; the batches
@@ -147,7 +149,9 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     DeleteTag: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteTagRequest, _tracking_service_pb2.DeleteTagResponse]  # type: ignore[assignment]
     """Deletes a tag from a run. NOT_FOUND if the tag is not set."""
     LogBatch: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.LogBatchRequest, _tracking_service_pb2.LogBatchResponse]  # type: ignore[assignment]
-    """Logs metrics, params and tags of one run in one transaction: all of it or nothing."""
+    """Logs metrics, params and tags of one run in one transaction: all of it or nothing. With a
+    `batch_id`, a retry of a batch already written writes nothing and succeeds (idempotent).
+    """
     LogStream: _aio.StreamUnaryMultiCallable[_tracking_service_pb2.LogStreamRequest, _tracking_service_pb2.LogStreamResponse]  # type: ignore[assignment]
     """High-rate ingestion: every message is a batch written in its own transaction, as LogBatch.
     The summary counts what was written. A bad batch ends the stream with its error; the batches
@@ -328,7 +332,9 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _tracking_service_pb2.LogBatchRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.LogBatchResponse, _abc.Awaitable[_tracking_service_pb2.LogBatchResponse]]:
-        """Logs metrics, params and tags of one run in one transaction: all of it or nothing."""
+        """Logs metrics, params and tags of one run in one transaction: all of it or nothing. With a
+        `batch_id`, a retry of a batch already written writes nothing and succeeds (idempotent).
+        """
 
     @_abc_1.abstractmethod
     def LogStream(

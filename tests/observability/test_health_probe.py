@@ -1,0 +1,41 @@
+"""`mlgrpc health ADDRESS`: the containers' health check (Docker HEALTHCHECK, compose)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from observability_helpers import free_port
+
+from mlgrpc.cli.main import main as mlgrpc
+
+
+@pytest.fixture(scope="module")
+def tracking_address(
+    new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    from tracking_service.server import create_server
+
+    running = create_server(
+        backend_store_uri=new_database("sqlite"),
+        default_artifact_root=str(tmp_path_factory.mktemp("artifacts")),
+    )
+    yield f"127.0.0.1:{running.port}"
+    running.stop(grace=1)
+
+
+def test_a_serving_server_is_healthy(tracking_address: str, capsys: pytest.CaptureFixture) -> None:
+    assert mlgrpc(["health", tracking_address]) == 0
+    assert (
+        mlgrpc(["health", tracking_address, "--service", "mlgrpc.tracking.v1.TrackingService"]) == 0
+    )
+    assert "SERVING" in capsys.readouterr().out
+
+
+def test_an_unknown_service_or_a_closed_port_is_unhealthy(
+    tracking_address: str, capsys: pytest.CaptureFixture
+) -> None:
+    assert mlgrpc(["health", tracking_address, "--service", "no.such.Service"]) == 1
+    assert "NOT_FOUND" in capsys.readouterr().err
+    assert mlgrpc(["health", f"127.0.0.1:{free_port()}", "--timeout", "1"]) == 1
+    assert "UNAVAILABLE" in capsys.readouterr().err

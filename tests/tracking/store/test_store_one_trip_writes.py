@@ -1,0 +1,226 @@
+"""The one-round-trip writes of MySQL/MariaDB (`tracking_service/store/one_trip.py`) and the
+pool's ping of idle connections only (`mlgrpc_server/db.py`). The semantic tests run on SQLite
+too: both paths must answer the same."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
+from tracking_service.domain import Metric, Param, RunTag, ViewType
+from tracking_service.store.sql_store import SqlTrackingStore
+
+
+def _nothing_logged(store: SqlTrackingStore, run_id: str) -> None:
+    run = store.get_run(run_id)
+    assert run.metrics == []
+    assert run.params == {}
+    assert not [key for key in run.tags if not key.startswith("mlflow.")]
+    assert store.get_metric_history(run_id, "m").items == []
+
+
+@pytest.mark.parametrize("with_batch_id", [False, True])
+def test_batch_to_a_deleted_run_is_failed_precondition_and_writes_nothing(
+    store: SqlTrackingStore, run_id: str, with_batch_id: bool
+) -> None:
+    store.delete_run(run_id)
+    batch_id = "b-deleted-" + run_id if with_batch_id else ""
+    with pytest.raises(FailedPrecondition):
+        store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)], params=[Param("p", "1")],
+                        tags=[RunTag("t", "v"), RunTag("mlflow.runName", "new")],
+                        batch_id=batch_id)  # fmt: skip
+    store.restore_run(run_id)
+    _nothing_logged(store, run_id)
+    assert store.get_run(run_id).info.run_name == "r"
+    # The batch id was not claimed by the failed batch: the retry writes.
+    outcome = store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)], batch_id=batch_id)
+    assert not outcome.replayed
+    assert [m.value for m in store.get_run(run_id).metrics] == [1.0]
+
+
+def test_batch_to_an_unknown_run_is_not_found(store: SqlTrackingStore) -> None:
+    for batch_id in ("", "b-unknown"):
+        with pytest.raises(NotFound):
+            store.log_batch("e" * 32, metrics=[Metric("m", 1.0, 1, 0)], params=[Param("p", "1")],
+                            batch_id=batch_id)  # fmt: skip
+    with pytest.raises(NotFound):
+        store.log_batch("e" * 32)
+
+
+def test_param_conflict_writes_nothing_of_the_batch(store: SqlTrackingStore, run_id: str) -> None:
+    store.log_batch(run_id, params=[Param("alpha", "0.1")])
+    with pytest.raises(InvalidArgument, match="alpha") as raised:
+        store.log_batch(
+            run_id,
+            metrics=[Metric("m", 1.0, 1, 0)],
+            params=[Param("beta", "2"), Param("alpha", "0.2")],
+            tags=[RunTag("t", "v")],
+            batch_id="b-conflict-" + run_id,
+        )
+    assert raised.value.field == "params[1].value"
+    run = store.get_run(run_id)
+    assert run.params == {"alpha": "0.1"}
+    assert run.metrics == []
+    assert "t" not in run.tags
+    # Same value again is accepted, the new param written, and the batch id still unused.
+    outcome = store.log_batch(run_id, params=[Param("alpha", "0.1"), Param("beta", "2")],
+                              batch_id="b-conflict-" + run_id)  # fmt: skip
+    assert not outcome.replayed
+    assert store.get_run(run_id).params == {"alpha": "0.1", "beta": "2"}
+
+
+def test_replayed_batch_id_writes_nothing_and_answers_the_first_count(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    first = store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)], params=[Param("p", "1")],
+                            batch_id="b-replay-" + run_id)  # fmt: skip
+    again = store.log_batch(run_id, metrics=[Metric("m", 9.0, 9, 9)], params=[Param("p", "1")],
+                            batch_id="b-replay-" + run_id)  # fmt: skip
+    assert (first.rows_written, first.replayed) == (2, False)
+    assert (again.rows_written, again.replayed) == (2, True)
+    assert [m.value for m in store.get_run(run_id).metrics] == [1.0]
+
+
+def test_latest_metric_is_the_greatest_step_then_timestamp_then_value(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    def latest() -> dict[str, Metric]:
+        return {metric.key: metric for metric in store.get_run(run_id).metrics}
+
+    store.log_batch(run_id, metrics=[Metric("m", 1.0, 10, 1)])
+    store.log_batch(run_id, metrics=[Metric("m", math.nan, 5, 2)])  # greater step wins
+    assert math.isnan(latest()["m"].value)
+    store.log_batch(run_id, metrics=[Metric("m", 7.0, 99, 1)])  # lower step: kept out
+    assert math.isnan(latest()["m"].value)
+    store.log_batch(run_id, metrics=[Metric("m", -math.inf, 6, 2)])  # later timestamp wins
+    assert latest()["m"] == Metric("m", -math.inf, 6, 2)
+    store.log_batch(run_id, metrics=[Metric("m", math.inf, 6, 2), Metric("m", 3.0, 6, 2)])
+    assert latest()["m"] == Metric("m", math.inf, 6, 2)  # same step and time: greater value
+    history = store.get_metric_history(run_id, "m").items
+    assert len(history) == 6
+
+
+def test_run_name_tag_renames_the_run(store: SqlTrackingStore, run_id: str) -> None:
+    store.log_batch(run_id, tags=[RunTag("mlflow.runName", "renamed"), RunTag("a", "b")])
+    run = store.get_run(run_id)
+    assert run.info.run_name == "renamed"
+    assert run.tags["a"] == "b"
+
+
+def test_create_run_with_tags_through_a_cached_experiment(
+    store: SqlTrackingStore, experiment_id: str
+) -> None:
+    store.create_run(experiment_id)  # learns the experiment's artifact location
+    run = store.create_run(experiment_id, run_name="x", tags={"k": "v", "q": "it's"})
+    stored = store.get_run(run.info.run_id)
+    assert stored.info == run.info
+    assert stored.tags == run.tags == {"mlflow.runName": "x", "k": "v", "q": "it's"}
+    store.delete_experiment(experiment_id)
+    with pytest.raises(FailedPrecondition):
+        store.create_run(experiment_id, tags={"k": "v"})
+    assert len(store.search_runs([experiment_id], view_type=ViewType.ALL).items) == 2
+
+
+# MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
+@pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
+def test_round_trips_per_write(
+    store: SqlTrackingStore, experiment_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocking round trips per call, COMMIT and pings included: what T1 and T3 rest on."""
+    assert store.dialect == "mysql"
+    import pymysql.connections
+
+    trips: list[str] = []
+    connection = pymysql.connections.Connection
+    for name in ("query", "commit", "rollback", "ping"):
+        original = getattr(connection, name)
+
+        def counting(self: object, *args: object, _name: str = name, _original=original,
+                     **kwargs: object) -> object:  # fmt: skip
+            trips.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(connection, name, counting)
+
+    def count(call: Callable[[], object]) -> int:
+        trips.clear()
+        call()
+        return len(trips)
+
+    run_id = store.create_run(experiment_id).info.run_id  # caches the experiment's location
+    five_tags = {f"t{i}": "v" for i in range(5)}
+    assert count(lambda: store.create_run(experiment_id, tags=five_tags)) == 1
+    assert count(lambda: store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])) == 1
+    params = [Param(f"p{i}", str(i)) for i in range(10)]
+    tags = [RunTag(f"t{i}", "v") for i in range(5)]
+    batch_id = "b-trips-" + run_id
+    assert count(lambda: store.log_batch(run_id, params=params, tags=tags, batch_id=batch_id)) == 1
+    # A param logged again: the one trip fails on its key, a ROLLBACK, then the general path.
+    assert count(lambda: store.log_batch(run_id, params=[Param("p0", "0")])) > 2
+
+
+@pytest.fixture
+def own_store(new_database: Callable[[str], str], tmp_path: Path) -> Iterator[SqlTrackingStore]:
+    tracking = SqlTrackingStore(new_database("mysql"), str(tmp_path))
+    yield tracking
+    tracking.dispose()
+
+
+def test_connections_killed_while_idle_are_replaced_transparently(
+    own_store: SqlTrackingStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`KILL` every pooled connection of the store from another session; after more than the
+    idle threshold (1 s), the next calls ping, get new connections and succeed."""
+    store = own_store
+    experiment_id = store.create_experiment("killed")
+    run_id = store.create_run(experiment_id).info.run_id
+    store.create_run(experiment_id)  # the one-trip engine has a connection too now
+    store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])
+    database = store.engine.url.database
+    admin = sa.create_engine(store.engine.url.set(database=""), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            ids = connection.execute(
+                sa.text("SELECT id FROM information_schema.processlist "
+                        "WHERE db = :db AND id <> CONNECTION_ID()"),
+                {"db": database},
+            ).scalars().all()  # fmt: skip
+            assert len(ids) >= 2  # the main engine's and the one-trip engine's
+            for connection_id in ids:
+                connection.execute(sa.text(f"KILL {int(connection_id)}"))
+    finally:
+        admin.dispose()
+    time.sleep(1.3)
+    caplog.set_level(logging.INFO, logger="mlgrpc_server.db")
+    store.log_batch(run_id, metrics=[Metric("m", 2.0, 2, 1)])  # one-trip engine
+    store.create_run(experiment_id, tags={"a": "b"})
+    assert store.get_run(run_id).metrics == [Metric("m", 2.0, 2, 1)]  # main engine
+    # Replaced by the idle ping, not by a failed call and a retry.
+    assert caplog.text.count("is gone") >= 2
+
+
+# MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
+@pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
+def test_only_the_one_trip_engine_takes_several_statements_in_a_query(
+    store: SqlTrackingStore,
+) -> None:
+    """The main engine's connections refuse stacked statements: no other path can send any."""
+    assert store.dialect == "mysql"
+    assert store.one_trip_engine is not None
+    with store.engine.connect() as connection:
+        with pytest.raises(sa.exc.ProgrammingError):
+            connection.exec_driver_sql("SELECT 1; SELECT 2")
+    with store.one_trip_engine.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("SELECT 1; SELECT 2")
+        assert cursor.fetchall() == ((1,),)
+        assert cursor.nextset()
+        assert cursor.fetchall() == ((2,),)
+        cursor.close()

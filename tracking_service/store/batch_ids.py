@@ -1,0 +1,170 @@
+"""Idempotent LogBatch/LogStream batches: a client batch id is written at most once.
+
+A client tags each batch with a UUID (`batch_id`) and sends the same id when it retries after a
+lost reply (a killed or restarted service, a dropped connection, a deadline). `claim_*` inserts
+the id into `applied_batches` in the SAME transaction as the batch's rows, before them:
+
+- a new id: the row is inserted and the batch is written; both commit or neither does;
+- an id already committed: the insert conflicts on the primary key, nothing is written and the
+  caller answers success with the original row count (`BatchOutcome(…, replayed=True)`);
+- an id being written by a concurrent retry: the insert waits for that transaction's row lock
+  (InnoDB; SQLite serialises writers with BEGIN IMMEDIATE), then conflicts (it committed) or
+  proceeds (it rolled back). So a retry racing its own original cannot write twice either.
+
+The server's own transaction retry (`with_retry` after a lost connection, when the COMMIT may
+have happened) is covered by the same check.
+
+Cleanup horizon: clients retry a batch for minutes at most (`MLGRPC_LOG_RETRY_SECONDS` in the
+client), so ids older than `retention_ms()` — 7 days by default, `MLGRPC_BATCH_ID_RETENTION_HOURS`
+to change it — can no longer be replayed. `maybe_delete_expired` deletes them on the write path,
+once every `CLEANUP_EVERY` claimed ids per process, at most `CLEANUP_LIMIT` rows at a time (a
+short range delete on the `created_time` index), in its own transaction.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from mlgrpc_server.errors import InvalidArgument
+from tracking_service.store.base import DriverCursor, now_ms
+from tracking_service.store.models import AppliedBatchRow
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH_ID_LENGTH = 64
+DEFAULT_RETENTION_HOURS = 7 * 24
+CLEANUP_EVERY = 1000
+CLEANUP_LIMIT = 10_000
+_DUPLICATE_KEY = 1062
+_NO_REFERENCED_ROW = 1452
+_INSERT_MYSQL = (
+    "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time) "
+    "VALUES (%s, %s, %s, %s)"
+)
+_SELECT_MYSQL = "SELECT run_uuid, rows_written FROM applied_batches WHERE batch_id = %s"
+_claims = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What a LogBatch did: rows it wrote (or, for a replay, the original batch wrote)."""
+
+    rows_written: int
+    replayed: bool = False
+
+
+def check_batch_id(batch_id: object, field: str = "batch_id") -> str:
+    """The batch id, or InvalidArgument: a non-empty string of at most 64 printable ASCII."""
+    if (
+        not isinstance(batch_id, str)
+        or not 0 < len(batch_id) <= MAX_BATCH_ID_LENGTH
+        or not batch_id.isascii()
+        or not batch_id.isprintable()
+    ):
+        raise InvalidArgument(
+            f"{field} must be a client-generated UUID (at most {MAX_BATCH_ID_LENGTH} printable "
+            f"ASCII characters), got {batch_id!r}",
+            field=field,
+        )
+    return batch_id
+
+
+def _replay(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> BatchOutcome:
+    if stored is None:  # deleted meanwhile (its run was deleted): cannot tell, write nothing
+        return BatchOutcome(0, replayed=True)
+    stored_run, rows_written = stored
+    if stored_run != run_id:
+        raise InvalidArgument(
+            f"batch_id {batch_id!r} was already used for a batch of run {stored_run!r}, not "
+            f"{run_id!r}; every batch needs a new id",
+            field="batch_id",
+        )
+    return BatchOutcome(int(rows_written), replayed=True)
+
+
+def claim_sql(connection: Connection, batch_id: str, run_id: str, rows: int) -> BatchOutcome | None:
+    """Record `batch_id` in the transaction of `connection` (SQLite path; the run is known to
+    exist). None for a new batch (write it), else the replay's outcome (write nothing)."""
+    statement = (
+        sqlite_insert(AppliedBatchRow)
+        .values(batch_id=batch_id, run_uuid=run_id, rows_written=rows, created_time=now_ms())
+        .on_conflict_do_nothing(index_elements=[AppliedBatchRow.batch_id])
+    )
+    if connection.execute(statement).rowcount == 1:
+        return None
+    row = connection.execute(
+        select(AppliedBatchRow.run_uuid, AppliedBatchRow.rows_written).where(
+            AppliedBatchRow.batch_id == batch_id
+        )
+    ).first()
+    return _replay(batch_id, run_id, None if row is None else (row[0], row[1]))
+
+
+def claim_mysql(
+    cursor: DriverCursor,
+    batch_id: str,
+    run_id: str,
+    rows: int,
+    require_active_run: Callable[[DriverCursor, str], None],
+) -> BatchOutcome | None:
+    """`claim_sql` on MySQL/MariaDB through the transaction's DBAPI cursor: one INSERT for a new
+    batch. A failed INSERT is undone alone by InnoDB; the transaction goes on."""
+    try:
+        cursor.execute(_INSERT_MYSQL, (batch_id, run_id, rows, now_ms()))
+        return None
+    except IntegrityError as error:
+        code = getattr(error.orig, "args", (None,))[0]
+        if code == _NO_REFERENCED_ROW:  # no such run: NotFound, as without a batch id
+            require_active_run(cursor, run_id)
+        if code != _DUPLICATE_KEY:
+            raise
+    cursor.execute(_SELECT_MYSQL, (batch_id,))
+    found = cursor.fetchall()
+    return _replay(batch_id, run_id, (found[0][0], found[0][1]) if found else None)
+
+
+def retention_ms() -> int:
+    hours = float(os.environ.get("MLGRPC_BATCH_ID_RETENTION_HOURS", DEFAULT_RETENTION_HOURS))
+    return int(hours * 3600 * 1000)
+
+
+def delete_expired(engine: Engine, *, older_than_ms: int | None = None) -> int:
+    """Delete up to CLEANUP_LIMIT batch ids created before `older_than_ms` (default: now minus
+    the retention); the number deleted."""
+    cutoff = now_ms() - retention_ms() if older_than_ms is None else older_than_ms
+    table = AppliedBatchRow.__table__
+    statement = delete(table).where(table.c.created_time < cutoff)
+    if engine.dialect.name == "mysql":
+        statement = statement.with_dialect_options(mysql_limit=CLEANUP_LIMIT)
+    else:
+        oldest = (
+            select(table.c.batch_id)
+            .where(table.c.created_time < cutoff)
+            .order_by(table.c.created_time)
+            .limit(CLEANUP_LIMIT)
+        )
+        statement = delete(table).where(table.c.batch_id.in_(oldest.scalar_subquery()))
+    with engine.begin() as connection:
+        return int(connection.execute(statement).rowcount)
+
+
+def maybe_delete_expired(engine: Engine) -> None:
+    """`delete_expired` once every CLEANUP_EVERY calls; a failure is logged, never raised (the
+    batch that triggered it is already committed)."""
+    if next(_claims) % CLEANUP_EVERY:
+        return
+    try:
+        deleted = delete_expired(engine)
+    except Exception as error:  # noqa: BLE001 - housekeeping must not fail a committed write
+        logger.warning("deleting expired batch ids failed: %s", error)
+        return
+    if deleted:
+        logger.info("deleted %d batch ids older than the retention", deleted)

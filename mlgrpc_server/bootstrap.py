@@ -7,6 +7,7 @@ to bind instead of silently sharing its traffic.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent import futures
@@ -98,6 +99,19 @@ def start_server(
     running.set_serving(serving)
     logger.info("%s listening on %s:%d", ", ".join(names), host, bound)
     return running
+
+
+def freeze_startup_heap() -> None:
+    """Hide the objects alive after start-up (modules, classes, the store, the servicers: never
+    garbage) from the cyclic garbage collector, for a command-line server process.
+
+    Why: a large response (a 1,000-run SearchRuns page) allocates tens of thousands of
+    containers, and every full collection it triggers walked all of those start-up objects
+    again. Measured in-process on 10,000 runs, paging 1,000 at a time: 570-640 ms before,
+    475-510 ms after. Not for test processes that start many servers (use it once, at start).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def bind_port(

@@ -87,10 +87,18 @@ def _status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.
 
 
 class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    """Wraps every handler of a sync server so that errors map to statuses in one place."""
+    """Wraps every handler of a sync server so that errors map to statuses in one place.
+
+    The wrapped handler of a method is kept while the inner chain keeps answering with the same
+    handler (it does, per method, unless an inner interceptor swaps in another, e.g. a denial):
+    grpc asks the interceptors on every call, and building the wrappers anew each time cost
+    more than the rest of this interceptor.
+    """
 
     def __init__(self, domain: str) -> None:
         self._domain = domain
+        #: method → (the inner handler, its wrapped form); a dict write is atomic under the GIL
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def intercept_service(
         self,
@@ -100,8 +108,16 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        handler = tolerate_undecodable(handler)  # unparsable bytes: INVALID_ARGUMENT, mapped below
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        handler = tolerate_undecodable(handler)  # unparsable bytes: INVALID_ARGUMENT, mapped below
         domain = self._domain
 
         def guard_unary(behavior: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 
-from mlgrpc_server.bootstrap import RunningServer, serve_until_signalled
+from mlgrpc_server.bootstrap import RunningServer, freeze_startup_heap, serve_until_signalled
 from mlgrpc_server.schema import SchemaMismatch
 from mlgrpc_server.signals import StopSignal
 
@@ -39,5 +39,6 @@ def serve(prog: str, start: Callable[[], RunningServer], *, host: str, port: int
         print(f"{prog}: cannot listen on {host}:{port}: {error}", file=sys.stderr)
         return 1
     logger.info("listening on %s:%d", host, running.port)
+    freeze_startup_heap()
     serve_until_signalled(running, stop)
     return 0

@@ -144,9 +144,7 @@ def check_params_unchanged(run_id: str, params: ParamValues, existing: dict[str,
 
 
 _CLAIM_BATCH = "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time)"
-_RENAME_RUN_IF_ACTIVE = (
-    "UPDATE runs SET name = %s WHERE run_uuid = %s AND @mlgrpc_active_run = 1"  # see one_trip
-)
+_RENAME_RUN_IF = "UPDATE runs SET name = %s WHERE run_uuid = %s AND "  # + the script's condition
 _METRIC_COLUMNS = "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
 _METRICS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value_kind = value_kind"
 
@@ -185,7 +183,7 @@ def add_log_batch(
         if RUN_NAME_TAG in tags:
             name = v.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
                                   v.MAX_RUN_NAME_LENGTH)  # fmt: skip
-            script.add(_RENAME_RUN_IF_ACTIVE, (name, run_id))
+            script.add(_RENAME_RUN_IF + script.run_is_active, (name, run_id))
     if metric_rows:
         script.add_rows_if_active(MYSQL_LATEST_COLUMNS, latest_rows, MYSQL_LATEST_ON_DUPLICATE)
         script.add_rows_if_active(_METRIC_COLUMNS, metric_rows, _METRICS_ON_DUPLICATE)

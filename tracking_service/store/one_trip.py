@@ -25,6 +25,7 @@ the general path (a param logged before, a batch id seen before).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,8 +38,8 @@ from tracking_service.domain import ACTIVE
 #: take the general path, where round trips matter less than the rows.
 MAX_ROWS = 100
 
-#: Set by `lock_active_run` in the connection's session: 1 if the run is active, else NULL.
-_ACTIVE = "@mlgrpc_active_run = 1"
+#: Marks of `lock_active_run`, never repeated in a process (connections are not shared).
+_marks = itertools.count(1)
 
 
 class Script:
@@ -47,6 +48,8 @@ class Script:
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
         self.statements: list[str] = []
+        #: SQL true in this script's statements after `lock_active_run` found the run active.
+        self.run_is_active = "FALSE"
 
     def add(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         """Append a statement; its index in the results of `run_in_one_trip`."""
@@ -85,16 +88,22 @@ class Script:
         self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str
     ) -> int:
         """`add_rows_if`, written only if `lock_active_run` found the run active."""
-        return self.add_rows_if(insert_head, rows, on_duplicate, _ACTIVE)
+        return self.add_rows_if(insert_head, rows, on_duplicate, self.run_is_active)
 
     def lock_active_run(self, run_id: str) -> int:
         """Note in the session whether the run is active, under a shared lock on its row held
         until the COMMIT (a concurrent delete or restore waits: every statement of the script
         sees the same stage). Its result's row count: 1 if active, else 0. No result set: a
-        SELECT … INTO costs the client no column descriptions to parse."""
-        self.add("SET @mlgrpc_active_run = NULL")
+        SELECT … INTO costs the client no column descriptions to parse.
+
+        The session variable gets a mark new to this script rather than 1: a value left by an
+        earlier script on the same connection can never pass for this one's, so no statement
+        has to reset it first (one statement fewer on every LogMetric).
+        """
+        mark = next(_marks)
+        self.run_is_active = f"@mlgrpc_active_run = {mark:d}"
         return self.add(
-            "SELECT 1 INTO @mlgrpc_active_run FROM runs "
+            f"SELECT {mark:d} INTO @mlgrpc_active_run FROM runs "
             "WHERE run_uuid = %s AND lifecycle_stage = %s LOCK IN SHARE MODE",
             (run_id, ACTIVE),
         )

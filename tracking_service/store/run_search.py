@@ -92,7 +92,12 @@ class RunSearchStore(StoreBase):
             if len(rows) <= limit:  # the fast plan ran out of budget, or of rows: the full plan
                 rows = rows_of(connection, statement)
             page = rows[:limit]
-            data = load_run_data(connection, [row[0] for row in page], mariadb=self.mariadb)
+            data = load_run_data(
+                connection,
+                [row[0] for row in page],
+                mysql=self.dialect == "mysql",
+                mariadb=self.mariadb,
+            )
             runs = []
             for row in page:
                 metrics, params, tags = data[row[0]]

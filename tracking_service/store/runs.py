@@ -29,7 +29,12 @@ from tracking_service.store.base import (
     make_metric,
     now_ms,
 )
-from tracking_service.store.mariadb_run_data import RunData, mariadb_run_data
+from tracking_service.store.mariadb_run_data import (
+    JSON_MIN_RUNS,
+    RunData,
+    mariadb_run_data,
+    mysql_run_data_rows,
+)
 from tracking_service.store.models import (
     VALUE_FINITE,
     LatestMetricRow,
@@ -255,9 +260,9 @@ class RunStore(StoreBase):
     def get_run(self, run_id: str) -> Run:
         def work(connection: Connection) -> Run:
             info = self.fetch_run_info(connection, run_id)
-            metrics, params, tags = load_run_data(connection, [run_id], mariadb=self.mariadb)[
-                run_id
-            ]
+            metrics, params, tags = load_run_data(
+                connection, [run_id], mysql=self.dialect == "mysql", mariadb=self.mariadb
+            )[run_id]
             return Run(info=info, metrics=metrics, params=params, tags=tags)
 
         return self.read(work)
@@ -321,18 +326,23 @@ class RunStore(StoreBase):
 
 
 def load_run_data(
-    connection: Connection, run_ids: Sequence[str], *, mariadb: bool = False
+    connection: Connection, run_ids: Sequence[str], *, mysql: bool = False, mariadb: bool = False
 ) -> dict[str, RunData]:
-    """Latest metrics, params and tags of many runs: three queries per chunk of ids, or on
-    MariaDB one statement of JSON texts (`mariadb_run_data`) when the texts fit."""
+    """Latest metrics, params and tags of many runs. On MySQL/MariaDB one statement per chunk
+    of ids: plain rows for a few runs (GetRun), JSON texts for a page of many on MariaDB
+    (`mariadb_run_data`, when the texts fit). On SQLite three queries per chunk."""
     data: dict[str, RunData] = {run_id: ([], {}, {}) for run_id in run_ids}
     ids = list(run_ids)
-    if mariadb:
+    if mysql or mariadb:
+        as_json = mariadb and len(ids) >= JSON_MIN_RUNS
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            for start in range(0, len(ids), _IDS_PER_JSON_QUERY):
-                chunk = ids[start : start + _IDS_PER_JSON_QUERY]
-                if not mariadb_run_data(cursor, chunk, data):
+            step = _IDS_PER_JSON_QUERY if as_json else _IDS_PER_QUERY
+            for start in range(0, len(ids), step):
+                chunk = ids[start : start + step]
+                if not as_json:
+                    mysql_run_data_rows(cursor, chunk, data)
+                elif not mariadb_run_data(cursor, chunk, data):
                     _load_chunk(connection, chunk, data)
         finally:
             cursor.close()

@@ -1,7 +1,8 @@
 """The round-trip savers of the store, on both backends (the shortcuts themselves are MySQL's):
 
-- run data and SearchRuns pages read as JSON texts on MariaDB (`mariadb_run_data.py`), and the
-  row path they fall back to when a text is cut;
+- run data read as plain rows in one statement for a few runs (GetRun), and as JSON texts for
+  a page of many on MariaDB (`mariadb_run_data.py`), with the row path they fall back to when a
+  text is cut;
 - metric history concatenated without ORDER BY and sorted by the store;
 - CreateRun checking a cached experiment inside its INSERT.
 """
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from mlgrpc_server.errors import FailedPrecondition, NotFound
 from tracking_service.domain import Metric, Param, RunTag
-from tracking_service.store import mariadb_run_data, run_search
+from tracking_service.store import mariadb_run_data, run_search, runs
 from tracking_service.store.models import RunRow
 from tracking_service.store.sql_store import SqlTrackingStore
 
@@ -80,7 +81,16 @@ def _check_awkward(run_metrics: list[Metric], params: dict[str, str], tags: dict
     }
 
 
-def test_run_data_is_exact_for_awkward_values(store: SqlTrackingStore, experiment_id: str) -> None:
+@pytest.mark.parametrize("json_from_runs", [None, 1], ids=["rows-for-few-runs", "json-always"])
+def test_run_data_is_exact_for_awkward_values(
+    store: SqlTrackingStore,
+    experiment_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    json_from_runs: int | None,
+) -> None:
+    """Both ways of reading run data (rows, JSON texts on MariaDB) give the same exact values."""
+    if json_from_runs is not None:
+        monkeypatch.setattr(runs, "JSON_MIN_RUNS", json_from_runs)
     run_id = _awkward_run(store, experiment_id)
     run = store.get_run(run_id)
     _check_awkward(run.metrics, run.params, run.tags)
@@ -94,6 +104,7 @@ def test_run_data_falls_back_to_rows_when_a_text_is_cut(
 ) -> None:
     run_id = _awkward_run(store, experiment_id)
     expected = store.get_run(run_id)
+    monkeypatch.setattr(runs, "JSON_MIN_RUNS", 1)  # JSON even for one run, then cut its texts
     monkeypatch.setattr(mariadb_run_data, "_TEXT_LIMIT", 200)
     run = store.get_run(run_id)
     _check_awkward(run.metrics, run.params, run.tags)
@@ -265,6 +276,6 @@ def test_mysql_round_trips_per_call(
     # trips, counted with COMMIT and pings in test_store_one_trip_writes.py.
     assert count(lambda: store.create_run(experiment_id)) == 1  # run (guarded), tags, COMMIT
     assert count(lambda: store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])) == 1
-    assert count(lambda: store.get_run(run_id)) == 2  # run info, its data as JSON
+    assert count(lambda: store.get_run(run_id)) == 2  # run info, its data as rows
     assert count(lambda: store.search_runs([experiment_id])) == 2  # page, its data
     assert count(lambda: store.get_metric_history(run_id, "m")) == 2  # run, points

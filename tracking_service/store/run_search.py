@@ -52,11 +52,11 @@ class RunSearchStore(StoreBase):
         if not ids:
             return Page([])
 
-        scope = [
+        run_scope = [
             RunRow.experiment_id.in_(ids),
             RunRow.lifecycle_stage.in_(view_type.stages()),
-            *conditions,
         ]
+        scope = [*run_scope, *conditions]
         columns = [key.expression for key in keys]
         descending = [key.descending for key in keys]
         statement = statement.add_columns(
@@ -69,7 +69,9 @@ class RunSearchStore(StoreBase):
         ).limit(limit + 1)
         fast = None
         if self.mariadb:
-            fast = self._metric_ordered_page(terms, joined_metrics, scope, values, limit)
+            fast = self._metric_ordered_page(
+                terms, joined_metrics, run_scope, (parsed, filter_string), values, limit
+            )
 
         json_page = self.mariadb and limit <= _JSON_PAGE_MAX_RUNS
         column_names = [*(c.name for c in RUN_INFO_COLUMNS)]
@@ -113,7 +115,8 @@ class RunSearchStore(StoreBase):
         self,
         terms: list[tuple[OrderTerm, str]],
         joined_metrics: dict[str, Any],
-        scope: list[ColumnElement[bool]],
+        run_scope: list[ColumnElement[bool]],
+        parsed_filter: tuple[Any, str],
         token_values: list[Any] | None,
         limit: int,
     ) -> Any:
@@ -132,6 +135,8 @@ class RunSearchStore(StoreBase):
         if token_values is not None and (len(token_values) != 3 or token_values[0] != 0):
             return None
         metric = joined_metrics[term.target.key]  # the filter's conditions refer to it too
+        # The filter's semi-joins test the walked index's run id: checked before the join.
+        conditions = run_filter(*parsed_filter, self.dialect, joined_metrics, metric.run_uuid)
         columns = [metric.value, metric.run_uuid]
         statement = (
             select(
@@ -142,7 +147,12 @@ class RunSearchStore(StoreBase):
             )
             .select_from(metric)
             .join(RunRow, RunRow.run_uuid == metric.run_uuid)
-            .where(metric.key == term.target.key, metric.value_kind != VALUE_NAN, *scope)
+            .where(
+                metric.key == term.target.key,
+                metric.value_kind != VALUE_NAN,
+                *run_scope,
+                *conditions,
+            )
         )
         if token_values is not None:
             statement = statement.where(after_row(columns, [term.descending] * 2, token_values[1:]))

@@ -86,17 +86,16 @@ def _status_for_exception(exc: BaseException, domain: str, method: str) -> grpc.
     )
 
 
-class ErrorMappingInterceptor(grpc.ServerInterceptor):
-    """Wraps every handler of a sync server so that errors map to statuses in one place.
+class WrappingInterceptor(grpc.ServerInterceptor):
+    """A sync interceptor that wraps each method's handler once, not on every call.
 
-    The wrapped handler of a method is kept while the inner chain keeps answering with the same
-    handler (it does, per method, unless an inner interceptor swaps in another, e.g. a denial):
-    grpc asks the interceptors on every call, and building the wrappers anew each time cost
-    more than the rest of this interceptor.
+    gRPC asks the interceptors on every call; the inner chain answers a method with the same
+    handler object each time (servicer handlers are made once per server) unless an inner
+    interceptor swaps in another (a denial, say), so the wrapper is kept per method for as
+    long as the handler it wraps is the one given. Subclasses say how to wrap in `_wrap`.
     """
 
-    def __init__(self, domain: str) -> None:
-        self._domain = domain
+    def __init__(self) -> None:
         #: method → (the inner handler, its wrapped form); a dict write is atomic under the GIL
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
@@ -115,6 +114,17 @@ class ErrorMappingInterceptor(grpc.ServerInterceptor):
         wrapped = self._wrap(handler, method)
         self._wrapped[method] = (handler, wrapped)
         return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        raise NotImplementedError
+
+
+class ErrorMappingInterceptor(WrappingInterceptor):
+    """Wraps every handler of a sync server so that errors map to statuses in one place."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__()
+        self._domain = domain
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         handler = tolerate_undecodable(handler)  # unparsable bytes: INVALID_ARGUMENT, mapped below

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from mlgrpc_server.interceptors import code_for_exception
+from mlgrpc_server.interceptors import WrappingInterceptor, code_for_exception
 from mlgrpc_server.observability.request_context import (
     REQUEST_ID_KEY,
     CallRecord,
@@ -97,30 +97,13 @@ def _stream(
     return observed
 
 
-class ObservabilityInterceptor(grpc.ServerInterceptor):
-    """Request ids always; per-RPC counters and latency histograms when `metrics` is given."""
+class ObservabilityInterceptor(WrappingInterceptor):
+    """Request ids always; per-RPC counters and latency histograms when `metrics` is given.
+    Each method's handler is wrapped once (`WrappingInterceptor`)."""
 
     def __init__(self, metrics: GrpcMetrics | None = None) -> None:
+        super().__init__()
         self._metrics = metrics
-        # method → (the handler gRPC gave, our wrapper of it): servicer handlers are created
-        # once per server, so wrapping them once saves ~1 µs of closures per call.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         def metrics_of(rpc_type: str) -> MethodMetrics | None:

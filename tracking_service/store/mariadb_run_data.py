@@ -78,17 +78,28 @@ _ROWS_OF_RUNS = (
 )
 
 
-def mysql_run_data_rows(cursor: Any, run_ids: Sequence[str], data: dict[str, RunData]) -> None:
-    """Fill `data[run_id]` for `run_ids` from one UNION ALL statement of plain rows on the
-    DBAPI `cursor` of a MySQL/MariaDB connection (in the caller's transaction)."""
+def run_data_rows_query(run_ids: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The UNION ALL statement of plain rows (latest metrics, params, tags) of `run_ids` on
+    MySQL/MariaDB, and its parameters; `add_run_data_rows` reads its rows."""
     marks = ", ".join(["%s"] * len(run_ids))
-    cursor.execute(_ROWS_OF_RUNS.format(marks=marks), (*run_ids, *run_ids, *run_ids))
-    for table, run_id, key, number, text, kind, timestamp, step in cursor.fetchall():
+    return _ROWS_OF_RUNS.format(marks=marks), (*run_ids, *run_ids, *run_ids)
+
+
+def add_run_data_rows(rows: Sequence[Sequence[Any]], data: dict[str, RunData]) -> None:
+    """Fill `data[run_id]` from the rows of `run_data_rows_query`."""
+    for table, run_id, key, number, text, kind, timestamp, step in rows:
         if table == 0:
             value = number if kind == VALUE_FINITE else decode_value(number, kind)
             data[run_id][0].append(make_metric(key, value, timestamp, step))
         else:
             data[run_id][table][key] = text
+
+
+def mysql_run_data_rows(cursor: Any, run_ids: Sequence[str], data: dict[str, RunData]) -> None:
+    """Fill `data[run_id]` for `run_ids` from one UNION ALL statement of plain rows on the
+    DBAPI `cursor` of a MySQL/MariaDB connection (in the caller's transaction)."""
+    cursor.execute(*run_data_rows_query(run_ids))
+    add_run_data_rows(cursor.fetchall(), data)
 
 
 def mariadb_run_data(cursor: Any, run_ids: Sequence[str], data: dict[str, RunData]) -> bool:

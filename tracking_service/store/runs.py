@@ -28,12 +28,15 @@ from tracking_service.store.base import (
     fetch_tuples,
     make_metric,
     now_ms,
+    run_info_of,
 )
 from tracking_service.store.mariadb_run_data import (
     JSON_MIN_RUNS,
     RunData,
+    add_run_data_rows,
     mariadb_run_data,
     mysql_run_data_rows,
+    run_data_rows_query,
 )
 from tracking_service.store.models import (
     VALUE_FINITE,
@@ -79,6 +82,10 @@ _MYSQL_INSERT_RUN = (
     "VALUES (%s, %s, %s, %s, %s, %s, NULL, NULL, %s, %s)"
 )
 _TAG_COLUMNS = "INSERT INTO tags (run_uuid, `key`, value)"
+_MYSQL_RUN_INFO = (  # RUN_INFO_COLUMNS, in their order
+    "SELECT run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, "
+    "lifecycle_stage FROM runs WHERE run_uuid = %s"
+)
 _MYSQL_INSERT_TAGS = f"{_TAG_COLUMNS} VALUES (%s, %s, %s)"
 # The run, only if its experiment is active and still has the artifact location we cached.
 _MYSQL_INSERT_RUN_IF_EXPERIMENT_ACTIVE = (
@@ -258,6 +265,10 @@ class RunStore(StoreBase):
         return self.write("create_run", work_mysql if self.dialect == "mysql" else work)
 
     def get_run(self, run_id: str) -> Run:
+        engine = self.one_trip_engine
+        if engine is not None:
+            return with_retry(lambda: self._get_run_in_one_trip(engine, run_id), what="get_run")
+
         def work(connection: Connection) -> Run:
             info = self.fetch_run_info(connection, run_id)
             metrics, params, tags = load_run_data(
@@ -302,6 +313,24 @@ class RunStore(StoreBase):
 
     def restore_run(self, run_id: str) -> None:
         self._set_lifecycle(run_id, ACTIVE)
+
+    def _get_run_in_one_trip(self, engine: Engine, run_id: str) -> Run:
+        """MySQL: the run's row and its data as plain rows, with the COMMIT, in one round trip
+        of the one-trip engine's DBAPI connection (no SQLAlchemy statement to build, compile
+        and read: under load that was a quarter of GetRun's time holding the GIL)."""
+        check_run_id(run_id)
+        data: dict[str, RunData] = {run_id: ([], {}, {})}
+
+        def build(script: one_trip.Script) -> None:
+            script.add(_MYSQL_RUN_INFO, (run_id,))
+            script.add(*run_data_rows_query([run_id]))
+
+        (_, info_rows), (_, data_rows) = one_trip.run_in_one_trip(engine, build)
+        if not info_rows:
+            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+        add_run_data_rows(data_rows, data)
+        metrics, params, tags = data[run_id]
+        return Run(info=run_info_of(info_rows[0]), metrics=metrics, params=params, tags=tags)
 
     def _set_lifecycle(self, run_id: str, stage: str) -> None:
         def work(connection: Connection) -> None:

@@ -201,7 +201,8 @@ def test_connections_killed_while_idle_are_replaced_transparently(
     caplog.set_level(logging.INFO, logger="mlgrpc_server.db")
     store.log_batch(run_id, metrics=[Metric("m", 2.0, 2, 1)])  # one-trip engine
     store.create_run(experiment_id, tags={"a": "b"})
-    assert store.get_run(run_id).metrics == [Metric("m", 2.0, 2, 1)]  # main engine
+    assert store.get_run(run_id).metrics == [Metric("m", 2.0, 2, 1)]  # one-trip engine
+    assert len(store.search_runs([experiment_id]).items) == 3  # main engine
     # Replaced by the idle ping, not by a failed call and a retry.
     assert caplog.text.count("is gone") >= 2
 

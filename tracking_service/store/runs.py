@@ -266,14 +266,12 @@ class RunStore(StoreBase):
 
     def get_run(self, run_id: str) -> Run:
         engine = self.one_trip_engine
-        if engine is not None:
+        if engine is not None:  # MySQL/MariaDB
             return with_retry(lambda: self._get_run_in_one_trip(engine, run_id), what="get_run")
 
-        def work(connection: Connection) -> Run:
+        def work(connection: Connection) -> Run:  # SQLite
             info = self.fetch_run_info(connection, run_id)
-            metrics, params, tags = load_run_data(
-                connection, [run_id], mysql=self.dialect == "mysql", mariadb=self.mariadb
-            )[run_id]
+            metrics, params, tags = load_run_data(connection, [run_id])[run_id]
             return Run(info=info, metrics=metrics, params=params, tags=tags)
 
         return self.read(work)

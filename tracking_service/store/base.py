@@ -87,8 +87,9 @@ def fetch_tuples(connection: Connection, statement: Any) -> list[tuple[Any, ...]
         cursor.close()
 
 
-def driver_sql(connection: Connection, statement: Any) -> tuple[str, Any]:
-    """The SQL text and parameters the DBAPI driver of `connection` takes for `statement`."""
+def driver_sql(connection: Connection | Engine, statement: Any) -> tuple[str, Any]:
+    """The SQL text and parameters the DBAPI driver of `connection` (or of an engine's
+    connections) takes for `statement`."""
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )

@@ -26,7 +26,7 @@ the general path (a param logged before, a batch id seen before).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -51,9 +51,13 @@ class Script:
         #: SQL true in this script's statements after `lock_active_run` found the run active.
         self.run_is_active = "FALSE"
 
-    def add(self, sql: str, parameters: Sequence[Any] = ()) -> int:
-        """Append a statement; its index in the results of `run_in_one_trip`."""
-        self.statements.append(self._cursor.mogrify(sql, tuple(parameters)) if parameters else sql)
+    def add(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Append a statement (`%s` placeholders and a sequence, or `%(name)s` ones and a
+        mapping, as SQLAlchemy compiles for PyMySQL); its index in `run_in_one_trip`'s results."""
+        if parameters:
+            values = parameters if isinstance(parameters, Mapping) else tuple(parameters)
+            sql = self._cursor.mogrify(sql, values)
+        self.statements.append(sql)
         return len(self.statements) - 1
 
     def add_rows_if(

@@ -157,12 +157,14 @@ def _write_params(connection: Connection, run_id: str, params: dict[str, tuple[i
         connection.execute(insert(ParamRow), new_rows)
 
 
+_RUN_EXISTS = "SELECT 1 FROM runs WHERE run_uuid = %s"
 # The largest history page as text: 25,001 points of at most ~70 characters.
 _HISTORY_TEXT_LENGTH = 4 * 1024 * 1024
 
 
-def _mariadb_history_rows(connection: Connection, statement: Any) -> list[MetricTuple4]:
-    """The rows of `statement` (step, timestamp, value, value_kind), read as one text.
+def _mariadb_history_query(dialect_of: Connection | Engine, statement: Any) -> tuple[str, Any]:
+    """The statement that reads the rows of `statement` (step, timestamp, value, value_kind)
+    as one text, and its parameters; `_history_rows` turns the text back into rows.
 
     PyMySQL parses each row of a result in Python, 3-7 µs a row: most of the time of a
     10,000-point history. The server instead writes the whole page as one comma-separated
@@ -176,19 +178,18 @@ def _mariadb_history_rows(connection: Connection, statement: Any) -> list[Metric
     10,000-point page, while sorting the tuples here costs a linear pass when they come in
     order, as they do (the SQL order is the tuple order: no NaN is stored, see models).
     """
-    sql, parameters = driver_sql(connection, statement)
+    sql, parameters = driver_sql(dialect_of, statement)
     text = (
         f"SET STATEMENT group_concat_max_len = {_HISTORY_TEXT_LENGTH} FOR "
         "SELECT GROUP_CONCAT(step, ',', `timestamp`, ',', value, ',', value_kind "
         "SEPARATOR ',') "
         f"FROM ({sql}) AS page"
     )
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(text, parameters)
-        (document,) = cursor.fetchone()
-    finally:
-        cursor.close()
+    return text, parameters
+
+
+def _history_rows(document: str | None) -> list[MetricTuple4]:
+    """The rows of a `_mariadb_history_query` text, in the page's order."""
     if document is None:  # no points
         return []
     fields = document.split(",")
@@ -331,18 +332,33 @@ class RunDataStore(StoreBase):
             statement = statement.where(after_row(order, [False] * len(order), values))
         statement = statement.order_by(*order).limit(limit + 1)
 
-        def work(connection: Connection) -> Page[MetricPoint]:
-            self.fetch_run_info(connection, run_id)
-            if self.mariadb:
-                rows = _mariadb_history_rows(connection, statement)
-            else:
-                rows = fetch_tuples(connection, statement)
-            page = rows[:limit]
-            items = [
-                (value if kind == VALUE_FINITE else decode_value(value, kind), timestamp, step)
-                for step, timestamp, value, kind in page
-            ]
-            token = encode_token(fingerprint, list(page[-1])) if len(rows) > limit else ""
-            return Page(items, token)
+        def one_trip_rows(engine: Engine) -> list[MetricTuple4]:
+            """MariaDB: whether the run exists and the page's text, with the COMMIT, in one
+            round trip (no SQLAlchemy statement for the run, no separate COMMIT)."""
 
-        return self.read(work)
+            def build(script: one_trip.Script) -> None:
+                script.add(_RUN_EXISTS, (run_id,))
+                script.add(*_mariadb_history_query(engine, statement))
+
+            (_, found), (_, ((document,),)) = one_trip.run_in_one_trip(engine, build)
+            if not found:
+                raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+            return _history_rows(document)
+
+        def work(connection: Connection) -> list[MetricTuple4]:
+            self.fetch_run_info(connection, run_id)
+            return fetch_tuples(connection, statement)
+
+        engine = self.one_trip_engine
+        if self.mariadb and engine is not None:
+            check_run_id(run_id)
+            rows = with_retry(lambda: one_trip_rows(engine), what="get_metric_history")
+        else:
+            rows = self.read(work)
+        page = rows[:limit]
+        items = [
+            (value if kind == VALUE_FINITE else decode_value(value, kind), timestamp, step)
+            for step, timestamp, value, kind in page
+        ]
+        token = encode_token(fingerprint, list(page[-1])) if len(rows) > limit else ""
+        return Page(items, token)

@@ -278,4 +278,4 @@ def test_mysql_round_trips_per_call(
     assert count(lambda: store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])) == 1
     assert count(lambda: store.get_run(run_id)) == 1  # run info, its data as rows, COMMIT
     assert count(lambda: store.search_runs([experiment_id])) == 2  # page, its data
-    assert count(lambda: store.get_metric_history(run_id, "m")) == 2  # run, points
+    assert count(lambda: store.get_metric_history(run_id, "m")) == 1  # run, points, COMMIT

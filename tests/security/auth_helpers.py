@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -11,6 +13,22 @@ import pytest
 
 #: Servers of the auth tests forget cached tokens after this long (default 5 s).
 TEST_CACHE_SECONDS = "0.2"
+
+
+@contextmanager
+def auth_tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
+    """A tracking service with auth on (tokens cached `TEST_CACHE_SECONDS`); its address."""
+    from tracking_service.server import create_server
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MLGRPC_AUTH_CACHE_SECONDS", TEST_CACHE_SECONDS)
+        running = create_server(
+            backend_store_uri=db_uri, default_artifact_root=str(artifact_root), auth=True
+        )
+    try:
+        yield f"127.0.0.1:{running.port}"
+    finally:
+        running.stop(grace=1)
 
 
 def issue_token(

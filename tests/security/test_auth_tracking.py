@@ -11,6 +11,7 @@ import grpc
 import pytest
 from auth_helpers import (  # noqa: F401 - fresh_client_state is a fixture
     TEST_CACHE_SECONDS,
+    auth_tracking_server,
     bearer,
     fresh_client_state,
     issue_token,
@@ -25,15 +26,8 @@ from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 
 @pytest.fixture(scope="module")
 def address(db_uri: str, artifact_root: Path) -> Iterator[str]:
-    from tracking_service.server import create_server
-
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MLGRPC_AUTH_CACHE_SECONDS", TEST_CACHE_SECONDS)
-        running = create_server(
-            backend_store_uri=db_uri, default_artifact_root=str(artifact_root), auth=True
-        )
-    yield f"127.0.0.1:{running.port}"
-    running.stop(grace=1)
+    with auth_tracking_server(db_uri, artifact_root) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")

@@ -133,6 +133,7 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             tags={tag.key: tag.value for tag in request.tags},
             parent_run_id=request.parent_run_id,
             status=convert.status_from_proto(request.status) or "RUNNING",
+            params=request.params,  # type: ignore[arg-type]  # .key/.value, as the store reads
         )
         return pb.CreateRunResponse(run=convert.run_to_proto(run))
 

@@ -214,13 +214,17 @@ class MlgrpcClient:
         run_name: str | None = None,
         parent_run_id: str | None = None,
         user_id: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Run:
+        """A new run; `params` are written with it in the same call and transaction (MLflow
+        needs a `log_batch` after `create_run` for them)."""
         request = pb.CreateRunRequest(
             experiment_id=str(experiment_id),
             run_name=run_name or "",
             user_id=user_id if user_id is not None else _current_user(),
             tags=[pb.RunTag(key=k, value=str(v)) for k, v in (tags or {}).items()],
             parent_run_id=parent_run_id or "",
+            params=[pb.Param(key=k, value=str(v)) for k, v in (params or {}).items()],
         )
         if start_time is not None:
             request.start_time = int(start_time)

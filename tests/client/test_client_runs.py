@@ -32,6 +32,16 @@ def test_create_run_returns_typed_running_run(client: MlgrpcClient, experiment_i
     assert run.data.tags["k"] == "v"
 
 
+def test_create_run_with_params_writes_them_in_the_same_call(
+    client: MlgrpcClient, experiment_id: str
+) -> None:
+    run = client.create_run(experiment_id, params={"alpha": 0.5, "l1_ratio": "0.1"})
+    assert run.data.params == {"alpha": "0.5", "l1_ratio": "0.1"}
+    assert client.get_run(run.info.run_id).data.params == run.data.params
+    with pytest.raises(InvalidArgumentError, match="alpha"):
+        client.log_param(run.info.run_id, "alpha", 0.6)  # still immutable
+
+
 def test_get_run_returns_params_latest_metrics_and_tags(client: MlgrpcClient, run_id: str) -> None:
     client.log_param(run_id, "alpha", 0.5)
     client.log_metric(run_id, "rmse", 0.9, step=0)

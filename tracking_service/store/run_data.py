@@ -43,6 +43,7 @@ from tracking_service.store.upserts import (
     insert_metric_history,
     upsert_latest_metrics,
 )
+from tracking_service.store.validation import KeyValueLike, prepare_params, prepare_tags
 
 MAX_HISTORY_PER_PAGE = 25000
 _INT64 = (-(2**63), 2**63 - 1)
@@ -63,15 +64,6 @@ class MetricLike(Protocol):
     def timestamp(self) -> int: ...
     @property
     def step(self) -> int: ...
-
-
-class KeyValueLike(Protocol):
-    """What log_batch reads of a param or a tag: `domain.Param`/`RunTag`, or their messages."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def value(self) -> str: ...
 
 
 def prepare_metrics(
@@ -111,33 +103,6 @@ def prepare_metrics(
         if current is None or row[2:5] > current[2:5]:
             best[key] = row
     return rows, [best[key] for key in sorted(best)]
-
-
-def prepare_params(params: Sequence[KeyValueLike]) -> dict[str, tuple[int, str]]:
-    """key → (index in the request, value); the same key twice must have the same value."""
-    v.check_count(len(params), v.MAX_PARAMS_TAGS_PER_BATCH, "params")
-    out: dict[str, tuple[int, str]] = {}
-    for index, param in enumerate(params):
-        key = v.check_key(param.key, f"params[{index}].key")
-        value = v.check_string(param.value, f"params[{index}].value", v.MAX_PARAM_VALUE_LENGTH)
-        if key in out and out[key][1] != value:
-            raise InvalidArgument(
-                f"params[{index}]: param {key!r} appears twice in the batch with different "
-                f"values ({out[key][1]!r} and {value!r}); params are immutable",
-                field=f"params[{index}].value",
-            )
-        out.setdefault(key, (index, value))
-    return out
-
-
-def prepare_tags(tags: Sequence[KeyValueLike]) -> dict[str, str]:
-    """key → value; when a key repeats, the last value wins."""
-    v.check_count(len(tags), v.MAX_PARAMS_TAGS_PER_BATCH, "tags")
-    out: dict[str, str] = {}
-    for index, tag in enumerate(tags):
-        key = v.check_key(tag.key, f"tags[{index}].key")
-        out[key] = v.check_string(tag.value, f"tags[{index}].value", v.MAX_TAG_VALUE_LENGTH)
-    return out
 
 
 def _write_params(connection: Connection, run_id: str, params: dict[str, tuple[int, str]]) -> None:

@@ -87,6 +87,8 @@ _MYSQL_RUN_INFO = (  # RUN_INFO_COLUMNS, in their order
     "lifecycle_stage FROM runs WHERE run_uuid = %s"
 )
 _MYSQL_INSERT_TAGS = f"{_TAG_COLUMNS} VALUES (%s, %s, %s)"
+_PARAM_COLUMNS = "INSERT INTO params (run_uuid, `key`, value)"
+_MYSQL_INSERT_PARAMS = f"{_PARAM_COLUMNS} VALUES (%s, %s, %s)"
 # The run, only if its experiment is active and still has the artifact location we cached.
 _MYSQL_INSERT_RUN_IF_EXPERIMENT_ACTIVE = (
     "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, "
@@ -121,7 +123,10 @@ class RunStore(StoreBase):
         tags: Mapping[str, str] = {},
         parent_run_id: str = "",
         status: str = "RUNNING",
+        params: Sequence[v.KeyValueLike] = (),
     ) -> Run:
+        """A new run with its tags (and MLflow's system tags) and its initial `params`, all in
+        one transaction: a run is never seen without the params it was created with."""
         number = v.parse_experiment_id(experiment_id)
         v.check_status(status)
         v.check_string(user_id, "user_id", v.MAX_USER_ID_LENGTH)
@@ -129,6 +134,8 @@ class RunStore(StoreBase):
         if start_time is not None:
             v.check_timestamp(start_time, "start_time")
         all_tags = check_run_tags(tags)
+        param_values = {key: value for key, (_, value) in v.prepare_params(params).items()}
+        param_rows = [(key, value) for key, value in sorted(param_values.items())]
         tagged_name = all_tags.get(RUN_NAME_TAG, "")
         if run_name and tagged_name and tagged_name != run_name:
             raise InvalidArgument(
@@ -184,7 +191,9 @@ class RunStore(StoreBase):
                 cursor.executemany(
                     _MYSQL_INSERT_TAGS, [(run_id, k, val) for k, val in sorted(all_tags.items())]
                 )
-            return Run(info=info, tags=dict(all_tags))
+                if param_rows:
+                    cursor.executemany(_MYSQL_INSERT_PARAMS, [(run_id, *row) for row in param_rows])
+            return Run(info=info, params=dict(param_values), tags=dict(all_tags))
 
         def new_run_info(location: str) -> RunInfo:
             return RunInfo(
@@ -228,7 +237,12 @@ class RunStore(StoreBase):
                 insert(TagRow),
                 [{"run_uuid": run_id, "key": k, "value": val} for k, val in all_tags.items()],
             )
-            return Run(info=info, tags=dict(all_tags))
+            if param_rows:
+                connection.execute(
+                    insert(ParamRow),
+                    [{"run_uuid": run_id, "key": k, "value": val} for k, val in param_rows],
+                )
+            return Run(info=info, params=dict(param_values), tags=dict(all_tags))
 
         def one_trip_attempt(engine: Engine, cached: str) -> Run | None:
             """The run and its tags with the COMMIT in one round trip (`one_trip.py`); None,
@@ -245,11 +259,14 @@ class RunStore(StoreBase):
                 tag_rows = [(run_id, key, value) for key, value in sorted(all_tags.items())]
                 script.add_rows_if(_TAG_COLUMNS, tag_rows, "", "runs.run_uuid = %s", (run_id,),
                                    of_run=True)  # fmt: skip
+                if param_rows:
+                    script.add_rows_if(_PARAM_COLUMNS, [(run_id, *row) for row in param_rows], "",
+                                       "runs.run_uuid = %s", (run_id,), of_run=True)  # fmt: skip
 
             if one_trip.run_in_one_trip(engine, build)[0][0] != 1:
                 self.experiment_locations.pop(number, None)
                 return None
-            return Run(info=info, tags=dict(all_tags))
+            return Run(info=info, params=dict(param_values), tags=dict(all_tags))
 
         engine = self.one_trip_engine
         cached_location = self.experiment_locations.get(number)
@@ -258,6 +275,7 @@ class RunStore(StoreBase):
             and cached_location is not None
             and not parent_run_id
             and len(all_tags) <= one_trip.MAX_ROWS
+            and len(param_rows) <= one_trip.MAX_ROWS
         ):
             run = with_retry(lambda: one_trip_attempt(engine, cached_location), what="create_run")
             if run is not None:

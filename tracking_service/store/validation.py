@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from mlgrpc_server.errors import InvalidArgument
 from tracking_service.domain import RUN_STATUSES
@@ -117,3 +118,39 @@ def check_max_results(max_results: int, default: int, maximum: int) -> int:
             f"max_results must be between 1 and {maximum}, got {max_results}", field="max_results"
         )
     return max_results
+
+
+class KeyValueLike(Protocol):
+    """What log_batch reads of a param or a tag: `domain.Param`/`RunTag`, or their messages."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+def prepare_params(params: Sequence[KeyValueLike]) -> dict[str, tuple[int, str]]:
+    """key → (index in the request, value); the same key twice must have the same value."""
+    check_count(len(params), MAX_PARAMS_TAGS_PER_BATCH, "params")
+    out: dict[str, tuple[int, str]] = {}
+    for index, param in enumerate(params):
+        key = check_key(param.key, f"params[{index}].key")
+        value = check_string(param.value, f"params[{index}].value", MAX_PARAM_VALUE_LENGTH)
+        if key in out and out[key][1] != value:
+            raise InvalidArgument(
+                f"params[{index}]: param {key!r} appears twice in the batch with different "
+                f"values ({out[key][1]!r} and {value!r}); params are immutable",
+                field=f"params[{index}].value",
+            )
+        out.setdefault(key, (index, value))
+    return out
+
+
+def prepare_tags(tags: Sequence[KeyValueLike]) -> dict[str, str]:
+    """key → value; when a key repeats, the last value wins."""
+    check_count(len(tags), MAX_PARAMS_TAGS_PER_BATCH, "tags")
+    out: dict[str, str] = {}
+    for index, tag in enumerate(tags):
+        key = check_key(tag.key, f"tags[{index}].key")
+        out[key] = check_string(tag.value, f"tags[{index}].value", MAX_TAG_VALUE_LENGTH)
+    return out

@@ -7,6 +7,7 @@ import pytest
 from tracking_rpc_helpers import assert_fails
 
 from mlgrpc import errors as reasons
+from mlgrpc.common.v1 import common_pb2
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -131,6 +132,36 @@ def test_create_run_with_overlong_tag_value_is_invalid(stub, experiment_id) -> N
         INVALID,
         reasons.INVALID_PARAMETER_VALUE,
     )
+
+
+def test_create_run_with_params_answers_and_stores_them(stub, experiment_id) -> None:
+    params = [pb.Param(key=f"p{i}", value=str(i)) for i in range(10)]
+    tags = [pb.RunTag(key=f"t{i}", value="v") for i in range(5)]
+    for _ in range(2):  # the first run reads the experiment; the second takes the one-trip path
+        request = pb.CreateRunRequest(experiment_id=experiment_id, params=params, tags=tags)
+        run = stub.CreateRun(request).run
+        expected = {p.key: p.value for p in params}
+        assert {p.key: p.value for p in run.data.params} == expected
+        stored = stub.GetRun(pb.GetRunRequest(run_id=run.info.run_id)).run
+        assert {p.key: p.value for p in stored.data.params} == expected
+        assert {t.key for t in tags} <= {t.key for t in stored.data.tags}
+
+
+def test_create_run_with_conflicting_params_is_invalid_and_creates_nothing(
+    stub, experiment_id
+) -> None:
+    params = [pb.Param(key="alpha", value="0.1"), pb.Param(key="alpha", value="0.2")]
+    assert_fails(
+        stub,
+        lambda: stub.CreateRun(pb.CreateRunRequest(experiment_id=experiment_id, params=params)),
+        INVALID,
+        reasons.INVALID_PARAMETER_VALUE,
+        field="params[1].value",
+    )
+    search = pb.SearchRunsRequest(
+        experiment_ids=[experiment_id], run_view_type=common_pb2.VIEW_TYPE_ALL
+    )
+    assert not stub.SearchRuns(search).runs
 
 
 @pytest.mark.parametrize("bad_id", [UNKNOWN_RUN, "", "not-a-run-id"])

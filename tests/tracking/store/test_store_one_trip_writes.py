@@ -128,6 +128,58 @@ def test_create_run_with_tags_through_a_cached_experiment(
     assert len(store.search_runs([experiment_id], view_type=ViewType.ALL).items) == 2
 
 
+@pytest.mark.parametrize("cached", [False, True], ids=["first-run", "cached-experiment"])
+def test_create_run_with_params_writes_them_with_the_run(
+    store: SqlTrackingStore, experiment_id: str, cached: bool
+) -> None:
+    """Both MySQL paths (the experiment read first; its location cached: one round trip)."""
+    if cached:
+        store.create_run(experiment_id)
+    params = [Param("alpha", "0.5"), Param("l1_ratio", "it's"), Param("alpha", "0.5")]
+    run = store.create_run(experiment_id, tags={"k": "v"}, params=params)
+    assert run.params == {"alpha": "0.5", "l1_ratio": "it's"}
+    stored = store.get_run(run.info.run_id)
+    assert stored.params == run.params
+    assert stored.tags == run.tags
+    # Params stay immutable: the same value again is fine, another one is refused.
+    store.log_batch(run.info.run_id, params=[Param("alpha", "0.5")])
+    with pytest.raises(InvalidArgument, match="alpha"):
+        store.log_batch(run.info.run_id, params=[Param("alpha", "0.6")])
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["first-run", "cached-experiment"])
+def test_create_run_in_a_deleted_experiment_writes_no_params(
+    store: SqlTrackingStore, experiment_id: str, cached: bool
+) -> None:
+    if cached:
+        store.create_run(experiment_id)
+    store.delete_experiment(experiment_id)
+    with pytest.raises(FailedPrecondition):
+        store.create_run(experiment_id, params=[Param("alpha", "0.5")])
+    store.restore_experiment(experiment_id)
+    runs = store.search_runs([experiment_id], view_type=ViewType.ALL).items
+    assert [run.params for run in runs] == [{}] * (1 if cached else 0)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ([Param("a", "1"), Param("a", "2")], "params[1].value"),
+        ([Param("bad\nkey", "1")], "params[0].key"),
+        ([Param("a", "x" * 6001)], "params[0].value"),
+        ([Param(f"p{i}", "1") for i in range(101)], "params"),
+    ],
+    ids=["conflicting-duplicate", "bad-key", "value-too-long", "too-many"],
+)
+def test_create_run_with_bad_params_is_invalid_and_creates_no_run(
+    store: SqlTrackingStore, experiment_id: str, params: list[Param], field: str
+) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        store.create_run(experiment_id, params=params)
+    assert caught.value.field == field
+    assert store.search_runs([experiment_id], view_type=ViewType.ALL).items == []
+
+
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
 @pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
 def test_round_trips_per_write(
@@ -157,6 +209,8 @@ def test_round_trips_per_write(
     run_id = store.create_run(experiment_id).info.run_id  # caches the experiment's location
     five_tags = {f"t{i}": "v" for i in range(5)}
     assert count(lambda: store.create_run(experiment_id, tags=five_tags)) == 1
+    ten_params = [Param(f"p{i}", str(i)) for i in range(10)]
+    assert count(lambda: store.create_run(experiment_id, tags=five_tags, params=ten_params)) == 1
     assert count(lambda: store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])) == 1
     params = [Param(f"p{i}", str(i)) for i in range(10)]
     tags = [RunTag(f"t{i}", "v") for i in range(5)]

@@ -810,6 +810,7 @@ class CreateRunRequest(_message.Message):
     TAGS_FIELD_NUMBER: _builtins.int
     PARENT_RUN_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
     experiment_id: _builtins.str
     """Experiment of the run; empty means the default experiment "0"."""
     run_name: _builtins.str
@@ -826,6 +827,13 @@ class CreateRunRequest(_message.Message):
     def tags(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunTag]:
         """Initial tags."""
 
+    @_builtins.property
+    def params(self) -> _containers.RepeatedCompositeFieldContainer[Global___Param]:
+        """Initial params, written with the run in the same transaction: what a LogBatch of params
+        right after CreateRun writes, in one call instead of two, and never a run without them.
+        Same limits and rules as LogBatch's params (a key twice must carry the same value).
+        """
+
     def __init__(
         self,
         *,
@@ -836,10 +844,11 @@ class CreateRunRequest(_message.Message):
         tags: _abc.Iterable[Global___RunTag] | None = ...,
         parent_run_id: _builtins.str = ...,
         status: Global___RunStatus.ValueType = ...,
+        params: _abc.Iterable[Global___Param] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_start_time", b"_start_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_start_time", b"_start_time", "experiment_id", b"experiment_id", "parent_run_id", b"parent_run_id", "run_name", b"run_name", "start_time", b"start_time", "status", b"status", "tags", b"tags", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_start_time", b"_start_time", "experiment_id", b"experiment_id", "params", b"params", "parent_run_id", b"parent_run_id", "run_name", b"run_name", "start_time", b"start_time", "status", b"status", "tags", b"tags", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__start_time: _TypeAlias = _typing.Literal["start_time"]  # noqa: Y015
     _WhichOneofArgType__start_time: _TypeAlias = _typing.Literal["_start_time", b"_start_time"]  # noqa: Y015

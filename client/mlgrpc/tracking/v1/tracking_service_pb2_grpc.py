@@ -238,7 +238,8 @@ class TrackingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateRun(self, request, context):
-        """Creates a run in an experiment. FAILED_PRECONDITION if the experiment is deleted.
+        """Creates a run in an experiment, with its initial tags and params in one transaction.
+        FAILED_PRECONDITION if the experiment is deleted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -57,7 +57,9 @@ class TrackingServiceStub:
     DeleteExperimentTag: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteExperimentTagRequest, _tracking_service_pb2.DeleteExperimentTagResponse]
     """Deletes a tag from an experiment. NOT_FOUND if the tag is not set."""
     CreateRun: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.CreateRunRequest, _tracking_service_pb2.CreateRunResponse]
-    """Creates a run in an experiment. FAILED_PRECONDITION if the experiment is deleted."""
+    """Creates a run in an experiment, with its initial tags and params in one transaction.
+    FAILED_PRECONDITION if the experiment is deleted.
+    """
     GetRun: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.GetRunRequest, _tracking_service_pb2.GetRunResponse]
     """Gets a run: info, params, latest value of each metric and tags."""
     UpdateRun: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.UpdateRunRequest, _tracking_service_pb2.UpdateRunResponse]
@@ -129,7 +131,9 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     DeleteExperimentTag: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteExperimentTagRequest, _tracking_service_pb2.DeleteExperimentTagResponse]  # type: ignore[assignment]
     """Deletes a tag from an experiment. NOT_FOUND if the tag is not set."""
     CreateRun: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.CreateRunRequest, _tracking_service_pb2.CreateRunResponse]  # type: ignore[assignment]
-    """Creates a run in an experiment. FAILED_PRECONDITION if the experiment is deleted."""
+    """Creates a run in an experiment, with its initial tags and params in one transaction.
+    FAILED_PRECONDITION if the experiment is deleted.
+    """
     GetRun: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.GetRunRequest, _tracking_service_pb2.GetRunResponse]  # type: ignore[assignment]
     """Gets a run: info, params, latest value of each metric and tags."""
     UpdateRun: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.UpdateRunRequest, _tracking_service_pb2.UpdateRunResponse]  # type: ignore[assignment]
@@ -258,7 +262,9 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _tracking_service_pb2.CreateRunRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.CreateRunResponse, _abc.Awaitable[_tracking_service_pb2.CreateRunResponse]]:
-        """Creates a run in an experiment. FAILED_PRECONDITION if the experiment is deleted."""
+        """Creates a run in an experiment, with its initial tags and params in one transaction.
+        FAILED_PRECONDITION if the experiment is deleted.
+        """
 
     @_abc_1.abstractmethod
     def GetRun(

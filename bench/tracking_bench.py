@@ -328,8 +328,16 @@ def t5_history(stub, experiment_id: str, points: int, repeat: int) -> list[Row]:
         )
     request = pb.GetMetricHistoryRequest(run_id=run_id, metric_key="hist")
     assert len(stub.GetMetricHistory(request).metrics) == points
+    series = pb.GetMetricHistoryRequest(
+        run_id=run_id, metric_key="hist", view=pb.METRIC_HISTORY_VIEW_SERIES
+    )
+    assert len(stub.GetMetricHistory(series).series.values) == points
     p50 = statistics.median(timed(lambda: stub.GetMetricHistory(request), repeat))
-    return [at_most(f"T5 GetMetricHistory {points} points p50", p50, "ms", 30)]
+    series_p50 = statistics.median(timed(lambda: stub.GetMetricHistory(series), repeat))
+    return [
+        at_most(f"T5 GetMetricHistory {points} points p50, Metric view", p50, "ms", 30),
+        at_most(f"T5 GetMetricHistory {points} points p50, series view", series_p50, "ms", 30),
+    ]
 
 
 def print_table(rows: list[Row]) -> None:

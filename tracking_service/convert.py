@@ -119,6 +119,24 @@ def add_metric_points(target: Any, key: str, points: Iterable[tuple[float, int, 
         add(key=key, value=value, timestamp=timestamp, step=step)
 
 
+def history_view_is_series(value: int) -> bool:
+    """Whether GetMetricHistory's `view` asks for the series; INVALID_ARGUMENT if unknown."""
+    if value not in pb.MetricHistoryView.values():
+        raise InvalidArgument(
+            f"view {value} is not a MetricHistoryView; use one of "
+            f"{', '.join(pb.MetricHistoryView.keys())}",
+            field="view",
+        )
+    return value == pb.METRIC_HISTORY_VIEW_SERIES
+
+
+def fill_metric_series(target: pb.MetricSeries, series: domain.MetricSeries) -> None:
+    """Set the three packed columns (each extended from a list in one call, in C)."""
+    target.steps.extend(series.steps)
+    target.timestamps.extend(series.timestamps)
+    target.values.extend(series.values)
+
+
 def fill_run(target: pb.Run, run: domain.Run) -> pb.Run:
     fill_run_info(target.info, run.info)
     data = target.data

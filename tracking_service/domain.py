@@ -62,6 +62,15 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class MetricSeries:
+    """Points of one metric as parallel lists: point i is (steps[i], timestamps[i], values[i])."""
+
+    steps: list[int]
+    timestamps: list[int]  # ms since the Unix epoch
+    values: list[float]  # NaN and ±inf allowed
+
+
+@dataclass(frozen=True)
 class Param:
     key: str
     value: str

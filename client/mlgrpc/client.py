@@ -361,13 +361,27 @@ class MlgrpcClient:
             self._log_batch_with_retry(request)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every value of the metric, ordered by step then timestamp (all pages)."""
+        """Every value of the metric, ordered by step then timestamp (all pages).
+
+        Asks for the series view: three packed arrays per page instead of a message per point,
+        half the bytes and a fraction of the time on both sides of a long history."""
         history: list[Metric] = []
         token = ""
         while True:
-            request = pb.GetMetricHistoryRequest(run_id=run_id, metric_key=key, page_token=token)
+            request = pb.GetMetricHistoryRequest(
+                run_id=run_id,
+                metric_key=key,
+                page_token=token,
+                view=pb.METRIC_HISTORY_VIEW_SERIES,
+            )
             response = self._call("GetMetricHistory", request)
-            history.extend(Metric.from_proto(m) for m in response.metrics)
+            series = response.series
+            history.extend(
+                Metric(key, value, timestamp, step)
+                for step, timestamp, value in zip(
+                    series.steps, series.timestamps, series.values, strict=True
+                )
+            )
             token = response.next_page_token
             if not token:
                 return history

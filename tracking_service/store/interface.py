@@ -11,7 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from tracking_service.domain import Experiment, Metric, Page, Param, Run, RunInfo, RunTag, ViewType
+from tracking_service.domain import (
+    Experiment,
+    Metric,
+    MetricSeries,
+    Page,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+    ViewType,
+)
 
 if TYPE_CHECKING:
     from tracking_service.store.batch_ids import BatchOutcome
@@ -81,6 +91,12 @@ class TrackingStore(Protocol):
         self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""
     ) -> Page[tuple[float, int, int]]:
         """get_metric_history as (value, timestamp, step) tuples: no object per point."""
+        ...
+
+    def get_metric_history_series(
+        self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""
+    ) -> tuple[MetricSeries, str]:
+        """A page of get_metric_history as parallel lists, and the next page's token."""
         ...
 
     # Search

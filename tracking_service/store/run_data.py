@@ -1,4 +1,4 @@
-"""Logging metrics, params and tags (the hot path), deleting tags, reading metric history.
+"""Logging metrics, params and tags (the hot path), deleting tags (history: metric_history.py).
 
 Duck typing: `log_batch` accepts any objects with `.key/.value/.timestamp/.step` as metrics
 (`MetricLike`) and `.key/.value` as params and tags (`KeyValueLike`) — the domain dataclasses,
@@ -9,32 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import InvalidArgument, NotFound
-from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
-from tracking_service.domain import Metric, Page
 from tracking_service.store import batch_ids, mysql_log, one_trip
 from tracking_service.store import validation as v
 from tracking_service.store.base import (
     DriverCursor,
     StoreBase,
     check_run_id,
-    driver_sql,
-    fetch_tuples,
-    make_metric,
 )
 from tracking_service.store.batch_ids import BatchOutcome
 from tracking_service.store.models import (
-    VALUE_FINITE,
-    MetricRow,
     ParamRow,
     TagRow,
-    decode_value,
     encode_value,
 )
 from tracking_service.store.runs import set_run_tags
@@ -45,12 +37,7 @@ from tracking_service.store.upserts import (
 )
 from tracking_service.store.validation import KeyValueLike, prepare_params, prepare_tags
 
-MAX_HISTORY_PER_PAGE = 25000
 _INT64 = (-(2**63), 2**63 - 1)
-#: A row of a metric history page: step, timestamp, stored value, value kind.
-MetricTuple4 = tuple[int, int, float, int]
-#: A point of one metric's history: value, timestamp, step.
-MetricPoint = tuple[float, int, int]
 
 
 class MetricLike(Protocol):
@@ -120,55 +107,6 @@ def _write_params(connection: Connection, run_id: str, params: dict[str, tuple[i
     ]
     if new_rows:
         connection.execute(insert(ParamRow), new_rows)
-
-
-_RUN_EXISTS = "SELECT 1 FROM runs WHERE run_uuid = %s"
-# The largest history page as text: 25,001 points of at most ~70 characters.
-_HISTORY_TEXT_LENGTH = 4 * 1024 * 1024
-
-
-def _mariadb_history_query(dialect_of: Connection | Engine, statement: Any) -> tuple[str, Any]:
-    """The statement that reads the rows of `statement` (step, timestamp, value, value_kind)
-    as one text, and its parameters; `_history_rows` turns the text back into rows.
-
-    PyMySQL parses each row of a result in Python, 3-7 µs a row: most of the time of a
-    10,000-point history. The server instead writes the whole page as one comma-separated
-    text (a GROUP_CONCAT in the page's order), which `str.split` and `map(int/float, …)` turn
-    back into rows in C. A DOUBLE becomes the same shortest round-trip text as in a result
-    row, so the values are exact. MariaDB only: the length limit is raised for this statement
-    alone with `SET STATEMENT … FOR`.
-
-    The page's rows are chosen by the ORDER BY … LIMIT of `statement`, but the concatenation
-    has no ORDER BY of its own: sorting in GROUP_CONCAT took ~40 % of the server's time for a
-    10,000-point page, while sorting the tuples here costs a linear pass when they come in
-    order, as they do (the SQL order is the tuple order: no NaN is stored, see models).
-    """
-    sql, parameters = driver_sql(dialect_of, statement)
-    text = (
-        f"SET STATEMENT group_concat_max_len = {_HISTORY_TEXT_LENGTH} FOR "
-        "SELECT GROUP_CONCAT(step, ',', `timestamp`, ',', value, ',', value_kind "
-        "SEPARATOR ',') "
-        f"FROM ({sql}) AS page"
-    )
-    return text, parameters
-
-
-def _history_rows(document: str | None) -> list[MetricTuple4]:
-    """The rows of a `_mariadb_history_query` text, in the page's order."""
-    if document is None:  # no points
-        return []
-    fields = document.split(",")
-    rows = list(
-        zip(
-            map(int, fields[0::4]),
-            map(int, fields[1::4]),
-            map(float, fields[2::4]),
-            map(int, fields[3::4]),
-            strict=True,
-        )
-    )
-    rows.sort()
-    return rows
 
 
 class RunDataStore(StoreBase):
@@ -271,59 +209,3 @@ class RunDataStore(StoreBase):
                 raise NotFound(f"run {run_id!r} has no tag {key!r}", field="key")
 
         self.write("delete_tag", work)
-
-    def get_metric_history(
-        self, run_id: str, key: str, max_results: int = MAX_HISTORY_PER_PAGE, page_token: str = ""
-    ) -> Page[Metric]:
-        """Every point of one metric, by step, then timestamp (then value: a total order)."""
-        page = self.get_metric_history_points(run_id, key, max_results, page_token)
-        items = [make_metric(key, value, timestamp, step) for value, timestamp, step in page.items]
-        return Page(items, page.next_page_token)
-
-    def get_metric_history_points(
-        self, run_id: str, key: str, max_results: int = MAX_HISTORY_PER_PAGE, page_token: str = ""
-    ) -> Page[MetricPoint]:
-        """`get_metric_history` as (value, timestamp, step) tuples of the metric `key`: what
-        GetMetricHistory needs, without a Metric object per point (a third of a 10,000-point
-        page's time)."""
-        v.check_key(key, "metric_key")
-        limit = v.check_max_results(max_results, MAX_HISTORY_PER_PAGE, MAX_HISTORY_PER_PAGE)
-        m = MetricRow
-        order = (m.step, m.timestamp, m.value, m.value_kind)
-        statement = select(*order).where(m.run_uuid == run_id, m.key == key)
-        fingerprint = query_fingerprint("metric_history", run_id, key)
-        if page_token:
-            values = decode_token(page_token, fingerprint, len(order))
-            statement = statement.where(after_row(order, [False] * len(order), values))
-        statement = statement.order_by(*order).limit(limit + 1)
-
-        def one_trip_rows(engine: Engine) -> list[MetricTuple4]:
-            """MariaDB: whether the run exists and the page's text, with the COMMIT, in one
-            round trip (no SQLAlchemy statement for the run, no separate COMMIT)."""
-
-            def build(script: one_trip.Script) -> None:
-                script.add(_RUN_EXISTS, (run_id,))
-                script.add(*_mariadb_history_query(engine, statement))
-
-            (_, found), (_, ((document,),)) = one_trip.run_in_one_trip(engine, build)
-            if not found:
-                raise NotFound(f"run {run_id!r} does not exist", field="run_id")
-            return _history_rows(document)
-
-        def work(connection: Connection) -> list[MetricTuple4]:
-            self.fetch_run_info(connection, run_id)
-            return fetch_tuples(connection, statement)
-
-        engine = self.one_trip_engine
-        if self.mariadb and engine is not None:
-            check_run_id(run_id)
-            rows = with_retry(lambda: one_trip_rows(engine), what="get_metric_history")
-        else:
-            rows = self.read(work)
-        page = rows[:limit]
-        items = [
-            (value if kind == VALUE_FINITE else decode_value(value, kind), timestamp, step)
-            for step, timestamp, value, kind in page
-        ]
-        token = encode_token(fingerprint, list(page[-1])) if len(rows) > limit else ""
-        return Page(items, token)

@@ -1,8 +1,8 @@
 """`SqlTrackingStore`: the `TrackingStore` on MySQL/MariaDB or SQLite.
 
 Each concern lives in its own module; this class only puts them together and owns the engine:
-experiments (`experiments.py`), runs (`runs.py`), logging and metric history (`run_data.py`),
-run search (`run_search.py`). Every public method is one transaction.
+experiments (`experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric history
+(`metric_history.py`), run search (`run_search.py`). Every public method is one transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from mlgrpc_server.db import create_db_engine
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.store.base import artifact_root_uri
 from tracking_service.store.experiments import ExperimentStore
+from tracking_service.store.metric_history import MetricHistoryStore
 from tracking_service.store.run_data import KeyValueLike, MetricLike, RunDataStore
 from tracking_service.store.run_search import RunSearchStore
 from tracking_service.store.runs import RunStore
@@ -22,7 +23,7 @@ from tracking_service.store.runs import RunStore
 logger = logging.getLogger(__name__)
 
 
-class SqlTrackingStore(ExperimentStore, RunStore, RunDataStore, RunSearchStore):
+class SqlTrackingStore(ExperimentStore, RunStore, RunDataStore, MetricHistoryStore, RunSearchStore):
     """The tracking store on a SQLAlchemy engine (or a database URI to create one from).
 
     Migrates an empty database on construction. `default_artifact_root` (a local path or a URI)

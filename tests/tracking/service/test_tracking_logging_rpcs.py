@@ -147,6 +147,29 @@ def test_metric_history_pages(stub, run_id) -> None:
     assert steps == [0, 1, 2, 3, 4] and not second.next_page_token
 
 
+def test_metric_history_series_view_answers_packed_columns(stub, run_id) -> None:
+    values = [0.5, math.nan, math.inf, -math.inf, -2.0]
+    metrics = [pb.Metric(key="s", value=v, timestamp=10 + i, step=i) for i, v in enumerate(values)]
+    stub.LogBatch(pb.LogBatchRequest(run_id=run_id, metrics=metrics))
+    request = pb.GetMetricHistoryRequest(
+        run_id=run_id, metric_key="s", view=pb.METRIC_HISTORY_VIEW_SERIES, max_results=3
+    )
+    first = stub.GetMetricHistory(request)
+    assert not first.metrics and first.next_page_token
+    request.page_token = first.next_page_token
+    second = stub.GetMetricHistory(request)
+    series = [first.series, second.series]
+    assert [s for page in series for s in page.steps] == [0, 1, 2, 3, 4]
+    assert [t for page in series for t in page.timestamps] == [10, 11, 12, 13, 14]
+    got = [v for page in series for v in page.values]
+    assert got[0] == 0.5 and math.isnan(got[1]) and got[2:] == [math.inf, -math.inf, -2.0]
+    assert not second.next_page_token
+    # The same points as the Metric view gives them.
+    as_metrics = _history(stub, run_id, "s")
+    assert [(m.step, m.timestamp) for m in as_metrics] == [(i, 10 + i) for i in range(5)]
+    assert [m.value for m in as_metrics][2:] == got[2:]
+
+
 # Bad input
 
 
@@ -317,4 +340,16 @@ def test_metric_history_with_foreign_page_token_is_invalid(stub, run_id) -> None
         INVALID,
         reasons.INVALID_PARAMETER_VALUE,
         "page_token",
+    )
+
+
+def test_metric_history_with_unknown_view_is_invalid(stub, run_id) -> None:
+    assert_fails(
+        stub,
+        lambda: stub.GetMetricHistory(
+            pb.GetMetricHistoryRequest(run_id=run_id, metric_key="m", view=7)  # type: ignore[arg-type]
+        ),
+        INVALID,
+        reasons.INVALID_PARAMETER_VALUE,
+        "view",
     )

@@ -56,6 +56,34 @@ RUN_STATUS_KILLED: RunStatus.ValueType  # 5
 """The run was killed."""
 Global___RunStatus: _TypeAlias = RunStatus  # noqa: Y015
 
+class _MetricHistoryView:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _MetricHistoryViewEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MetricHistoryView.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    METRIC_HISTORY_VIEW_UNSPECIFIED: _MetricHistoryView.ValueType  # 0
+    """Not set: METRIC_HISTORY_VIEW_METRICS."""
+    METRIC_HISTORY_VIEW_METRICS: _MetricHistoryView.ValueType  # 1
+    """One Metric message per point in `metrics`, as MLflow returns them."""
+    METRIC_HISTORY_VIEW_SERIES: _MetricHistoryView.ValueType  # 2
+    """The points as three parallel arrays in `series` (packed on the wire): for long histories,
+    a fraction of the bytes and of the time to build and to parse.
+    """
+
+class MetricHistoryView(_MetricHistoryView, metaclass=_MetricHistoryViewEnumTypeWrapper):
+    """How GetMetricHistory returns a page of points."""
+
+METRIC_HISTORY_VIEW_UNSPECIFIED: MetricHistoryView.ValueType  # 0
+"""Not set: METRIC_HISTORY_VIEW_METRICS."""
+METRIC_HISTORY_VIEW_METRICS: MetricHistoryView.ValueType  # 1
+"""One Metric message per point in `metrics`, as MLflow returns them."""
+METRIC_HISTORY_VIEW_SERIES: MetricHistoryView.ValueType  # 2
+"""The points as three parallel arrays in `series` (packed on the wire): for long histories,
+a fraction of the bytes and of the time to build and to parse.
+"""
+Global___MetricHistoryView: _TypeAlias = MetricHistoryView  # noqa: Y015
+
 @_typing.final
 class Experiment(_message.Message):
     """An experiment: a named group of runs."""
@@ -1429,6 +1457,7 @@ class GetMetricHistoryRequest(_message.Message):
     METRIC_KEY_FIELD_NUMBER: _builtins.int
     MAX_RESULTS_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    VIEW_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
     metric_key: _builtins.str
@@ -1436,7 +1465,11 @@ class GetMetricHistoryRequest(_message.Message):
     max_results: _builtins.int
     """Page size: 0 means 25,000; at most 25,000."""
     page_token: _builtins.str
-    """Token of the page to return, from a previous response's `next_page_token`."""
+    """Token of the page to return, from a previous response's `next_page_token`; a token serves
+    either view.
+    """
+    view: Global___MetricHistoryView.ValueType
+    """How the points are returned; unset means METRIC_HISTORY_VIEW_METRICS."""
     def __init__(
         self,
         *,
@@ -1444,14 +1477,53 @@ class GetMetricHistoryRequest(_message.Message):
         metric_key: _builtins.str = ...,
         max_results: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        view: Global___MetricHistoryView.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_results", b"max_results", "metric_key", b"metric_key", "page_token", b"page_token", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_results", b"max_results", "metric_key", b"metric_key", "page_token", b"page_token", "run_id", b"run_id", "view", b"view"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetMetricHistoryRequest: _TypeAlias = GetMetricHistoryRequest  # noqa: Y015
+
+@_typing.final
+class MetricSeries(_message.Message):
+    """Points of one metric as parallel arrays (the shape of TensorBoard's ScalarData): point i is
+    (steps[i], timestamps[i], values[i]). All three have the same length.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEPS_FIELD_NUMBER: _builtins.int
+    TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Training steps."""
+
+    @_builtins.property
+    def timestamps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """When each value was measured, milliseconds since the Unix epoch."""
+
+    @_builtins.property
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The values; NaN and ±Infinity are allowed."""
+
+    def __init__(
+        self,
+        *,
+        steps: _abc.Iterable[_builtins.int] | None = ...,
+        timestamps: _abc.Iterable[_builtins.int] | None = ...,
+        values: _abc.Iterable[_builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["steps", b"steps", "timestamps", b"timestamps", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MetricSeries: _TypeAlias = MetricSeries  # noqa: Y015
 
 @_typing.final
 class GetMetricHistoryResponse(_message.Message):
@@ -1461,21 +1533,29 @@ class GetMetricHistoryResponse(_message.Message):
 
     METRICS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    SERIES_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Token of the next page; empty on the last page."""
     @_builtins.property
     def metrics(self) -> _containers.RepeatedCompositeFieldContainer[Global___Metric]:
-        """The values of this page, ordered by step, then timestamp."""
+        """The values of this page, ordered by step, then timestamp (METRIC_HISTORY_VIEW_METRICS)."""
+
+    @_builtins.property
+    def series(self) -> Global___MetricSeries:
+        """The values of this page in the same order, with METRIC_HISTORY_VIEW_SERIES (`metrics` is
+        then empty).
+        """
 
     def __init__(
         self,
         *,
         metrics: _abc.Iterable[Global___Metric] | None = ...,
         next_page_token: _builtins.str = ...,
+        series: Global___MetricSeries | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["series", b"series"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["metrics", b"metrics", "next_page_token", b"next_page_token", "series", b"series"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

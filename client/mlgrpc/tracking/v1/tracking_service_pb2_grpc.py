@@ -320,7 +320,8 @@ class TrackingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetMetricHistory(self, request, context):
-        """Every value logged for one metric of a run, ordered by step, then timestamp.
+        """Every value logged for one metric of a run, ordered by step, then timestamp: a Metric message
+        per point, or with METRIC_HISTORY_VIEW_SERIES three packed columns (for plots, long runs).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

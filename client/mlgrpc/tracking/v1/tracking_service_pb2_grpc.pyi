@@ -88,7 +88,9 @@ class TrackingServiceStub:
     before it stay written and the error message says how many.
     """
     GetMetricHistory: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.GetMetricHistoryRequest, _tracking_service_pb2.GetMetricHistoryResponse]
-    """Every value logged for one metric of a run, ordered by step, then timestamp."""
+    """Every value logged for one metric of a run, ordered by step, then timestamp: a Metric message
+    per point, or with METRIC_HISTORY_VIEW_SERIES three packed columns (for plots, long runs).
+    """
     SearchRuns: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.SearchRunsRequest, _tracking_service_pb2.SearchRunsResponse]
     """Searches runs of one or more experiments with MLflow's filter language, an order and paging."""
     UploadArtifact: _grpc.StreamUnaryMultiCallable[_tracking_service_pb2.UploadArtifactRequest, _tracking_service_pb2.UploadArtifactResponse]
@@ -162,7 +164,9 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     before it stay written and the error message says how many.
     """
     GetMetricHistory: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.GetMetricHistoryRequest, _tracking_service_pb2.GetMetricHistoryResponse]  # type: ignore[assignment]
-    """Every value logged for one metric of a run, ordered by step, then timestamp."""
+    """Every value logged for one metric of a run, ordered by step, then timestamp: a Metric message
+    per point, or with METRIC_HISTORY_VIEW_SERIES three packed columns (for plots, long runs).
+    """
     SearchRuns: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.SearchRunsRequest, _tracking_service_pb2.SearchRunsResponse]  # type: ignore[assignment]
     """Searches runs of one or more experiments with MLflow's filter language, an order and paging."""
     UploadArtifact: _aio.StreamUnaryMultiCallable[_tracking_service_pb2.UploadArtifactRequest, _tracking_service_pb2.UploadArtifactResponse]  # type: ignore[assignment]
@@ -359,7 +363,9 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _tracking_service_pb2.GetMetricHistoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.GetMetricHistoryResponse, _abc.Awaitable[_tracking_service_pb2.GetMetricHistoryResponse]]:
-        """Every value logged for one metric of a run, ordered by step, then timestamp."""
+        """Every value logged for one metric of a run, ordered by step, then timestamp: a Metric message
+        per point, or with METRIC_HISTORY_VIEW_SERIES three packed columns (for plots, long runs).
+        """
 
     @_abc_1.abstractmethod
     def SearchRuns(

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.tracking_bench [--quick] [--mysql-url mysql+pymysql://root@127.0.0.1:3306]
 
-T1 sequential LogMetric · T2 ingestion (LogBatch, LogStream, bare PyMySQL executemany floor) ·
+F floors of T1 (no-op gRPC call, durable write) · T1 sequential LogMetric · T2 ingestion
+(LogBatch, LogStream, bare PyMySQL executemany floor) ·
 T3 runs with params and tags (one CreateRun; and CreateRun + LogBatch) · T4 SearchRuns over
 10,000 runs · T5 GetMetricHistory.
 The database is created at the start and dropped at the end.
@@ -28,6 +29,7 @@ import grpc
 import pymysql
 import sqlalchemy as sa
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pymysql.constants import CLIENT
 
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
@@ -243,6 +245,48 @@ def pymysql_floor(bench: BenchServer, prepared: list[list[pb.Metric]]) -> float:
     return sum(len(b) for b in rows) / elapsed
 
 
+def floors(channel: grpc.Channel, bench: BenchServer, calls: int) -> list[Row]:
+    """What no LogMetric can beat on this machine, measured in the same run: a no-op gRPC call
+    (the health check, same Python client and server process) and one durable write (an
+    INSERT and its COMMIT in one round trip of bare PyMySQL, as LogMetric's own script). Their
+    sum bounds T1; on a machine where it is over 1 ms, T1's 1,000 calls/s cannot be reached by
+    any service that answers after its COMMIT."""
+    health = health_pb2_grpc.HealthStub(channel)
+    check = health_pb2.HealthCheckRequest()
+    for _ in range(100):
+        health.Check(check)
+    noop_ms = statistics.median(timed(lambda: health.Check(check), calls))
+    url = sa.engine.make_url(bench.db_uri)
+    connection = pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or "",
+        database=url.database, charset="utf8mb4", client_flag=CLIENT.MULTI_STATEMENTS,
+    )  # fmt: skip
+    steps = iter(range(10**9))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE bench_floor_writes LIKE metrics")
+
+            def durable_write() -> None:
+                cursor.execute(
+                    "INSERT INTO bench_floor_writes VALUES ('r', 'k', %s, 1, 0.5, 0); COMMIT",
+                    (next(steps),),
+                )
+                while cursor.nextset():
+                    pass
+
+            for _ in range(100):
+                durable_write()
+            write_ms = statistics.median(timed(durable_write, calls))
+            cursor.execute("DROP TABLE bench_floor_writes")
+    finally:
+        connection.close()
+    return [
+        info("floor: no-op gRPC call (health) p50", noop_ms, "ms"),
+        info("floor: INSERT + COMMIT, one trip p50", write_ms, "ms"),
+        info("floor: T1 bound, 1 / (no-op + write)", 1000 / (noop_ms + write_ms), "calls/s"),
+    ]
+
+
 def t3_create_runs(stub, experiment_id: str, runs: int) -> list[Row]:
     """Runs with 10 params and 5 tags: in one CreateRun (params and tags in its request, one
     transaction), and as MLflow clients do it, CreateRun then LogBatch."""
@@ -361,7 +405,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--py-spy", default="", metavar="FILE", help="sample the server with py-spy into FILE"
     )
-    parser.add_argument("--only", default="", help="comma-separated subset, e.g. T1,T4")
+    parser.add_argument(
+        "--only", default="", help="comma-separated subset, e.g. F,T1,T4 (F: the floors of T1)"
+    )
     return parser.parse_args(argv)
 
 
@@ -370,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     search_runs = 1000 if quick else 10_000
     repeat = 10 if quick else 30
-    selected = set(args.only.upper().split(",")) if args.only else {"T1", "T2", "T3", "T4", "T5"}
+    everything = {"F", "T1", "T2", "T3", "T4", "T5"}
+    selected = set(args.only.upper().split(",")) if args.only else everything
     random.seed(7)
     bench = BenchServer(args.mysql_url, args.workers, args.py_spy)
     rows: list[Row] = []
@@ -383,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                 return stub.CreateExperiment(pb.CreateExperimentRequest(name=name)).experiment_id
 
             steps: dict[str, Callable[[], list[Row]]] = {
+                "F": lambda: floors(channel, bench, 300 if quick else 2000),
                 "T1": lambda: t1_log_metric(stub, experiment(), 300 if quick else 2000),
                 "T2": lambda: t2_ingestion(stub, experiment(), bench, 20 if quick else 200),
                 "T3": lambda: t3_create_runs(stub, experiment(), 50 if quick else 200),

@@ -10,7 +10,8 @@ values are exact. When a text is cut by the length limit (a page of very long ta
 caller reads the rows instead.
 
 The page itself (up to 1,001 rows of 12+ columns) comes the same way, as one JSON array that
-`JSON_ARRAYAGG(… ORDER BY …)` builds in the page's order.
+`JSON_ARRAYAGG(… ORDER BY …)` builds in the page's order, and a SearchRuns page brings its
+runs' data along in the same statement (`_PAGE_RUN_DATA`).
 """
 
 from __future__ import annotations
@@ -127,15 +128,7 @@ def mariadb_run_data(cursor: Any, run_ids: Sequence[str], data: dict[str, RunDat
     ):
         return False
     for run_id, points in metrics.items():
-        data[run_id][0].extend(
-            make_metric(
-                key,
-                float(value) if kind == VALUE_FINITE else decode_value(value, kind),
-                timestamp,
-                step,
-            )
-            for key, value, kind, timestamp, step in points
-        )
+        data[run_id][0].extend(_metrics_of(points))
     for run_id, values in params.items():
         data[run_id][1].update(values)
     for run_id, values in tags.items():
@@ -143,19 +136,54 @@ def mariadb_run_data(cursor: Any, run_ids: Sequence[str], data: dict[str, RunDat
     return True
 
 
+def _metrics_of(points: Sequence[Sequence[Any]]) -> list[Metric]:
+    """Metrics of `_METRICS` points (key, stored value, kind, timestamp, step)."""
+    return [
+        make_metric(
+            key,
+            float(value) if kind == VALUE_FINITE else decode_value(value, kind),
+            timestamp,
+            step,
+        )
+        for key, value, kind, timestamp, step in points
+    ]
+
+
+#: A page row's latest metrics, params and tags as JSON (NULL when it has none), computed per
+#: row of the page by correlated subqueries on the (run_uuid, key) primary keys: the page and
+#: its data in one statement. A 100-run page took 1.5 ms for its rows and 4.1 ms for a second
+#: statement of its data by a list of ids; this takes 3.0 ms in all (1,000 runs: 37.5 → 33.8).
+_PAGE_RUN_DATA = ", ".join(
+    f"(SELECT {aggregate} FROM {table} AS data WHERE data.run_uuid = page.run_uuid)"
+    for table, aggregate in (
+        ("latest_metrics", _METRICS),
+        ("params", _KEY_VALUES),
+        ("tags", _KEY_VALUES),
+    )
+)
+
+
 def mariadb_page_rows(
-    connection: Connection, statement: Any, columns: Sequence[str], order: Sequence[str]
+    connection: Connection,
+    statement: Any,
+    columns: Sequence[str],
+    order: Sequence[str],
+    *,
+    with_run_data: bool = False,
 ) -> list[list[Any]] | None:
     """The rows of `statement` (a SELECT … ORDER BY … LIMIT whose result columns are named
-    `columns`) as lists, in the order `order` (SQL terms on those names, which must repeat the
-    statement's own order); None if the text was cut (the caller executes `statement`); []
-    if there are none, or if the statement's `LIMIT … ROWS EXAMINED` budget ran out.
+    `columns`, `run_uuid` among them) as lists, in the order `order` (SQL terms on those names,
+    which must repeat the statement's own order); None if the text was cut (the caller executes
+    `statement`); [] if there are none, or if the statement's `LIMIT … ROWS EXAMINED` budget
+    ran out. With `with_run_data` each row ends with its run's data: `page_run_data` reads it.
 
     JSON gives a DOUBLE that has no fraction as an int (3 for 3.0): sort values go into page
     tokens and SQL comparisons only, where both compare the same.
     """
     sql, parameters = driver_sql(connection, statement)
     names = ", ".join(f"page.`{name}`" for name in columns)
+    if with_run_data:
+        names += ", " + _PAGE_RUN_DATA
     text = (
         _SET_TEXT_LIMIT.format(limit=_TEXT_LIMIT)
         + f"SELECT JSON_ARRAYAGG(JSON_ARRAY({names}) ORDER BY {', '.join(order)}) "
@@ -175,3 +203,19 @@ def mariadb_page_rows(
     except ValueError:
         return None
     return rows if isinstance(rows, list) else None
+
+
+def page_run_data(rows: Sequence[Sequence[Any]]) -> dict[str, RunData] | None:
+    """The data of each run of `mariadb_page_rows(…, with_run_data=True)` rows (the run id
+    first, the metrics, params and tags last), by run id; None if a text came back cut."""
+    data: dict[str, RunData] = {}
+    for row in rows:
+        metrics, params, tags = row[-3:]
+        if not (
+            (metrics is None or type(metrics) is list)
+            and (params is None or type(params) is dict)
+            and (tags is None or type(tags) is dict)
+        ):
+            return None
+        data[row[0]] = (_metrics_of(metrics or ()), params or {}, tags or {})
+    return data

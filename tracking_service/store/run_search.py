@@ -1,4 +1,5 @@
-"""SearchRuns: filter and order in SQL, keyset pages, the page's data in three batched queries."""
+"""SearchRuns: filter and order in SQL, keyset pages; on MariaDB a page and its runs' data in one
+statement, elsewhere the data in batched queries after the page."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fi
 from tracking_service.domain import Page, Run, ViewType
 from tracking_service.store import validation as v
 from tracking_service.store.base import RUN_INFO_COLUMNS, StoreBase, run_info_of
-from tracking_service.store.mariadb_run_data import mariadb_page_rows
+from tracking_service.store.mariadb_run_data import mariadb_page_rows, page_run_data
 from tracking_service.store.models import VALUE_NAN, RunRow
 from tracking_service.store.runs import load_run_data
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
@@ -78,35 +79,42 @@ class RunSearchStore(StoreBase):
         column_names += [f"sort_{i}" for i in range(len(columns))]
         json_order = [f"page.sort_{i} {'DESC' if d else 'ASC'}" for i, d in enumerate(descending)]
 
-        def rows_of(connection: Connection, plan: Any) -> Sequence[Sequence[Any]]:
+        def rows_of(connection: Connection, plan: Any) -> tuple[Sequence[Sequence[Any]], bool]:
+            """The plan's rows, and whether they end with their runs' data (MariaDB JSON)."""
             # The fast plan's sort columns are the full plan's (rank 0, value, run id), so one
             # JSON order fits both. A fast plan stopped by its budget yields no JSON row at all.
             if json_page:
-                rows = mariadb_page_rows(connection, plan, column_names, json_order)
+                rows = mariadb_page_rows(
+                    connection, plan, column_names, json_order, with_run_data=True
+                )
                 if rows is not None:
-                    return rows
-            return connection.execute(plan).all()
+                    return rows, True
+            return connection.execute(plan).all(), False
 
         def work(connection: Connection) -> Page[Run]:
             rows: Sequence[Sequence[Any]] = []
+            with_data = False
             if fast is not None:
-                rows = rows_of(connection, fast)
+                rows, with_data = rows_of(connection, fast)
             if len(rows) <= limit:  # the fast plan ran out of budget, or of rows: the full plan
-                rows = rows_of(connection, statement)
+                rows, with_data = rows_of(connection, statement)
             page = rows[:limit]
-            data = load_run_data(
-                connection,
-                [row[0] for row in page],
-                mysql=self.dialect == "mysql",
-                mariadb=self.mariadb,
-            )
+            data = page_run_data(page) if with_data else None
+            if data is None:
+                data = load_run_data(
+                    connection,
+                    [row[0] for row in page],
+                    mysql=self.dialect == "mysql",
+                    mariadb=self.mariadb,
+                )
             runs = []
             for row in page:
                 metrics, params, tags = data[row[0]]
                 runs.append(Run(run_info_of(tuple(row)), metrics, params, tags))
             token = ""
             if len(rows) > limit:
-                token = encode_token(fingerprint, list(page[-1][len(RUN_INFO_COLUMNS) :]))
+                sort_values = page[-1][len(RUN_INFO_COLUMNS) : len(column_names)]
+                token = encode_token(fingerprint, list(sort_values))
             return Page(runs, token)
 
         return self.read(work)

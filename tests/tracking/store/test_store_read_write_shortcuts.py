@@ -241,8 +241,16 @@ def test_mariadb_reads_json_texts_rather_than_falling_back(
             connection, statement.order_by(RunRow.run_uuid).limit(10), ["sort_0"],
             ["page.sort_0 ASC"],
         )  # fmt: skip
+        with_data = mariadb_run_data.mariadb_page_rows(
+            connection, statement.add_columns(RunRow.run_uuid).order_by(RunRow.run_uuid).limit(10),
+            ["sort_0", "run_uuid"], ["page.sort_0 ASC"], with_run_data=True,
+        )  # fmt: skip
     _check_awkward(*data[run_id])
     assert rows == [[run_id]]
+    assert with_data is not None and [row[:2] for row in with_data] == [[run_id, run_id]]
+    page_data = mariadb_run_data.page_run_data(with_data)
+    assert page_data is not None
+    _check_awkward(*page_data[run_id])
 
 
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
@@ -277,5 +285,5 @@ def test_mysql_round_trips_per_call(
     assert count(lambda: store.create_run(experiment_id)) == 1  # run (guarded), tags, COMMIT
     assert count(lambda: store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])) == 1
     assert count(lambda: store.get_run(run_id)) == 1  # run info, its data as rows, COMMIT
-    assert count(lambda: store.search_runs([experiment_id])) == 2  # page, its data
+    assert count(lambda: store.search_runs([experiment_id])) == 1  # the page with its data
     assert count(lambda: store.get_metric_history(run_id, "m")) == 1  # run, points, COMMIT

@@ -223,17 +223,17 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
 
     def GetMetricHistory(self, request: pb.GetMetricHistoryRequest, context: grpc.ServicerContext):
         series_view = convert.history_view_is_series(request.view)
-        page = (request.run_id, request.metric_key)
+        metric = (request.run_id, request.metric_key)
         max_results = page_size(request.max_results, HISTORY_PAGE)
         if series_view:
             series, token = self._store.get_metric_history_series(
-                *page, max_results=max_results, page_token=request.page_token
+                *metric, max_results=max_results, page_token=request.page_token
             )
             response = pb.GetMetricHistoryResponse(next_page_token=token)
             convert.fill_metric_series(response.series, series)
             return response
         points = self._store.get_metric_history_points(
-            *page, max_results=max_results, page_token=request.page_token
+            *metric, max_results=max_results, page_token=request.page_token
         )
         response = pb.GetMetricHistoryResponse(next_page_token=points.next_page_token)
         convert.add_metric_points(response.metrics, request.metric_key, points.items)

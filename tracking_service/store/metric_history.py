@@ -128,6 +128,10 @@ def _mariadb_columns(texts: Sequence[str | None]) -> HistoryColumns:
         np.fromstring(text, dtype=dtype, sep=",")  # type: ignore[call-overload]
         for text, dtype in zip(texts, (np.int64, np.int64, np.float64, np.int16), strict=True)
     )
+    # Never cut (a column of 25,001 points is at most ~600 KB of the 4 MiB limit), but a cut
+    # text would lose points silently: refuse to answer rather than answer less.
+    if not len(steps) == len(timestamps) == len(values) == len(kinds):
+        raise RuntimeError("metric history texts of different lengths: one was cut")
     # In order when each point's (step, timestamp, value, kind) is >= the one before it
     # (compared, not subtracted: a difference of two int64 steps can overflow).
     if len(steps) > 1:

@@ -2,8 +2,8 @@
 
 Local paths and `file:` URIs are used in place. `runs:/<run_id>/<path>` downloads through the
 tracking service; `models:/…` resolves through the registry (ResolveModelUri), then downloads
-the version's files through the tracking service into `<cache>/<name>/<version>`, checking each
-file's sha256. A complete cache entry is reused across restarts.
+the version's files (its run's artifacts) the same way. Downloads check each file's sha256 and
+are kept in a `ModelFileCache` keyed by the run and path, never by a model's name and version.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import grpc
@@ -22,10 +24,9 @@ from mlgrpc.exceptions import MlgrpcException
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from mlgrpc_server.tls import secure_or_insecure_channel
 from scoring_service.config import ServeConfig
+from scoring_service.models.file_cache import ContentKey, ModelFileCache
 
 logger = logging.getLogger(__name__)
-
-COMPLETE_MARKER = ".mlgrpc-complete"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class SourceResolver:
     def __init__(self, config: ServeConfig) -> None:
         self._config = config
         self._channels: dict[str, grpc.Channel] = {}
+        self._cache = ModelFileCache(config.cache_dir)
 
     def channel(self, address: str, what: str, flag: str) -> grpc.Channel:
         if not address:
@@ -128,10 +130,9 @@ class SourceResolver:
 
     def _runs(self, uri: str) -> ResolvedSource:
         run_id, _, path = uri[len("runs:/") :].strip("/").partition("/")
-        cache = self._config.cache_dir / "runs" / run_id / (path or "_root")
-        self._download(run_id, path, cache)
-        name = Path(path).name if path else run_id
-        return ResolvedSource(cache, name, "1", run_id=run_id)
+        key = ContentKey.of(run_id, path)
+        name = Path(key.artifact_path).name if key.artifact_path else run_id
+        return ResolvedSource(self._files_of(key), name, "1", run_id=run_id)
 
     def _registered(self, uri: str) -> ResolvedSource:
         from mlgrpc.registry.v1 import registry_service_pb2 as rpb
@@ -144,20 +145,13 @@ class SourceResolver:
             raise _from_rpc(exc, "registry") from exc
         mv = resolved.model_version
         version = str(mv.version)
-        cache = self._config.cache_dir / mv.name / version
         if resolved.run_id and resolved.artifact_path:
-            self._download(resolved.run_id, resolved.artifact_path, cache)
-            local = cache
+            local = self._files_of(ContentKey.of(resolved.run_id, resolved.artifact_path))
         else:
             local = _local(resolved.storage_location).local_dir
         return ResolvedSource(local, mv.name, version, resolved.run_id, mv.name)
 
-    def _download(self, run_id: str, path: str, target: Path) -> None:
-        """Fill `target` with the run's files under `path`, unless a complete copy is there."""
-        if (target / COMPLETE_MARKER).is_file():
-            logger.info("using cached model files in %s", target)
-            return
-        from mlgrpc import artifacts
+    def _tracking(self) -> Any:
         from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as tpb_grpc
 
         channel = self.channel(
@@ -165,19 +159,69 @@ class SourceResolver:
             "tracking",
             "--tracking-address (MLGRPC_TRACKING_URI)",
         )
-        staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
+        return tpb_grpc.TrackingServiceStub(channel)
+
+    def _files_of(self, key: ContentKey) -> Path:
+        """A local directory with the key's files: a verified cache entry, or a new download."""
+        cached = self._cache.reusable(key, lambda: self._listed_sizes(key))
+        if cached is not None:
+            return cached
+        from mlgrpc import artifacts
+
+        stub = self._tracking()
+        entry = self._cache.entry(key)
+        staging = entry.with_name(f"{entry.name}.partial-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            local = artifacts.download(tpb_grpc.TrackingServiceStub(channel), run_id, path, staging)
-            Path(local, COMPLETE_MARKER).write_text("sha256 verified\n", encoding="utf-8")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(target, ignore_errors=True)
-            os.replace(local, target)  # the cache entry appears complete or not at all
+            local = Path(artifacts.download(stub, key.run_id, key.artifact_path, staging))
+            if not local.is_dir():
+                raise InvalidArgument(
+                    f"runs:/{key.run_id}/{key.artifact_path} is a file; a model URI names the "
+                    "directory holding the MLmodel file",
+                    field="model_uri",
+                )
+            return self._cache.publish(key, local)
         except MlgrpcException as exc:
             error = Unavailable if exc.code == grpc.StatusCode.UNAVAILABLE else FailedPrecondition
-            raise error(f"downloading {run_id}/{path} failed: {exc.message}") from exc
+            raise error(
+                f"downloading runs:/{key.run_id}/{key.artifact_path} failed: {exc.message}"
+            ) from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _listed_sizes(self, key: ContentKey) -> dict[str, int] | None:
+        """`{path below key.artifact_path: size}` of the run's files, or None if the tracking
+        service cannot be asked now (the entry is then judged by its own manifest)."""
+        if not self._config.tracking_address:
+            return None
+        return _listed_sizes(self._tracking(), key)
+
+
+def _listed_sizes(stub: Any, key: ContentKey) -> dict[str, int] | None:
+    from mlgrpc import artifacts
+
+    prefix = f"{key.artifact_path}/" if key.artifact_path else ""
+
+    def walk(path: str) -> Iterator[tuple[str, int]]:
+        for info in artifacts.list_artifacts(stub, key.run_id, path):
+            if info.is_dir:
+                yield from walk(info.path)
+            else:
+                yield info.path.removeprefix(prefix), info.file_size or 0
+
+    try:
+        return dict(walk(key.artifact_path))
+    except MlgrpcException as exc:
+        if exc.code == grpc.StatusCode.NOT_FOUND:
+            return {}  # the run or its files are gone: nothing cached may be served for it
+        logger.warning(
+            "could not list runs:/%s/%s to check the cached copy (%s); it is checked against "
+            "its own manifest only",
+            key.run_id,
+            key.artifact_path,
+            exc.message,
+        )
+        return None
 
 
 def _from_rpc(exc: grpc.RpcError, service: str) -> Exception:

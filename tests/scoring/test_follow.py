@@ -3,6 +3,7 @@ failed requests, through a real registry and tracking service (SQLite)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from mlgrpc.scoring.v1 import scoring_service_pb2_grpc as pb_grpc
 from mlgrpc.tracking.v1 import tracking_service_pb2 as tpb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as tpb_grpc
 from scoring_service.config import ModelSpec, ServeConfig
+from scoring_service.models.file_cache import MANIFEST
 from scoring_service.server import create_server
 
 from .conftest import SEED_COLUMNS, SEED_ROW
@@ -137,7 +139,9 @@ def test_moving_the_alias_switches_versions_with_no_failed_request(
     assert set(versions[switch:]) == {str(second)}
     info = server.manager.registry.get("wine")
     assert info.source_uri == "models:/wine@champion"
-    assert (tmp_path / "cache" / "wine" / str(second) / "MLmodel").is_file()
+    manifests = (tmp_path / "cache" / "runs").glob(f"*/{MANIFEST}")
+    cached_runs = {json.loads(path.read_text())["run_id"] for path in manifests}
+    assert info.run_id in cached_runs
 
 
 def _restart_registry(create: Any, db_uri: str, tracking_server: str, port: int) -> Any:

@@ -39,3 +39,17 @@ def test_an_unknown_service_or_a_closed_port_is_unhealthy(
     assert "NOT_FOUND" in capsys.readouterr().err
     assert mlgrpc(["health", f"127.0.0.1:{free_port()}", "--timeout", "1"]) == 1
     assert "UNAVAILABLE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", ["grpc://{}", "http://{}", "{}"])
+def test_every_address_form_of_the_client_is_accepted(
+    tracking_address: str, form: str, capsys: pytest.CaptureFixture
+) -> None:
+    assert mlgrpc(["health", form.format(tracking_address)]) == 0
+    assert "SERVING" in capsys.readouterr().out
+
+
+def test_a_malformed_address_is_one_line_and_unhealthy(capsys: pytest.CaptureFixture) -> None:
+    assert mlgrpc(["health", "grpc://no port here"]) == 1
+    err = capsys.readouterr().err
+    assert "not a gRPC address" in err and len(err.strip().splitlines()) == 1

@@ -37,7 +37,7 @@ commands:
   server scoring      run the scoring service (same as `models serve`)
   models serve        serve a model over gRPC
   db upgrade          migrate the shared database to the newest schema
-  health [ADDRESS]    exit 0 if the server at ADDRESS answers SERVING (container checks)
+  health [ADDRESS]    exit 0 if the server at ADDRESS (grpcs:// for TLS) answers SERVING
   tokens              create --name N --role read|write|admin | list | revoke NAME | grant
   experiments         list | create NAME | rename ID NEW | delete ID | restore ID
   runs                list --experiment NAME | describe RUN_ID | compare RUN_ID...

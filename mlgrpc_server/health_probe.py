@@ -15,8 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+#: Pause between two questions of `--wait`.
+RETRY_INTERVAL_SECONDS = 0.2
 
 #: Client TLS flags: (flag, variable that stands in when it is not given, meaning).
 TLS_FLAGS = (
@@ -46,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--service", default="", help="service name to ask about; default: the whole server"
     )
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds (default 3)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="ask again until SERVING or SECONDS have passed, e.g. for a server still starting "
+        "or loading its model (default: ask once)",
+    )
     tls = parser.add_argument_group("TLS (used for a grpcs:// ADDRESS)")
     for flag, variable, meaning in TLS_FLAGS:
         tls.add_argument(flag, metavar="PEM", help=f"{meaning} (env {variable})")
@@ -76,14 +87,19 @@ def main(argv: list[str]) -> int:
     except MlgrpcException as error:
         print(f"mlgrpc health: {error.message}", file=sys.stderr)
         return 1
+    request = health_pb2.HealthCheckRequest(service=args.service)
+    deadline = time.monotonic() + args.wait
     with channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
-            )
-        except grpc.RpcError as error:
-            print(f"{args.address}: {error.code().name}: {error.details()}", file=sys.stderr)
-            return 1
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    print(f"{args.address}: {status}")
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                status = stub.Check(request, timeout=args.timeout).status
+                answer, failed = health_pb2.HealthCheckResponse.ServingStatus.Name(status), False
+            except grpc.RpcError as error:
+                status, answer, failed = None, f"{error.code().name}: {error.details()}", True
+            serving = status == health_pb2.HealthCheckResponse.SERVING
+            if serving or time.monotonic() >= deadline:
+                break
+            time.sleep(RETRY_INTERVAL_SECONDS)
+    print(f"{args.address}: {answer}", file=sys.stderr if failed else sys.stdout)
+    return 0 if serving else 1

@@ -20,6 +20,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("health",): "mlgrpc_server.health_probe",
     ("tokens",): "mlgrpc_server.auth.cli",
     ("up",): "mlgrpc.cli.up",
+    ("down",): "mlgrpc.cli.detached",
     ("experiments",): "mlgrpc.cli.experiments",
     ("runs",): "mlgrpc.cli.runs",
     ("metrics",): "mlgrpc.cli.metrics",
@@ -31,7 +32,9 @@ COMMANDS: dict[tuple[str, ...], str] = {
 USAGE = """usage: mlgrpc COMMAND ...
 
 commands:
-  up                  start tracking + registry (+ scoring with -m URI) and wait for Ctrl-C
+  up                  start tracking + registry (+ scoring with -m URI) and wait for Ctrl-C;
+                      --detach: return once all are SERVING and leave them running
+  down                stop what `up --detach` started
   server tracking     run the tracking service
   server registry     run the model-registry service
   server scoring      run the scoring service (same as `models serve`)

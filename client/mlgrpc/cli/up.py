@@ -5,13 +5,18 @@ Starts the tracking (50051) and registry (50052) services — and a scoring serv
 to create it), waits until each answers its health check with SERVING, prints the addresses,
 streams their logs with a per-service prefix, and on Ctrl-C / SIGTERM stops all of them. A child
 that dies is reported, the others are stopped, and the exit status is non-zero.
+
+With `--detach` it returns once every service is SERVING and leaves them running, their logs
+and pid file in `--run-dir`; `mlgrpc down` stops them (`mlgrpc.cli.detached`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +31,8 @@ from mlgrpc.cli.style import PREFIX_COLOURS, paint
 
 DEFAULT_STORE = "sqlite:///mlgrpc.db"
 DEFAULT_ARTIFACTS = "./mlgrpc-artifacts"
+#: Where `up --detach` keeps the pid file and logs that `mlgrpc down` reads.
+DEFAULT_RUN_DIR = "./.mlgrpc"
 
 #: TLS flags handed to every service through its environment (flag, variable, meaning).
 TLS_FLAGS = (
@@ -71,6 +78,19 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="seconds to wait for SERVING"
+    )
+    parser.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="return once every service is SERVING and leave them running; `mlgrpc down` "
+        "stops them",
+    )
+    parser.add_argument(
+        "--run-dir",
+        default=os.environ.get("MLGRPC_RUN_DIR", DEFAULT_RUN_DIR),
+        help="with --detach: where the services' logs and pid file go "
+        "(env MLGRPC_RUN_DIR; default %(default)s)",
     )
     tls = parser.add_argument_group("TLS (off unless --tls-cert is given; needs --tls-ca)")
     for flag, variable, meaning in TLS_FLAGS:
@@ -214,6 +234,27 @@ def _stop_all(children: list[Child], grace: float = 15.0) -> None:
             child.pump.join(timeout=2)
 
 
+def busy_ports(children: list[Child]) -> list[Child]:
+    """The children whose port something already listens on.
+
+    Checked before starting anything: a service that cannot bind exits at once, but the health
+    check could first be answered SERVING by whatever holds the port (an earlier `mlgrpc up`)."""
+    busy = []
+    for child in children:
+        host, _, port = child.address.rpartition(":")
+        host = host.strip("[]")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As the servers bind: a port left in TIME_WAIT by a stopped service is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, int(port)))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    busy.append(child)
+    return busy
+
+
 def _migrate(store_uri: str) -> int:
     return subprocess.call(
         [sys.executable, "-m", "mlgrpc.cli.main", "db", "upgrade", "--backend-store-uri", store_uri]
@@ -222,6 +263,16 @@ def _migrate(store_uri: str) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parse(argv)
+    children = _children(args)
+    busy = busy_ports(children)
+    if busy:
+        for child in busy:
+            print(
+                f"mlgrpc up: {child.address} (for {child.name}) is in use: is the platform "
+                "already running? (`mlgrpc down` stops one started with --detach)",
+                file=sys.stderr,
+            )
+        return 1
     if args.backend_store_uri.startswith("sqlite:///"):
         Path(args.backend_store_uri.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
@@ -230,12 +281,15 @@ def main(argv: list[str]) -> int:
     if _migrate(args.backend_store_uri) != 0:
         print("mlgrpc up: could not migrate the database", file=sys.stderr)
         return 1
+    if args.detach:
+        from mlgrpc.cli.detached import start_detached
+
+        return start_detached(args, children)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    children = _children(args)
     for index, child in enumerate(children):
         child.process = subprocess.Popen(
             child.argv,

@@ -24,8 +24,9 @@ INT64_MAX = 2**63 - 1
 
 def checked_step(step: object, key: str | None = None) -> int:
     """`step` as the int64 the service stores, or TypeError/ValueError naming the metric."""
-    # The common case first: this runs once per logged value, also on the async hot path.
-    if type(step) is int and INT64_MIN <= step <= INT64_MAX:
+    # The common case first: this runs once per logged value, also on the async hot path
+    # (literal bounds: folded into constants, where the names would be global lookups).
+    if type(step) is int and -(2**63) <= step < 2**63:
         return step
     if step is None:
         return 0

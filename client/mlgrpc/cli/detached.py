@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mlgrpc.cli.up import DEFAULT_RUN_DIR, Child, _child_environ, _stop_all, _wait_serving
+from mlgrpc.cli.up import DEFAULT_RUN_DIR, Child, child_environ, stop_all, wait_serving
 
 PID_FILE = "up.json"
 #: Lines of a service's log shown when it did not become SERVING.
@@ -100,7 +100,7 @@ def start_detached(args: argparse.Namespace, children: list[Child]) -> int:
             file=sys.stderr,
         )
         return 1
-    environ = {**_child_environ(args), "PYTHONUNBUFFERED": "1"}
+    environ = {**child_environ(args), "PYTHONUNBUFFERED": "1"}
     recorded: list[Recorded] = []
     try:
         for child in children:
@@ -120,8 +120,8 @@ def start_detached(args: argparse.Namespace, children: list[Child]) -> int:
             _write_pid_file(pid_file, recorded)
         deadline = time.monotonic() + args.startup_timeout
         for child, record in zip(children, recorded, strict=True):
-            if not _wait_serving(child, deadline, args):
-                _stop_all(children)
+            if not wait_serving(child, deadline, args):
+                stop_all(children)
                 pid_file.unlink(missing_ok=True)
                 print(
                     f"mlgrpc up: {child.name} did not become SERVING on {child.address}; "
@@ -130,7 +130,7 @@ def start_detached(args: argparse.Namespace, children: list[Child]) -> int:
                 )
                 return 1
     except KeyboardInterrupt:
-        _stop_all(children)
+        stop_all(children)
         pid_file.unlink(missing_ok=True)
         print("mlgrpc up: interrupted; stopped what was started", file=sys.stderr)
         return 130

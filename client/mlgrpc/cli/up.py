@@ -108,7 +108,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _child_environ(args: argparse.Namespace) -> dict[str, str]:
+def child_environ(args: argparse.Namespace) -> dict[str, str]:
     """Our environment with the MLGRPC_TLS_* variables the flags say, and none when TLS is off
     (a lone MLGRPC_TLS_CA, set for a client, would make the registry call tracking over TLS)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MLGRPC_TLS_")}
@@ -200,7 +200,7 @@ def _probe_channel(address: str, args: argparse.Namespace) -> grpc.Channel:
     return grpc.secure_channel(address, credentials)
 
 
-def _wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bool:
+def wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bool:
     with _probe_channel(child.address, args) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
@@ -216,7 +216,7 @@ def _wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bo
     return False
 
 
-def _stop_all(children: list[Child], grace: float = 15.0) -> None:
+def stop_all(children: list[Child], grace: float = 15.0) -> None:
     running = [c for c in children if c.process is not None and c.process.poll() is None]
     for child in running:
         assert child.process is not None
@@ -295,7 +295,7 @@ def main(argv: list[str]) -> int:
             child.argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**_child_environ(args), "PYTHONUNBUFFERED": "1"},
+            env={**child_environ(args), "PYTHONUNBUFFERED": "1"},
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         colour = PREFIX_COLOURS[index % len(PREFIX_COLOURS)]
@@ -304,12 +304,12 @@ def main(argv: list[str]) -> int:
 
     deadline = time.monotonic() + args.startup_timeout
     for child in children:
-        if not _wait_serving(child, deadline, args):
+        if not wait_serving(child, deadline, args):
             print(
                 f"mlgrpc up: {child.name} did not become SERVING on {child.address}",
                 file=sys.stderr,
             )
-            _stop_all(children)
+            stop_all(children)
             return 1
     for child in children:
         scheme = "grpcs://" if args.tls_cert else ""
@@ -330,6 +330,6 @@ def main(argv: list[str]) -> int:
             exit_code = 1
             break
         stop.wait(0.2)
-    _stop_all(children)
+    stop_all(children)
     print("mlgrpc up: stopped", flush=True)
     return exit_code

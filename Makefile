@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 PROTO_FILES := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv up test protos check-protos docs check-docs lint bench demo clean
+.PHONY: venv up up-detached down test protos check-protos docs check-docs lint bench demo clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,6 +18,14 @@ venv: $(VENV)/.installed
 ## Start the platform on the embedded default (SQLite file + ./mlgrpc-artifacts).
 up: venv
 	$(VENV)/bin/mlgrpc up
+
+## The same in the background: returns once every service is SERVING (logs, pid file: .mlgrpc/).
+up-detached: venv
+	$(VENV)/bin/mlgrpc up --detach
+
+## Stop what `make up-detached` started.
+down:
+	$(VENV)/bin/mlgrpc down
 
 ## Run the whole test suite (needs MariaDB on 127.0.0.1:3306, root, empty password).
 test: venv
@@ -58,4 +66,4 @@ demo: venv
 	$(VENV)/bin/mlgrpc demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache mlgrpc.db mlgrpc-artifacts
+	rm -rf $(VENV) .pytest_cache mlgrpc.db mlgrpc-artifacts .mlgrpc

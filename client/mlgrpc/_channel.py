@@ -94,6 +94,13 @@ def get_channel(
         return channel
 
 
+def probe_channel(uri: str, tls: ClientTls | None = None, *, what: str = "address") -> grpc.Channel:
+    """A new channel of its own (the caller closes it) for a one-off call such as a health
+    check: the URI forms and TLS of every other channel, no retry policy and no token."""
+    target = parse_service_uri(uri, what=what)
+    return _new_channel(target, "", (tls or ClientTls.resolve()) if target.secure else None)
+
+
 def _new_channel(
     target: ServiceTarget, retry_config: str, tls: ClientTls | None = None
 ) -> grpc.Channel:

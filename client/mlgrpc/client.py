@@ -31,6 +31,7 @@ from mlgrpc.entities import (
     ViewType,
 )
 from mlgrpc.exceptions import NotFoundError
+from mlgrpc.metric_step import checked_step
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc
@@ -297,11 +298,12 @@ class MlgrpcClient:
         synchronous: bool | None = None,
     ) -> None:
         timestamp = now_ms() if timestamp is None else int(timestamp)
+        step_number = checked_step(step, key)
         if not _is_synchronous(synchronous):
-            self.async_queue().log_metric(run_id, key, float(value), timestamp, int(step or 0))
+            self.async_queue().log_metric(run_id, key, float(value), timestamp, step_number)
             return
         request = pb.LogMetricRequest(
-            run_id=run_id, key=key, value=float(value), timestamp=timestamp, step=int(step or 0)
+            run_id=run_id, key=key, value=float(value), timestamp=timestamp, step=step_number
         )
         self._call("LogMetric", request)
 
@@ -333,15 +335,22 @@ class MlgrpcClient:
         """Log many values; inputs larger than one LogBatch are split (1000/100/100 per call)."""
         if not _is_synchronous(synchronous):
             queue = self.async_queue()
-            for m in metrics:
-                queue.log_metric(run_id, m.key, float(m.value), int(m.timestamp), int(m.step))
+            # Every step is checked before the first is queued: a refused batch queues nothing.
+            steps = [checked_step(m.step, m.key) for m in metrics]
+            for m, step in zip(metrics, steps, strict=True):
+                queue.log_metric(run_id, m.key, float(m.value), int(m.timestamp), step)
             for p in params:
                 queue.log_param(run_id, p.key, str(p.value))
             for t in tags:
                 queue.set_tag(run_id, t.key, str(t.value))
             return
         metric_msgs = [
-            pb.Metric(key=m.key, value=float(m.value), timestamp=int(m.timestamp), step=int(m.step))
+            pb.Metric(
+                key=m.key,
+                value=float(m.value),
+                timestamp=int(m.timestamp),
+                step=checked_step(m.step, m.key),
+            )
             for m in metrics
         ]
         param_msgs = [pb.Param(key=p.key, value=str(p.value)) for p in params]

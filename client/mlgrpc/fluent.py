@@ -30,6 +30,7 @@ from mlgrpc.entities import (
     runs_to_dataframe,
 )
 from mlgrpc.exceptions import FailedPreconditionError, InvalidArgumentError
+from mlgrpc.metric_step import checked_step
 
 logger = logging.getLogger(__name__)
 
@@ -386,6 +387,8 @@ def log_metric(
     synchronous: bool | None = None,
     run_id: str | None = None,
 ) -> None:
+    # Checked before a run is started for it: a refused call leaves nothing behind.
+    step_number = checked_step(step, key)
     run_id = run_id or _run_id_or_start()
     client = _client()
     if synchronous is None:
@@ -393,9 +396,9 @@ def log_metric(
     if not synchronous:
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        client.async_queue().log_metric(run_id, key, float(value), int(timestamp), int(step or 0))
+        client.async_queue().log_metric(run_id, key, float(value), int(timestamp), step_number)
         return
-    client.log_metric(run_id, key, value, timestamp, step, synchronous=True)
+    client.log_metric(run_id, key, value, timestamp, step_number, synchronous=True)
 
 
 def log_metrics(
@@ -405,9 +408,10 @@ def log_metrics(
     run_id: str | None = None,
     timestamp: int | None = None,
 ) -> None:
+    step_number = checked_step(step)
     run_id = run_id or _run_id_or_start()
     ts = now_ms() if timestamp is None else int(timestamp)
-    batch = [Metric(k, float(v), ts, int(step or 0)) for k, v in metrics.items()]
+    batch = [Metric(k, float(v), ts, step_number) for k, v in metrics.items()]
     _client().log_batch(run_id, metrics=batch, synchronous=synchronous)
 
 

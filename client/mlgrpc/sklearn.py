@@ -8,8 +8,9 @@ Serialization formats and what loading them may do:
   with `allow_pickle=False` any file needing types beyond skops' defaults (the declaration
   comes from the model itself, so it cannot be the server's reason to trust them).
 - `pickle`, `cloudpickle`: loading EXECUTES CODE from the file. Allowed by default in the client
-  (`allow_pickle=True`, as with `pickle.load`); the scoring service passes `allow_pickle=False`
-  unless started with `--allow-pickle`, and such models then fail with `UnsafeModelError`.
+  (`allow_pickle=True`, as with `pickle.load`); with `allow_pickle=False` such models fail with
+  `UnsafeModelError`. The scoring service passes `allow_pickle=False` unless started with
+  `--allow-pickle`, and names that flag in its own message.
 
 Writing the environment never starts pip: requirements are pinned from installed versions.
 """
@@ -229,6 +230,11 @@ def _save_into(
 
 # ---- loading -------------------------------------------------------------------------------
 
+#: How a caller of this library allows what `allow_pickle=False` refused.
+ALLOW_PICKLE_REMEDY = (
+    "pass allow_pickle=True to load_model to load it, only if you trust the model's author"
+)
+
 
 def _load_skops(path: Path, declared_trusted: Sequence[str] | None, allow_pickle: bool) -> Any:
     skops_io = import_skops_io()
@@ -238,8 +244,9 @@ def _load_skops(path: Path, declared_trusted: Sequence[str] | None, allow_pickle
         # whitelist anything: where pickle is refused, such models are refused too.
         raise UnsafeModelError(
             f"{path.name} needs types beyond skops' default trusted set ({sorted(untrusted)}), "
-            "trusted only by the model's own MLmodel; refused where pickle loading is disabled "
-            "(start the scoring service with --allow-pickle to allow it)",
+            "trusted only by the model's own MLmodel; refused because pickle loading is disabled",
+            remedy=ALLOW_PICKLE_REMEDY,
+            pickle_refused=True,
             field="skops_trusted_types",
         )
     undeclared = sorted(set(untrusted) - set(declared_trusted or ()))
@@ -267,8 +274,9 @@ def load_model_file(
     if not allow_pickle:
         raise UnsafeModelError(
             f"{path.name} is a {serialization_format} file and loading it would run code from "
-            "it; pickle loading is disabled here (start the scoring service with --allow-pickle "
-            "to allow it, or save the model with serialization_format='skops')",
+            "it; refused because pickle loading is disabled",
+            remedy=f"{ALLOW_PICKLE_REMEDY}, or save the model with serialization_format='skops'",
+            pickle_refused=True,
             field="serialization_format",
         )
     with open(path, "rb") as f:

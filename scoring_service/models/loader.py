@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mlgrpc.exceptions import MlgrpcException
+from mlgrpc.models.errors import UnsafeModelError
 from mlgrpc.models.signature import ColSpec, Schema, TensorSpec
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from scoring_service.models import sklearn_flavor
@@ -55,11 +56,22 @@ def _probe_frame(model: Any, inputs: tuple[InputColumn, ...]) -> Any:
     return pd.DataFrame([[1.0] * len(names)], columns=names)
 
 
+#: The service's way to allow what the library refused with `allow_pickle=False`.
+ALLOW_PICKLE_REMEDY = (
+    "start the scoring service with --allow-pickle or MLGRPC_ALLOW_PICKLE=1 to load it, "
+    "only if you trust the model's author"
+)
+
+
 def _service_error(exc: MlgrpcException) -> ServiceError:
     """The client library's exception as the server's, keeping code, reason and field."""
     kinds = {cls.code: cls for cls in (InvalidArgument, NotFound, FailedPrecondition)}
     kind = kinds.get(exc.code, FailedPrecondition)
-    return kind(exc.message, field=exc.field or "model_uri", reason=exc.reason)
+    message = exc.message
+    if isinstance(exc, UnsafeModelError) and exc.pickle_refused:
+        # The library names its own parameter; here the operator's flag is the remedy.
+        message = f"{exc.problem} ({ALLOW_PICKLE_REMEDY})"
+    return kind(message, field=exc.field or "model_uri", reason=exc.reason)
 
 
 def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:

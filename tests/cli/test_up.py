@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import grpc
@@ -124,3 +126,130 @@ def test_up_reports_a_dead_child_and_exits_non_zero(tmp_path: Path):
         busy.close()
     assert result.returncode != 0
     assert "tracking" in result.stderr
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _mlgrpc(*argv: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlgrpc.cli.main", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+
+
+def _recorded_pids(run_dir: Path) -> list[int]:
+    pid_file = run_dir / "up.json"
+    if not pid_file.exists():
+        return []
+    return [service["pid"] for service in json.loads(pid_file.read_text())["services"]]
+
+
+def _kill_groups(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def test_up_detach_returns_once_serving_and_down_stops_everything(tmp_path: Path) -> None:
+    tracking_port, registry_port = _free_port(), _free_port()
+    run_dir = tmp_path / "run"
+    ports = ["--tracking-port", str(tracking_port), "--registry-port", str(registry_port)]
+    pids: list[int] = []
+    try:
+        up = _mlgrpc("up", "--detach", *ports, "--run-dir", str(run_dir), cwd=tmp_path)
+        pids = _recorded_pids(run_dir)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"tracking SERVING on 127.0.0.1:{tracking_port}" in up.stdout
+        assert f"registry SERVING on 127.0.0.1:{registry_port}" in up.stdout
+        assert f"log {run_dir / 'tracking.log'}" in up.stdout
+        assert f"mlgrpc down --run-dir {run_dir}" in up.stdout
+        # Returned means serving: the next command needs no wait.
+        assert _serving(f"127.0.0.1:{tracking_port}")
+        assert _serving(f"127.0.0.1:{registry_port}")
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+
+        again = _mlgrpc("up", "--detach", *ports, "--run-dir", str(run_dir), cwd=tmp_path)
+        assert again.returncode == 1
+        assert "in use" in again.stderr
+        assert all(_alive(pid) for pid in pids)
+
+        down = _mlgrpc("down", "--run-dir", str(run_dir), cwd=tmp_path)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert down.stdout.count(" stopped") == 2, down.stdout
+        assert not [pid for pid in pids if _alive(pid)]
+        assert _port_is_free(tracking_port) and _port_is_free(registry_port)
+        assert not (run_dir / "up.json").exists()
+
+        nothing = _mlgrpc("down", "--run-dir", str(run_dir), cwd=tmp_path)
+        assert nothing.returncode == 0 and "nothing to stop" in nothing.stdout
+    finally:
+        _kill_groups([pid for pid in pids if _alive(pid)])
+
+
+def _processes_started_for(port: int) -> list[int]:
+    """Live processes whose command line has `--port <port>`."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        flagged = (b"--port", str(port).encode()) in pairwise(argv)
+        if flagged and _alive(int(cmdline.parent.name)):
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def test_up_detach_stops_everything_when_a_service_is_not_serving_in_time(
+    tmp_path: Path,
+) -> None:
+    tracking_port, registry_port = _free_port(), _free_port()
+    run_dir = tmp_path / "run"
+    up = _mlgrpc(
+        "up", "--detach", "--tracking-port", str(tracking_port), "--registry-port",
+        str(registry_port), "--run-dir", str(run_dir), "--startup-timeout", "0",
+        cwd=tmp_path,
+    )  # fmt: skip
+    left = _processes_started_for(tracking_port) + _processes_started_for(registry_port)
+    _kill_groups(left)
+    assert up.returncode == 1, up.stdout + up.stderr
+    assert f"tracking did not become SERVING on 127.0.0.1:{tracking_port}" in up.stderr
+    assert str(run_dir / "tracking.log") in up.stderr
+    assert not left
+    assert not (run_dir / "up.json").exists()
+
+
+def test_down_leaves_alone_a_process_that_reused_a_recorded_pid(tmp_path: Path) -> None:
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        run_dir = tmp_path / "run"
+        run_dir.mkdir()
+        service = {
+            "name": "tracking",
+            "pid": stranger.pid,
+            "address": "127.0.0.1:1",
+            "log": str(run_dir / "tracking.log"),
+            "argv": [sys.executable, "-m", "tracking_service"],
+        }
+        (run_dir / "up.json").write_text(json.dumps({"services": [service]}))
+        down = _mlgrpc("down", "--run-dir", str(run_dir), cwd=tmp_path, timeout=60)
+        assert down.returncode == 0, down.stderr
+        assert "was not running" in down.stdout
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()

@@ -169,8 +169,16 @@ def test_pickle_formats_are_refused_when_pickle_is_not_allowed(
     fmt: str, tmp_path: Path, elastic_net: Any
 ) -> None:
     mlgrpc.sklearn.save_model(elastic_net, tmp_path / "m", serialization_format=fmt)
-    with pytest.raises(UnsafeModelError, match="--allow-pickle"):
+    with pytest.raises(UnsafeModelError) as caught:
         mlgrpc.pyfunc.load_model(tmp_path / "m", allow_pickle=False)
+    assert_names_the_clients_remedy(caught.value)
+
+
+def assert_names_the_clients_remedy(error: UnsafeModelError) -> None:
+    """The caller of the library is told its own parameter, not the scoring service's flag."""
+    assert "pass allow_pickle=True to load_model" in error.message
+    assert "--allow-pickle" not in error.message
+    assert "scoring service" not in error.message
 
 
 def test_skops_loads_when_pickle_is_not_allowed(saved: Path) -> None:
@@ -275,5 +283,6 @@ def test_model_without_signature_names_a_missing_fitted_column(
 def test_declared_skops_type_is_refused_when_pickle_is_not_allowed(tmp_path: Path) -> None:
     path = tmp_path / "m"
     mlgrpc.sklearn.save_model(_function_transformer(), path, skops_trusted_types=["_operator.neg"])
-    with pytest.raises(UnsafeModelError, match="--allow-pickle"):
+    with pytest.raises(UnsafeModelError) as caught:
         mlgrpc.sklearn.load_model(path, allow_pickle=False)
+    assert_names_the_clients_remedy(caught.value)

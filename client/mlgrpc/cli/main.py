@@ -20,6 +20,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("health",): "mlgrpc_server.health_probe",
     ("tokens",): "mlgrpc_server.auth.cli",
     ("up",): "mlgrpc.cli.up",
+    ("down",): "mlgrpc.cli.detached",
     ("experiments",): "mlgrpc.cli.experiments",
     ("runs",): "mlgrpc.cli.runs",
     ("metrics",): "mlgrpc.cli.metrics",
@@ -31,13 +32,15 @@ COMMANDS: dict[tuple[str, ...], str] = {
 USAGE = """usage: mlgrpc COMMAND ...
 
 commands:
-  up                  start tracking + registry (+ scoring with -m URI) and wait for Ctrl-C
+  up                  start tracking + registry (+ scoring with -m URI) and wait for Ctrl-C;
+                      --detach: return once all are SERVING and leave them running
+  down                stop what `up --detach` started
   server tracking     run the tracking service
   server registry     run the model-registry service
   server scoring      run the scoring service (same as `models serve`)
   models serve        serve a model over gRPC
   db upgrade          migrate the shared database to the newest schema
-  health [ADDRESS]    exit 0 if the server at ADDRESS answers SERVING (container checks)
+  health [ADDRESS]    exit 0 if the server at ADDRESS (grpcs:// for TLS) answers SERVING
   tokens              create --name N --role read|write|admin | list | revoke NAME | grant
   experiments         list | create NAME | rename ID NEW | delete ID | restore ID
   runs                list --experiment NAME | describe RUN_ID | compare RUN_ID...

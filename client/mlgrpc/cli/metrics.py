@@ -17,6 +17,8 @@ from mlgrpc.client import MlgrpcClient
 from mlgrpc.entities import Metric, Run
 
 PROG = "mlgrpc metrics"
+#: A line of one point is only its marker: drawn larger than the markers along a curve.
+SINGLE_POINT_MARKER_SIZE = 8
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +71,31 @@ def _label(run: Run, key: str, several_runs: bool) -> str:
     return f"{run.info.run_name or run.info.run_id[:8]} ({run.info.run_id[:8]}) · {key}"
 
 
+def _fit_step_axis(axes: Any, steps: set[int]) -> None:
+    """Whole-number ticks on the step axis, also when every point is at one step.
+
+    MaxNLocator(integer=True) keeps to integers only while at least two are in view; around a
+    single step matplotlib's margins leave none but that step, and the ticks fall back to
+    fractions of it. One step of room either side keeps three integers in view."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(steps) == 1:
+        (step,) = steps
+        axes.set_xlim(step - 1, step + 1)
+
+
+def _annotate_value(axes: Any, point: Metric) -> None:
+    """Write the value beside a line's only point: a lone dot reads as nothing without it."""
+    axes.annotate(
+        f"{point.value:.6g}",
+        xy=(point.step, point.value),
+        xytext=(8, 8),
+        textcoords="offset points",
+        fontsize="small",
+    )
+
+
 def _plot(args: argparse.Namespace) -> int:
     plt = _import_pyplot()
     client = MlgrpcClient(args.tracking_uri)
@@ -83,16 +110,17 @@ def _plot(args: argparse.Namespace) -> int:
     figure, axes = plt.subplots(figsize=(9, 5.5), dpi=100)
     try:
         for run, key, points in lines:
+            single = len(points) == 1
             axes.plot(
                 [p.step for p in points],
                 [p.value for p in points],
                 marker="o" if len(points) < 30 else None,
-                markersize=3,
+                markersize=SINGLE_POINT_MARKER_SIZE if single else 3,
                 label=_label(run, key, several_runs),
             )
-        from matplotlib.ticker import MaxNLocator
-
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
+            if single:
+                _annotate_value(axes, points[0])
+        _fit_step_axis(axes, {p.step for _, _, points in lines for p in points})
         axes.set_xlabel("step")
         axes.set_ylabel("value" if len(set(args.keys)) > 1 else args.keys[0])
         axes.set_title(args.title or ", ".join(dict.fromkeys(args.keys)))

@@ -5,13 +5,18 @@ Starts the tracking (50051) and registry (50052) services — and a scoring serv
 to create it), waits until each answers its health check with SERVING, prints the addresses,
 streams their logs with a per-service prefix, and on Ctrl-C / SIGTERM stops all of them. A child
 that dies is reported, the others are stopped, and the exit status is non-zero.
+
+With `--detach` it returns once every service is SERVING and leaves them running, their logs
+and pid file in `--run-dir`; `mlgrpc down` stops them (`mlgrpc.cli.detached`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +31,8 @@ from mlgrpc.cli.style import PREFIX_COLOURS, paint
 
 DEFAULT_STORE = "sqlite:///mlgrpc.db"
 DEFAULT_ARTIFACTS = "./mlgrpc-artifacts"
+#: Where `up --detach` keeps the pid file and logs that `mlgrpc down` reads.
+DEFAULT_RUN_DIR = "./.mlgrpc"
 
 #: TLS flags handed to every service through its environment (flag, variable, meaning).
 TLS_FLAGS = (
@@ -72,6 +79,19 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="seconds to wait for SERVING"
     )
+    parser.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="return once every service is SERVING and leave them running; `mlgrpc down` "
+        "stops them",
+    )
+    parser.add_argument(
+        "--run-dir",
+        default=os.environ.get("MLGRPC_RUN_DIR", DEFAULT_RUN_DIR),
+        help="with --detach: where the services' logs and pid file go "
+        "(env MLGRPC_RUN_DIR; default %(default)s)",
+    )
     tls = parser.add_argument_group("TLS (off unless --tls-cert is given; needs --tls-ca)")
     for flag, variable, meaning in TLS_FLAGS:
         text = f"{meaning} (env {variable})"
@@ -88,7 +108,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _child_environ(args: argparse.Namespace) -> dict[str, str]:
+def child_environ(args: argparse.Namespace) -> dict[str, str]:
     """Our environment with the MLGRPC_TLS_* variables the flags say, and none when TLS is off
     (a lone MLGRPC_TLS_CA, set for a client, would make the registry call tracking over TLS)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MLGRPC_TLS_")}
@@ -180,7 +200,7 @@ def _probe_channel(address: str, args: argparse.Namespace) -> grpc.Channel:
     return grpc.secure_channel(address, credentials)
 
 
-def _wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bool:
+def wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bool:
     with _probe_channel(child.address, args) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
@@ -196,7 +216,7 @@ def _wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bo
     return False
 
 
-def _stop_all(children: list[Child], grace: float = 15.0) -> None:
+def stop_all(children: list[Child], grace: float = 15.0) -> None:
     running = [c for c in children if c.process is not None and c.process.poll() is None]
     for child in running:
         assert child.process is not None
@@ -214,6 +234,27 @@ def _stop_all(children: list[Child], grace: float = 15.0) -> None:
             child.pump.join(timeout=2)
 
 
+def busy_ports(children: list[Child]) -> list[Child]:
+    """The children whose port something already listens on.
+
+    Checked before starting anything: a service that cannot bind exits at once, but the health
+    check could first be answered SERVING by whatever holds the port (an earlier `mlgrpc up`)."""
+    busy = []
+    for child in children:
+        host, _, port = child.address.rpartition(":")
+        host = host.strip("[]")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As the servers bind: a port left in TIME_WAIT by a stopped service is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, int(port)))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    busy.append(child)
+    return busy
+
+
 def _migrate(store_uri: str) -> int:
     return subprocess.call(
         [sys.executable, "-m", "mlgrpc.cli.main", "db", "upgrade", "--backend-store-uri", store_uri]
@@ -222,6 +263,16 @@ def _migrate(store_uri: str) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parse(argv)
+    children = _children(args)
+    busy = busy_ports(children)
+    if busy:
+        for child in busy:
+            print(
+                f"mlgrpc up: {child.address} (for {child.name}) is in use: is the platform "
+                "already running? (`mlgrpc down` stops one started with --detach)",
+                file=sys.stderr,
+            )
+        return 1
     if args.backend_store_uri.startswith("sqlite:///"):
         Path(args.backend_store_uri.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
@@ -230,18 +281,21 @@ def main(argv: list[str]) -> int:
     if _migrate(args.backend_store_uri) != 0:
         print("mlgrpc up: could not migrate the database", file=sys.stderr)
         return 1
+    if args.detach:
+        from mlgrpc.cli.detached import start_detached
+
+        return start_detached(args, children)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    children = _children(args)
     for index, child in enumerate(children):
         child.process = subprocess.Popen(
             child.argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**_child_environ(args), "PYTHONUNBUFFERED": "1"},
+            env={**child_environ(args), "PYTHONUNBUFFERED": "1"},
             start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
         )
         colour = PREFIX_COLOURS[index % len(PREFIX_COLOURS)]
@@ -250,12 +304,12 @@ def main(argv: list[str]) -> int:
 
     deadline = time.monotonic() + args.startup_timeout
     for child in children:
-        if not _wait_serving(child, deadline, args):
+        if not wait_serving(child, deadline, args):
             print(
                 f"mlgrpc up: {child.name} did not become SERVING on {child.address}",
                 file=sys.stderr,
             )
-            _stop_all(children)
+            stop_all(children)
             return 1
     for child in children:
         scheme = "grpcs://" if args.tls_cert else ""
@@ -276,6 +330,6 @@ def main(argv: list[str]) -> int:
             exit_code = 1
             break
         stop.wait(0.2)
-    _stop_all(children)
+    stop_all(children)
     print("mlgrpc up: stopped", flush=True)
     return exit_code

@@ -19,4 +19,15 @@ class UnsafeModelError(FailedPreconditionError):
 
     Raised for pickle/cloudpickle models when `allow_pickle=False`, and for skops models whose
     file references types outside the trusted list.
+
+    `problem` is the message without a remedy; `pickle_refused` says that loading with
+    `allow_pickle=True` would succeed. Each caller names its own way to allow it: the message
+    names the client's parameter, and the scoring service replaces it with its flag.
     """
+
+    def __init__(
+        self, problem: str, *, remedy: str = "", pickle_refused: bool = False, field: str
+    ) -> None:
+        super().__init__(f"{problem} ({remedy})" if remedy else problem, field=field)
+        self.problem = problem
+        self.pickle_refused = pickle_refused

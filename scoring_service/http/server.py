@@ -90,8 +90,8 @@ def start_http(
     sock = bind(host, port, reuse_port=reuse_port)
     config = uvicorn.Config(
         app,
-        http="httptools",
-        loop="uvloop",
+        http="auto",  # httptools when installed (it is a dependency), else h11
+        loop="auto",  # uvloop when installed
         lifespan="off",
         access_log=False,
         log_level="warning",

@@ -9,14 +9,16 @@ import struct
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from .conftest import SEED_COLUMNS, SEED_ROW
+from .conftest import SEED_COLUMNS, SEED_ROW, TRITON_REQUIREMENTS
+
+TRITON_HTTP_SCRIPT = Path(__file__).with_name("triton_http_script.py")
 
 SEED_CURL_BODY = (
     '{"columns":["alcohol", "chlorides", "citric acid", "density", "fixed acidity", '
@@ -346,3 +348,48 @@ def test_grpc_keeps_serving_beside_http(http_server: Any, expected_seed_predicti
     with grpc.insecure_channel(http_server.address) as channel:
         reply = pb_grpc.ScoringServiceStub(channel).Predict(request, timeout=30)
     assert reply.predictions.values[0].number_value == expected_seed_prediction
+
+
+# The real tritonclient.http (peer venv) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def triton_http_python(peer_python: Callable[[str, list[str]], Path]) -> Path:
+    return peer_python("tritonclient", TRITON_REQUIREMENTS)
+
+
+def _triton_http(python: Path, server: Any, scenario: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [str(python), str(TRITON_HTTP_SCRIPT), f"127.0.0.1:{server.http.port}", scenario],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("scenario", ["binary", "json"])
+def test_tritonclient_http_infers_by_name_binary_and_json(
+    http_server: Any, expected_seed_prediction: float, triton_http_python: Path, scenario: str
+) -> None:
+    reply = _triton_http(triton_http_python, http_server, scenario)
+    assert reply["predictions"] == pytest.approx([expected_seed_prediction] * 3, abs=1e-9)
+    assert reply["id"] == "req-9"
+    assert reply["binary_size"] == (24 if scenario == "binary" else None)
+
+
+def test_tritonclient_http_health_metadata_and_errors(
+    http_server: Any, triton_http_python: Path
+) -> None:
+    health = _triton_http(triton_http_python, http_server, "health")
+    assert health == {
+        "live": True,
+        "ready": True,
+        "model_ready": True,
+        "v1_ready": True,
+        "inputs": sorted(SEED_COLUMNS),
+        "versions": ["1"],
+    }
+    error = _triton_http(triton_http_python, http_server, "error")
+    assert error["status"] == "400" and "nope" in error["message"]

@@ -169,18 +169,20 @@ def create_server(
     manager.on_ready(running.set_serving)
     logger.info("scoring service listening on %s:%d", host, port)
     scoring = ScoringServer(running, manager)
-    if config.http_port is not None:
-        try:
+    # A single process listens for HTTP at once (/ping says 404 until its models are loaded,
+    # as MLflow's does). A worker sharing the port listens only once loaded: the kernel would
+    # hand a loading worker connections that its ready siblings could answer.
+    http_first = config.http_port is not None and not reuse_port
+    try:
+        if http_first:
             scoring.http = _start_http(config, manager, auth, reuse_port)
-        except BaseException:
-            scoring.stop(grace=0)
-            raise
-    if load:
-        try:
+        if load:
             scoring.load_models(early=early_start, on_failure=on_load_failure)
-        except BaseException:
-            scoring.stop(grace=0)
-            raise
+        if config.http_port is not None and not http_first:
+            scoring.http = _start_http(config, manager, auth, reuse_port)
+    except BaseException:
+        scoring.stop(grace=0)
+        raise
     return scoring
 
 

@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default=env("MLGRPC_HOST", "127.0.0.1"))
     parser.add_argument(
+        "--http-port",
+        type=int,
+        default=int(env("MLGRPC_SCORING_HTTP_PORT")) if env("MLGRPC_SCORING_HTTP_PORT") else None,
+        help="also answer HTTP on this port: MLflow's POST /invocations (and /ping, /health, "
+        "/version) and the Open Inference Protocol's REST API (/v2/…), with the same models, "
+        "tokens and TLS as the gRPC port (env MLGRPC_SCORING_HTTP_PORT; default: off)",
+    )
+    parser.add_argument(
         "-w",
         "--workers",
         type=int,
@@ -148,6 +156,7 @@ def config_from_args(
         models=tuple(ModelSpec.parse(u.strip()) for u in uris),
         host=args.host,
         port=args.port,
+        http_port=args.http_port,
         workers=max(1, args.workers),
         registry_address=args.registry_address,
         tracking_address=args.tracking_address,
@@ -189,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     if config.auth and config.server_kind == "aio":
         print("mlgrpc models serve: --auth needs --server-kind sync", file=sys.stderr)
         return 2
+    if config.http_port is not None and config.server_kind == "aio":
+        print("mlgrpc models serve: --http-port needs --server-kind sync", file=sys.stderr)
+        return 2
     if config.server_kind == "aio":
         from scoring_service.aio_server import run
 
@@ -218,6 +230,8 @@ def _serve_single(config: ServeConfig, *, early_start: bool = False) -> int:
         return 1
     names = ", ".join(f"{m.name} v{m.version}" for m in server.manager.registry.all())
     logger.info("serving %s on %s:%d", names, config.host, server.port)
+    if server.http is not None:
+        logger.info("HTTP (/invocations, /v2) on %s:%d", config.host, server.http.port)
     stop.wait()
     server.stop(grace=5)
     if failures:  # the full load behind an early start failed: exit as a failed start does

@@ -39,6 +39,10 @@ class ServeConfig:
     models: tuple[ModelSpec, ...] = ()
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    #: Port of the HTTP protocols (MLflow's /invocations, the V2 REST API); None: no HTTP.
+    http_port: int | None = None
+    #: HTTP bodies above this many bytes are answered 413 (the gRPC port's message limit).
+    http_max_body_bytes: int = 64 * 1024 * 1024
     workers: int = 1
     registry_address: str = ""
     tracking_address: str = ""

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
@@ -29,6 +30,9 @@ from scoring_service.config import ServeConfig
 from scoring_service.models.manager import ModelManager
 from scoring_service.oip_servicer import InferenceServicer
 from scoring_service.servicer import ScoringServicer
+
+if TYPE_CHECKING:
+    from scoring_service.http.server import RunningHttp
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ class ScoringServer:
     followers: list[object] = field(default_factory=list)
     #: Set once the full models are loaded (or their load failed); see `load_models`.
     fully_loaded: threading.Event = field(default_factory=threading.Event)
+    #: The HTTP listener (`--http-port`), if any.
+    http: RunningHttp | None = None
 
     @property
     def port(self) -> int:
@@ -63,6 +69,14 @@ class ScoringServer:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.running.port}"
+
+    @property
+    def http_url(self) -> str:
+        """`http(s)://127.0.0.1:PORT` of the HTTP protocols ("" when HTTP is off)."""
+        if self.http is None:
+            return ""
+        scheme = "https" if self.manager.config.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.http.port}"
 
     def load_models(
         self, *, early: bool = False, on_failure: Callable[[BaseException], None] | None = None
@@ -104,6 +118,8 @@ class ScoringServer:
     def stop(self, grace: float | None = 5.0) -> None:
         for follower in self.followers:
             follower.stop()  # type: ignore[attr-defined]
+        if self.http is not None:
+            self.http.stop(grace or 0.0)
         self.running.stop(grace)
         self.manager.close()
 
@@ -153,10 +169,41 @@ def create_server(
     manager.on_ready(running.set_serving)
     logger.info("scoring service listening on %s:%d", host, port)
     scoring = ScoringServer(running, manager)
-    if load:
-        try:
+    # A single process listens for HTTP at once (/ping says 404 until its models are loaded,
+    # as MLflow's does). A worker sharing the port listens only once loaded: the kernel would
+    # hand a loading worker connections that its ready siblings could answer.
+    http_first = config.http_port is not None and not reuse_port
+    try:
+        if http_first:
+            scoring.http = _start_http(config, manager, auth, reuse_port)
+        if load:
             scoring.load_models(early=early_start, on_failure=on_load_failure)
-        except BaseException:
-            scoring.stop(grace=0)
-            raise
+        if config.http_port is not None and not http_first:
+            scoring.http = _start_http(config, manager, auth, reuse_port)
+    except BaseException:
+        scoring.stop(grace=0)
+        raise
     return scoring
+
+
+def _start_http(
+    config: ServeConfig,
+    manager: ModelManager,
+    auth: list[grpc.ServerInterceptor],
+    reuse_port: bool,
+) -> RunningHttp:
+    """The HTTP protocols beside gRPC: the same models, token checks and TLS."""
+    from mlgrpc_server.auth.interceptor import AuthInterceptor
+    from scoring_service.http.app import ScoringHttpApp
+    from scoring_service.http.server import start_http
+
+    checker = next((i for i in auth if isinstance(i, AuthInterceptor)), None)
+    app = ScoringHttpApp(
+        manager,
+        max_request_rows=config.max_request_rows,
+        max_body_bytes=config.http_max_body_bytes,
+        threads=config.threads,
+        check_call=checker.check_call if checker is not None else None,
+    )
+    assert config.http_port is not None
+    return start_http(app, config.host, config.http_port, tls=config.tls, reuse_port=reuse_port)

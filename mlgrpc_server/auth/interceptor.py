@@ -119,6 +119,17 @@ class AuthInterceptor(grpc.ServerInterceptor):
             logger.warning("%s has no permission rule: only admin tokens may call it", method)
         return ADMIN
 
+    def check_call(
+        self, method: str, metadata: Sequence[tuple[str, str | bytes]], request: Any = None
+    ) -> None:
+        """Authenticate and authorise one call of `method` (a full gRPC method name) made
+        through another protocol (the scoring service's HTTP routes), by the same rules."""
+        if method[1:].split("/", 1)[0] in OPEN_SERVICES:
+            return
+        rule = self._rule(method)
+        if rule.permission is not None:
+            self._authorize(self._authenticate(metadata), rule, method, request)
+
     def _authenticate(self, metadata: Sequence[tuple[str, str | bytes]] | None) -> Principal:
         return self._store.authenticate(bearer_token(metadata))
 

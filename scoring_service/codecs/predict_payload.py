@@ -109,19 +109,63 @@ def _columnar(data: pb.ColumnarData) -> ColumnBatch:
     return ColumnBatch(columns, lengths.pop() if lengths else 0)
 
 
+#: The keys of MLflow's `/invocations` JSON body that carry the input, one per request.
+MLFLOW_INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+
+
+def decode_mlflow_input(kind: str, value: Any, model: LoadedModel) -> ColumnBatch:
+    """One of MLflow's input shapes, as Python values (parsed JSON), as named columns.
+
+    `kind` is one of `MLFLOW_INPUT_KEYS`; the gRPC payloads of the same names and the HTTP
+    `/invocations` body both come here, so the two protocols read a payload the same way.
+    """
+    if kind == "dataframe_split":
+        if not isinstance(value, dict):
+            raise InvalidArgument(
+                'dataframe_split must be an object {"columns": [...], "data": [[...], ...]}',
+                field=kind,
+            )
+        columns, rows = value.get("columns"), value.get("data", [])
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise InvalidArgument(
+                "dataframe_split.data must be a list of rows, each a list of values", field=kind
+            )
+        if columns:
+            if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+                raise InvalidArgument(
+                    "dataframe_split.columns must be a list of column names", field=kind
+                )
+            return _from_rows(columns, rows, kind)
+        if not rows:
+            return ColumnBatch({}, 0)
+        return _from_rows(_positional_names(model, len(rows[0]), kind), rows, kind)
+    if kind == "dataframe_records":
+        if not isinstance(value, list):
+            raise InvalidArgument(
+                "dataframe_records must be a list of objects of column → value", field=kind
+            )
+        return _from_records(value, kind)
+    if kind in ("instances", "inputs"):
+        if isinstance(value, list):
+            return _from_list(model, value, kind)
+        if isinstance(value, dict):
+            return _from_dict_of_columns(value)
+        raise InvalidArgument(f"{kind} must be a list of rows or an object of columns", field=kind)
+    raise InvalidArgument(
+        f"unknown input {kind!r}; use one of {', '.join(MLFLOW_INPUT_KEYS)}", field="payload"
+    )
+
+
 def decode_request(request: pb.PredictRequest, model: LoadedModel) -> ColumnBatch:
     """The request's payload as named columns; a missing or malformed payload is INVALID."""
     kind = request.WhichOneof("payload")
     if kind == "dataframe_split":
         split = request.dataframe_split
         rows = [list_to_python(row) for row in split.data]
-        if split.columns:
-            return _from_rows(list(split.columns), rows, "dataframe_split")
-        if not rows:
-            return ColumnBatch({}, 0)
-        return _from_rows(_positional_names(model, len(rows[0]), kind), rows, kind)
+        return decode_mlflow_input(kind, {"columns": list(split.columns), "data": rows}, model)
     if kind == "dataframe_records":
-        return _from_records([value_to_python(v) for v in request.dataframe_records.values], kind)
+        records = [value_to_python(v) for v in request.dataframe_records.values]
+        return decode_mlflow_input(kind, records, model)
     if kind in ("instances", "inputs"):
         value = getattr(request, kind)
         which = value.WhichOneof("kind")

@@ -19,6 +19,8 @@ SEED_COLUMNS = [
     "pH", "residual sugar", "sulphates", "total sulfur dioxide", "volatile acidity",
 ]  # fmt: skip
 SEED_ROW = [12.8, 0.029, 0.48, 0.98, 6.2, 29, 3.33, 1.2, 0.39, 75, 0.66]
+#: The peer venv of the real tritonclient (gRPC and HTTP): it needs protobuf < 7, we need 7.
+TRITON_REQUIREMENTS = ["tritonclient[grpc,http]==2.73.0", "numpy"]
 
 
 @pytest.fixture(scope="session")

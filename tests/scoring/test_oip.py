@@ -15,7 +15,7 @@ import pytest
 from mlgrpc.inference import grpc_predict_v2_pb2 as pb
 from mlgrpc.inference import grpc_predict_v2_pb2_grpc as pb_grpc
 
-from .conftest import SEED_COLUMNS, SEED_ROW
+from .conftest import SEED_COLUMNS, SEED_ROW, TRITON_REQUIREMENTS
 from .helpers import grpcurl
 
 TRITON_SCRIPT = Path(__file__).with_name("triton_client_script.py")
@@ -24,7 +24,7 @@ TRITON_SCRIPT = Path(__file__).with_name("triton_client_script.py")
 @pytest.fixture(scope="session")
 def triton_python(peer_python: Callable[[str, list[str]], Path]) -> Path:
     """A virtualenv with the real tritonclient: it needs protobuf < 7, we need 7."""
-    return peer_python("tritonclient", ["tritonclient[grpc]==2.73.0", "numpy"])
+    return peer_python("tritonclient", TRITON_REQUIREMENTS)
 
 
 def _triton(python: Path, address: str, scenario: str) -> dict[str, Any]:

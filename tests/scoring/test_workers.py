@@ -75,3 +75,50 @@ def test_two_workers_serve_from_two_processes_and_stop_on_sigterm(
             process.kill()
             process.wait()
         log.close()
+
+
+def test_two_workers_answer_http_too(wine_model_dir: Path, tmp_path: Path) -> None:
+    """Each worker binds the HTTP port as it binds the gRPC one (SO_REUSEPORT); a worker that
+    could not would stop the pool."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    port, http_port = _free_port(), _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scoring_service", "-m", str(wine_model_dir), "-p", str(port),
+         "--http-port", str(http_port), "--workers", "2"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MLGRPC_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    body = json.dumps({"instances": [[12.8, 0.029, 0.48, 0.98, 6.2, 29, 3.33, 1.2, 0.39, 75,
+                                      0.66]]}).encode()  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/ping", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                time.sleep(0.1)
+        answers = []
+        for _ in range(20):  # a new connection each: the kernel spreads them over the workers
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{http_port}/invocations",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answers.append(len(json.loads(response.read())["predictions"]))
+        assert answers == [1] * 20
+        assert _pid_of_answering_process(f"127.0.0.1:{port}") not in (None, process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.close()

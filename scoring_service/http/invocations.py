@@ -1,0 +1,168 @@
+"""MLflow's scoring protocol: the body of `POST /invocations` → named columns, output → JSON.
+
+MLflow 2+ bodies (`application/json` with exactly one of dataframe_split, dataframe_records,
+instances, inputs, and optional `params`; `text/csv`) are answered `{"predictions": [...]}` as
+MLflow 3 answers them. The MLflow 1.x forms — a `format=pandas-split|pandas-records` content-type
+parameter, or a bare `{"columns", "data"}` object or list of records — are answered as 1.x did,
+with a bare list, so that scripts written for 1.x (the seed's curl among them) work unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+import numpy as np
+
+from mlgrpc_server.errors import InvalidArgument
+from scoring_service.codecs.predict_payload import MLFLOW_INPUT_KEYS, decode_mlflow_input
+from scoring_service.models.enforce import ColumnBatch
+from scoring_service.models.loaded import LoadedModel
+from scoring_service.models.predict import output_records
+
+logger = logging.getLogger(__name__)
+
+JSON = "application/json"
+CSV = "text/csv"
+_LEGACY_FORMATS = {
+    "pandas-split": "dataframe_split",
+    "split": "dataframe_split",
+    "pandas-records": "dataframe_records",
+    "records": "dataframe_records",
+}
+
+
+class UnsupportedMediaType(InvalidArgument):
+    """A content type (or parameter) this endpoint does not read: HTTP 415."""
+
+    http_status = 415
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A decoded `/invocations` body: its columns, and whether to answer as MLflow 1.x did."""
+
+    batch: ColumnBatch
+    legacy: bool = False
+
+
+def decode_invocation(content_type: str | None, body: bytes, model: LoadedModel) -> Invocation:
+    if not content_type:
+        raise UnsupportedMediaType(
+            f"the request has no Content-Type; send {JSON} or {CSV}", field="Content-Type"
+        )
+    header = Message()
+    header["content-type"] = content_type
+    mime = header.get_content_type()
+    params = {key.lower(): value for key, value in header.get_params()[1:]}
+    charset = params.pop("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"charset {charset!r} is not supported; send utf-8", field="Content-Type"
+        )
+    legacy_format = params.pop("format", None)
+    if params:
+        raise UnsupportedMediaType(
+            f"unknown Content-Type parameters {sorted(params)}; only charset and (MLflow 1.x) "
+            "format=pandas-split|pandas-records are read",
+            field="Content-Type",
+        )
+    if mime == JSON:
+        payload = _parse_json(body)
+        if legacy_format is None:
+            return _mlflow_json(payload, model)
+        kind = _LEGACY_FORMATS.get(legacy_format.lower())
+        if kind is None:
+            raise UnsupportedMediaType(
+                f"format={legacy_format!r} is not supported; use pandas-split or pandas-records",
+                field="Content-Type",
+            )
+        return Invocation(decode_mlflow_input(kind, payload, model), legacy=True)
+    if mime == CSV and legacy_format is None:
+        return Invocation(_parse_csv(body))
+    raise UnsupportedMediaType(
+        f"Content-Type {content_type!r} is not supported; send {JSON} (MLflow's JSON shapes) "
+        f"or {CSV}",
+        field="Content-Type",
+    )
+
+
+def encode_predictions(output: Any, *, legacy: bool) -> bytes:
+    records = output_records(output)
+    answer: Any = records if legacy else {"predictions": records}
+    return json.dumps(answer, default=_numpy_value, separators=(",", ":")).encode("utf-8")
+
+
+def _numpy_value(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)  # timestamps and the like, as pandas' JSON writer would show them
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and undecodable UTF-8; RecursionError deep nesting.
+        why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InvalidArgument(f"the body is not valid JSON: {why}", field="body") from None
+
+
+def _mlflow_json(payload: Any, model: LoadedModel) -> Invocation:
+    if isinstance(payload, list):
+        if payload and all(isinstance(item, dict) for item in payload):
+            return Invocation(decode_mlflow_input("dataframe_records", payload, model), True)
+        raise InvalidArgument(
+            'a bare JSON list is not an input; send {"instances": [...]} or '
+            '{"dataframe_records": [...]}',
+            field="body",
+        )
+    if not isinstance(payload, dict):
+        raise InvalidArgument(
+            f"the body must be a JSON object with one of {', '.join(MLFLOW_INPUT_KEYS)}",
+            field="body",
+        )
+    kinds = [key for key in MLFLOW_INPUT_KEYS if key in payload]
+    if not kinds and "data" in payload:
+        # MLflow 1.x's default for application/json: a DataFrame in pandas' split orient.
+        return Invocation(decode_mlflow_input("dataframe_split", payload, model), legacy=True)
+    if len(kinds) != 1:
+        found = f"found {kinds}" if kinds else f"found keys {sorted(payload)[:10]}"
+        raise InvalidArgument(
+            f"the body must hold exactly one of {', '.join(MLFLOW_INPUT_KEYS)} (and optional "
+            f'params); {found}. Example: {{"dataframe_split": {{"columns": [...], '
+            '"data": [[...]]}}',
+            field="body",
+        )
+    unknown = sorted(set(payload) - {kinds[0], "params"})
+    if unknown:
+        raise InvalidArgument(
+            f"unknown keys {unknown} beside {kinds[0]!r}; only params may accompany it",
+            field="body",
+        )
+    params = payload.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise InvalidArgument("params must be an object of name → value", field="params")
+    if params:
+        # As MLflow does for a model whose signature has no params: accepted and not used.
+        logger.debug("params %s ignored: model %s takes no params", sorted(params), model.name)
+    return Invocation(decode_mlflow_input(kinds[0], payload[kinds[0]], model))
+
+
+def _parse_csv(body: bytes) -> ColumnBatch:
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        # pandas' EmptyDataError is a ValueError too.
+        raise InvalidArgument(f"the body is not readable CSV: {exc}", field="body") from None
+    return ColumnBatch({str(c): frame[c].to_numpy() for c in frame.columns}, len(frame))

@@ -42,6 +42,12 @@ SEED_REQUEST = {
         "data": [[12.8, 0.029, 0.48, 0.98, 6.2, 29, 3.33, 1.2, 0.39, 75, 0.66]],
     }
 }  # fmt: skip
+#: The seed blog's curl body, character for character.
+SEED_CURL_DATA = (
+    '{"columns":["alcohol", "chlorides", "citric acid", "density", "fixed acidity", "free sulfur '
+    'dioxide", "pH", "residual sugar", "sulphates", "total sulfur dioxide", "volatile acidity"],'
+    '"data":[[12.8, 0.029, 0.48, 0.98, 6.2, 29, 3.33, 1.2, 0.39, 75, 0.66]]}'
+)
 PREDICT = "mlgrpc.scoring.v1.ScoringService/Predict"
 
 
@@ -95,10 +101,11 @@ def _grpcurl_predict(address: str) -> dict[str, Any]:
 def scoring(tracking_server: str, registry_server: str, tmp_path: Path) -> Iterator[Any]:
     processes: list[subprocess.Popen[str]] = []
 
-    def start(model_uri: str) -> str:
-        port = _free_port()
+    def start(model_uri: str) -> tuple[str, int]:
+        port, http_port = _free_port(), _free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "scoring_service", "-m", model_uri, "--port", str(port),
+             "--http-port", str(http_port),
              "--registry-address", registry_server, "--tracking-address", tracking_server,
              "--cache-dir", str(tmp_path / "cache")],
             stdout=subprocess.PIPE,
@@ -115,7 +122,7 @@ def scoring(tracking_server: str, registry_server: str, tmp_path: Path) -> Itera
                 try:
                     status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
                     if status == health_pb2.HealthCheckResponse.SERVING:
-                        return address
+                        return address, http_port
                 except grpc.RpcError:
                     pass
                 time.sleep(0.2)
@@ -131,8 +138,18 @@ def scoring(tracking_server: str, registry_server: str, tmp_path: Path) -> Itera
                 process.kill()
 
 
+def _seed_curl(http_port: int) -> list[float]:
+    """The seed's last step, verbatim: MLflow 1.x's pandas-split curl, answered a bare list."""
+    result = subprocess.run(
+        ["curl", "-s", "-X", "POST", "-H", "Content-Type:application/json; format=pandas-split",
+         "--data", SEED_CURL_DATA, f"http://127.0.0.1:{http_port}/invocations"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
 def test_seed_story_on_mariadb_and_the_served_version_follows_the_alias(
-    tracking_server: str, registry_server: str, scoring: Callable[[str], str]
+    tracking_server: str, registry_server: str, scoring: Callable[[str], tuple[str, int]]
 ) -> None:
     name = f"wine-{uuid.uuid4().hex[:8]}"
     registry = RegistryClient(registry_server)
@@ -143,10 +160,11 @@ def test_seed_story_on_mariadb_and_the_served_version_follows_the_alias(
     assert first.version == 1 and first.run_id == first_run
     registry.set_registered_model_alias(name, "champion", 1)
 
-    address = scoring(f"models:/{name}@champion")
+    address, http_port = scoring(f"models:/{name}@champion")
     reply = _grpcurl_predict(address)
     assert reply["model_name"] == name and reply["model_version"] == "1"
     assert reply["predictions"][0] == pytest.approx(_in_process_prediction(first_run), abs=1e-9)
+    assert _seed_curl(http_port) == pytest.approx(reply["predictions"], abs=1e-9)
 
     second_run = _train(tracking_server, registry_server, name, "0.1", "0.9")
     registry.set_registered_model_alias(name, "champion", 2)
@@ -161,3 +179,4 @@ def test_seed_story_on_mariadb_and_the_served_version_follows_the_alias(
         time.sleep(0.2)
     assert reply["model_version"] == "2"
     assert reply["predictions"][0] == pytest.approx(expected, abs=1e-9)
+    assert _seed_curl(http_port) == pytest.approx([expected], abs=1e-9)

@@ -69,6 +69,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--registry-port", type=int, default=50052)
     parser.add_argument("--scoring-port", type=int, default=8088)
     parser.add_argument(
+        "--scoring-http-port",
+        type=int,
+        default=None,
+        help="the scoring service also answers HTTP here (MLflow's /invocations, the V2 REST "
+        "API); default: off",
+    )
+    parser.add_argument(
         "-m",
         "--model",
         action="append",
@@ -170,6 +177,11 @@ def _children(args: argparse.Namespace) -> list[Child]:
                     args.host,
                     "--port",
                     str(args.scoring_port),
+                    *(
+                        ["--http-port", str(args.scoring_http_port)]
+                        if args.scoring_http_port is not None
+                        else []
+                    ),
                     "--registry-address",
                     registry,
                     "--tracking-address",

@@ -191,7 +191,11 @@ def test_registry_outage_keeps_serving_and_the_watch_reconnects(
             rpb_grpc.ModelRegistryServiceStub(channel).SetRegisteredModelAlias(
                 rpb.SetRegisteredModelAliasRequest(
                     name="wine-outage", alias="champion", version=version
-                )
+                ),
+                timeout=30,
+                # Channels of one process share subchannels: after the restart this one may
+                # start in the reconnect backoff of the scoring service's watch channel.
+                wait_for_ready=True,
             )
 
     set_alias(versions[0])
@@ -224,3 +228,102 @@ def test_registry_outage_keeps_serving_and_the_watch_reconnects(
     finally:
         server.stop(grace=0)
         registry.stop(grace=0)
+
+
+def test_http_follows_the_alias_with_no_failed_request(
+    tracking_server: str,
+    registry_address: str,
+    wine_model_dir: Path,
+    second_model_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """The same alias following, seen through HTTP's /invocations under a steady load."""
+    import http.client
+    import json
+
+    import pandas as pd
+
+    from mlgrpc.pyfunc import load_model_from_dir
+
+    name = "wine-http"
+    frame = pd.DataFrame([SEED_ROW], columns=SEED_COLUMNS)
+    expected = [
+        float(load_model_from_dir(d).predict(frame)[0]) for d in (wine_model_dir, second_model_dir)
+    ]
+    with (
+        grpc.insecure_channel(tracking_server) as tch,
+        grpc.insecure_channel(registry_address) as rch,
+    ):
+        tracking = tpb_grpc.TrackingServiceStub(tch)
+        registry = rpb_grpc.ModelRegistryServiceStub(rch)
+        registry.CreateRegisteredModel(rpb.CreateRegisteredModelRequest(name=name))
+        for model_dir in (wine_model_dir, second_model_dir):
+            run_id = tracking.CreateRun(tpb.CreateRunRequest(experiment_id="0")).run.info.run_id
+            artifacts.upload_dir(tracking, run_id, model_dir, "model")
+            registry.CreateModelVersion(
+                rpb.CreateModelVersionRequest(name=name, source=f"runs:/{run_id}/model")
+            )
+        alias = rpb.SetRegisteredModelAliasRequest(name=name, alias="champion", version=1)
+        registry.SetRegisteredModelAlias(alias)
+    server = create_server(
+        ServeConfig(
+            models=(ModelSpec(f"models:/{name}@champion"),),
+            port=0,
+            http_port=0,
+            registry_address=registry_address,
+            tracking_address=tracking_server,
+            cache_dir=tmp_path / "cache",
+        )
+    )
+    assert server.http is not None
+    body = json.dumps({"dataframe_split": {"columns": SEED_COLUMNS, "data": [SEED_ROW]}})
+    answers: list[float] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.http.port, timeout=10)
+        while not stop.is_set():
+            try:
+                connection.request(
+                    "POST", "/invocations", body, {"Content-Type": "application/json"}
+                )
+                response = connection.getresponse()
+                content = response.read()
+                if response.status != 200:
+                    failures.append(f"{response.status}: {content[:200]!r}")
+                else:
+                    answers.append(json.loads(content)["predictions"][0])
+            except (OSError, http.client.HTTPException) as exc:
+                failures.append(repr(exc))
+                connection.close()
+        connection.close()
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        while len(answers) < 20 and not failures:
+            time.sleep(0.01)
+        with grpc.insecure_channel(registry_address) as channel:
+            rpb_grpc.ModelRegistryServiceStub(channel).SetRegisteredModelAlias(
+                rpb.SetRegisteredModelAliasRequest(name=name, alias="champion", version=2)
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            answers and answers[-1] == pytest.approx(expected[1], abs=1e-9)
+        ):
+            time.sleep(0.05)
+        count = len(answers)
+        while len(answers) < count + 20 and not failures:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join()
+        server.stop(grace=0)
+    assert failures == []
+    versions = [0 if a == pytest.approx(expected[0], abs=1e-9) else 1 for a in answers]
+    assert all(
+        a == pytest.approx(expected[v], abs=1e-9) for a, v in zip(answers, versions, strict=True)
+    )
+    switch = versions.index(1)
+    assert set(versions[:switch]) == {0} and set(versions[switch:]) == {1}

@@ -32,6 +32,7 @@ from scoring_service.oip_servicer import InferenceServicer
 from scoring_service.servicer import ScoringServicer
 
 if TYPE_CHECKING:
+    from mlgrpc_server.observability.metrics import GrpcMetrics
     from scoring_service.http.server import RunningHttp
 
 logger = logging.getLogger(__name__)
@@ -175,11 +176,11 @@ def create_server(
     http_first = config.http_port is not None and not reuse_port
     try:
         if http_first:
-            scoring.http = _start_http(config, manager, auth, reuse_port)
+            scoring.http = _start_http(config, manager, auth, reuse_port, observability.metrics)
         if load:
             scoring.load_models(early=early_start, on_failure=on_load_failure)
         if config.http_port is not None and not http_first:
-            scoring.http = _start_http(config, manager, auth, reuse_port)
+            scoring.http = _start_http(config, manager, auth, reuse_port, observability.metrics)
     except BaseException:
         scoring.stop(grace=0)
         raise
@@ -191,6 +192,7 @@ def _start_http(
     manager: ModelManager,
     auth: list[grpc.ServerInterceptor],
     reuse_port: bool,
+    metrics: GrpcMetrics | None,
 ) -> RunningHttp:
     """The HTTP protocols beside gRPC: the same models, token checks and TLS."""
     from mlgrpc_server.auth.interceptor import AuthInterceptor
@@ -204,6 +206,7 @@ def _start_http(
         max_body_bytes=config.http_max_body_bytes,
         threads=config.threads,
         check_call=checker.check_call if checker is not None else None,
+        metrics=metrics,
     )
     assert config.http_port is not None
     return start_http(app, config.host, config.http_port, tls=config.tls, reuse_port=reuse_port)

@@ -4,7 +4,10 @@ Names and labels follow go-grpc-prometheus, which Grafana dashboards for gRPC ex
 `grpc_server_handled_total{grpc_type, grpc_service, grpc_method, grpc_code}` counts finished
 calls by status (errors are the codes other than OK) and `grpc_server_handling_seconds` is the
 latency histogram per method. Scoring adds `mlgrpc_model_requests_total` and
-`mlgrpc_model_request_seconds` per model name and version.
+`mlgrpc_model_request_seconds` per model name and version (an HTTP scoring request carries its
+route, e.g. `POST /invocations`, where a gRPC one has its method), and its HTTP port
+`http_server_requests_total{method, route, status}` and `http_server_request_duration_seconds`
+(routes as templates, `/v2/models/{name}/infer`, so that a label never holds a model name).
 
 Each server has its own `CollectorRegistry`, so that two servers in one process (tests, or an
 embedding program) do not mix their counts. Several scoring worker processes use prometheus
@@ -121,6 +124,19 @@ class GrpcMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.http_requests = Counter(
+            "http_server_requests",
+            "HTTP requests completed (the scoring service's HTTP port), by route and status.",
+            ("method", "route", "status"),
+            registry=registry,
+        )
+        self.http_seconds = Histogram(
+            "http_server_request_duration_seconds",
+            "Time from an HTTP request's arrival to its answer, by route.",
+            ("method", "route"),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self._methods: dict[str, MethodMetrics] = {}
         self._lock = threading.Lock()
 
@@ -139,6 +155,10 @@ class GrpcMetrics:
     ) -> None:
         self.model_handled.labels(name, version, method, code.name).inc()
         self.model_seconds.labels(name, version, method).observe(seconds)
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.http_requests.labels(method, route, str(status)).inc()
+        self.http_seconds.labels(method, route).observe(seconds)
 
 
 class MetricsEndpoint:

@@ -17,9 +17,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import grpc
 
 from mlgrpc.inference import grpc_predict_v2_pb2 as oip_pb
 from mlgrpc.scoring.v1 import scoring_service_pb2
@@ -31,6 +35,9 @@ from scoring_service.models.loaded import LoadedModel
 from scoring_service.models.manager import ModelManager
 from scoring_service.models.predict import predict
 from scoring_service.oip_servicer import SERVER_NAME, SERVER_VERSION, InferenceServicer
+
+if TYPE_CHECKING:
+    from mlgrpc_server.observability.metrics import GrpcMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +75,16 @@ _MLFLOW_ERROR_CODE = {
 }
 
 
+@dataclass
+class _Exchange:
+    """What one request's metrics need: its route template, the model that answered, the
+    status code of its error (OK: none)."""
+
+    route: str = "other"
+    model: LoadedModel | None = None
+    code: grpc.StatusCode = grpc.StatusCode.OK
+
+
 class Answer(Exception):
     """A finished HTTP answer raised from inside a route (405 and the like)."""
 
@@ -85,6 +102,7 @@ class ScoringHttpApp:
         max_body_bytes: int,
         threads: int = 8,
         check_call: CheckCall | None = None,
+        metrics: GrpcMetrics | None = None,
     ) -> None:
         self._manager = manager
         self._registry = manager.registry
@@ -93,6 +111,7 @@ class ScoringHttpApp:
         self._oip = InferenceServicer(manager, max_request_rows=max_request_rows)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="scoring-http")
         self._check_call = check_call
+        self._metrics = metrics
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -103,35 +122,54 @@ class ScoringHttpApp:
             return
         if scope["type"] != "http":
             return
+        started = time.perf_counter()
         path: str = scope["path"]
         v2 = path == "/v2" or path.startswith("/v2/")
+        exchange = _Exchange()
         try:
             if v2:
-                status, headers, body = await self._v2(scope, receive, path)
+                status, headers, body = await self._v2(scope, receive, path, exchange)
             else:
-                status, headers, body = await self._mlflow(scope, receive, path)
+                status, headers, body = await self._mlflow(scope, receive, path, exchange)
         except Answer as answer:
+            exchange.code = grpc.StatusCode.INVALID_ARGUMENT
             status, headers, body = _error(answer.status, answer.message, v2=v2)
         except ServiceError as error:
+            exchange.code = error.code
             status = getattr(error, "http_status", None) or http_status(error.code)
             if status >= 500:
                 logger.warning("%s %s: %s", scope["method"], path, error.message)
             status, headers, body = _error(status, error.message, v2=v2)
         except Exception:  # noqa: BLE001 - a bug of ours: logged with its traceback, not sent
+            exchange.code = grpc.StatusCode.INTERNAL
             logger.exception("%s %s failed", scope["method"], path)
             status, headers, body = _error(500, "internal error; see the server's log", v2=v2)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        if self._metrics is not None:
+            self._observe(scope["method"], status, exchange, time.perf_counter() - started)
+
+    def _observe(self, method: str, status: int, exchange: _Exchange, seconds: float) -> None:
+        assert self._metrics is not None
+        self._metrics.observe_http(method, exchange.route, status, seconds)
+        model = exchange.model
+        if model is not None:
+            route = f"{method} {exchange.route}"
+            self._metrics.observe_model(model.name, model.version, route, exchange.code, seconds)
 
     # MLflow's scoring server -------------------------------------------------------------------
 
-    async def _mlflow(self, scope: Scope, receive: Receive, path: str) -> _Response:
+    async def _mlflow(
+        self, scope: Scope, receive: Receive, path: str, exchange: _Exchange
+    ) -> _Response:
         method = scope["method"]
+        if path in _MLFLOW_ROUTES:
+            exchange.route = path
         if path == "/invocations":
             _allow(method, "POST")
             self._authorize(scope, _PREDICT)
             body = await self._body(scope, receive)
-            model = self._registry.get()
+            model = exchange.model = self._registry.get()
             content_type = _header(scope, b"content-type")
             invocation = invocations.decode_invocation(content_type, body, model)
             output = await self._predict(model, invocation.batch)
@@ -148,9 +186,12 @@ class ScoringHttpApp:
 
     # Open Inference Protocol, REST -------------------------------------------------------------
 
-    async def _v2(self, scope: Scope, receive: Receive, path: str) -> _Response:
+    async def _v2(
+        self, scope: Scope, receive: Receive, path: str, exchange: _Exchange
+    ) -> _Response:
         method = scope["method"]
         parts = path.rstrip("/").split("/")[2:]  # "/v2/models/m/infer" → ["models", "m", "infer"]
+        exchange.route = _v2_route(parts)
         if not parts:
             _allow(method, "GET")
             self._authorize(scope, _SERVER_METADATA)
@@ -183,7 +224,7 @@ class ScoringHttpApp:
             body = await self._body(scope, receive)
             header_length = _header(scope, oip_rest.HEADER_LENGTH.encode())
             asked = oip_rest.decode_infer(body, header_length, name, version)
-            model = self._registry.get(name, version)
+            model = exchange.model = self._registry.get(name, version)
             batch = oip_payload.decode_request(asked.request, model)
             output = await self._predict(model, batch)
             response = oip_payload.encode_response(output, model, asked.request)
@@ -239,6 +280,26 @@ class ScoringHttpApp:
 
 
 _Response = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+_MLFLOW_ROUTES = frozenset({"/invocations", "/ping", "/health", "/version"})
+
+
+def _v2_route(parts: list[str]) -> str:
+    """The route template of a V2 path (never a model name: metric labels stay bounded)."""
+    if not parts:
+        return "/v2"
+    if parts[0] == "health" and len(parts) == 2 and parts[1] in ("live", "ready"):
+        return f"/v2/health/{parts[1]}"
+    if parts[0] != "models" or len(parts) < 2:
+        return "other"
+    rest = parts[2:]
+    template = "/v2/models/{name}"
+    if len(rest) >= 2 and rest[0] == "versions":
+        template, rest = template + "/versions/{version}", rest[2:]
+    if rest in ([], ["ready"], ["infer"]):
+        return template + "".join(f"/{part}" for part in rest)
+    return "other"
 
 
 def _too_large(size: int, limit: int) -> ResourceExhausted:

@@ -94,6 +94,71 @@ def test_predict_and_model_infer_are_counted_per_model_and_version(
     assert scraped.value("grpc_server_handled_total", **per_rpc) == 4
 
 
+def test_http_requests_are_counted_per_route_and_per_model(
+    wine_model_dir: Path, scrape: Any
+) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    from scoring_service.config import ModelSpec, ServeConfig
+    from scoring_service.server import create_server
+
+    metrics_port = free_port()
+    server = create_server(
+        ServeConfig(
+            models=(ModelSpec(str(wine_model_dir), "wine"),),
+            port=0,
+            http_port=0,
+            metrics_port=metrics_port,
+        )
+    )
+
+    def post(path: str, payload: Any) -> int:
+        request = urllib.request.Request(
+            server.http_url + path,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    good = {"dataframe_split": {"columns": SEED_COLUMNS, "data": [SEED_ROW]}}
+    bad = {"dataframe_split": {"columns": SEED_COLUMNS[:3], "data": [SEED_ROW[:3]]}}
+    tensors = [
+        {"name": n, "datatype": "FP64", "shape": [1], "data": [v]}
+        for n, v in zip(SEED_COLUMNS, SEED_ROW, strict=True)
+    ]
+    try:
+        assert [post("/invocations", good), post("/invocations", good)] == [200, 200]
+        assert post("/invocations", bad) == 400
+        assert post("/v2/models/wine/infer", {"inputs": tensors}) == 200
+        assert post("/v2/models/other-model/infer", {"inputs": tensors}) == 404
+        scraped = scrape(metrics_port)
+    finally:
+        server.stop(grace=0)
+    version = "1"
+    invocations = {"method": "POST", "route": "/invocations"}
+    assert scraped.value("http_server_requests_total", **invocations, status="200") == 2
+    assert scraped.value("http_server_requests_total", **invocations, status="400") == 1
+    assert scraped.value("http_server_request_duration_seconds_count", **invocations) == 3
+    infer = {"method": "POST", "route": "/v2/models/{name}/infer"}
+    assert scraped.value("http_server_requests_total", **infer, status="404") == 1
+    wine = {"model_name": "wine", "model_version": version}
+    by_model = {**wine, "grpc_method": "POST /invocations"}
+    assert scraped.value("mlgrpc_model_requests_total", **by_model, grpc_code="OK") == 2
+    assert (
+        scraped.value("mlgrpc_model_requests_total", **by_model, grpc_code="INVALID_ARGUMENT")
+        == 1
+    )
+    by_route = {**wine, "grpc_method": "POST /v2/models/{name}/infer"}
+    assert scraped.value("mlgrpc_model_requests_total", **by_route, grpc_code="OK") == 1
+    assert scraped.value("mlgrpc_model_requests_total", model_name="other-model") == 0
+
+
 def _serve(model_dir: Path, tmp_path: Path, *flags: str) -> tuple[subprocess.Popen[str], int, int]:
     port, metrics_port = free_port(), free_port()
     command = [

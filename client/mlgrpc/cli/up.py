@@ -226,10 +226,11 @@ def main(argv: list[str]) -> int:
         Path(args.backend_store_uri.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
         )
-    Path(args.default_artifact_root).mkdir(parents=True, exist_ok=True)
+    # `mlgrpc db upgrade` says in one line what is wrong with the database, if anything.
     if _migrate(args.backend_store_uri) != 0:
         print("mlgrpc up: could not migrate the database", file=sys.stderr)
         return 1
+    Path(args.default_artifact_root).mkdir(parents=True, exist_ok=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -77,12 +77,10 @@ def check_database_uri(uri: str) -> URL:
 
 
 def database_kind(engine: Engine) -> str:
-    """"sqlite" or "mysql" (MariaDB included): which SQL the stores send to `engine`."""
+    """Which SQL the stores send to `engine`: "sqlite", or "mysql" (MariaDB included)."""
     name = engine.dialect.name
     if name not in ("sqlite", "mysql"):
-        raise UnsupportedDatabase(
-            f"{name} databases are not supported; use {SUPPORTED_DATABASES}"
-        )
+        raise UnsupportedDatabase(f"{name} databases are not supported; use {SUPPORTED_DATABASES}")
     return name
 
 

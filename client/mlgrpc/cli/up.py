@@ -57,6 +57,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("MLGRPC_DEFAULT_ARTIFACT_ROOT", DEFAULT_ARTIFACTS),
         help="artifact store of the tracking service (env MLGRPC_DEFAULT_ARTIFACT_ROOT)",
     )
+    parser.add_argument(
+        "--allow-artifact-locations-outside-root",
+        action="store_true",
+        default=os.environ.get("MLGRPC_ALLOW_ARTIFACT_LOCATIONS_OUTSIDE_ROOT", "").strip().lower()
+        in ("1", "true", "yes", "on"),
+        help="let experiments and model versions name artifact locations outside the root "
+        "(env MLGRPC_ALLOW_ARTIFACT_LOCATIONS_OUTSIDE_ROOT=true; default off)",
+    )
     parser.add_argument("--host", default=os.environ.get("MLGRPC_HOST", "127.0.0.1"))
     parser.add_argument("--tracking-port", type=int, default=50051)
     parser.add_argument("--registry-port", type=int, default=50052)
@@ -105,6 +113,10 @@ def _children(args: argparse.Namespace) -> list[Child]:
     tracking = f"{args.host}:{args.tracking_port}"
     registry = f"{args.host}:{args.registry_port}"
     common = ["--backend-store-uri", args.backend_store_uri, "--host", args.host]
+    # Tracking stores artifacts under the root; the registry accepts model sources under it.
+    common += ["--default-artifact-root", args.default_artifact_root]
+    if args.allow_artifact_locations_outside_root:
+        common.append("--allow-artifact-locations-outside-root")
     children = [
         Child(
             "tracking",
@@ -116,8 +128,6 @@ def _children(args: argparse.Namespace) -> list[Child]:
                 *common,
                 "--port",
                 str(args.tracking_port),
-                "--default-artifact-root",
-                args.default_artifact_root,
             ],
         ),
         Child(

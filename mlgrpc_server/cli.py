@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
+
+from sqlalchemy.exc import DBAPIError
 
 from mlgrpc_server import schema
-from mlgrpc_server.db import DEFAULT_SQLITE_URI
+from mlgrpc_server.db import DEFAULT_SQLITE_URI, UnsupportedDatabase
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +28,13 @@ def main(argv: list[str]) -> int:
     if args.action == "head":
         print(schema.head_revision())
         return 0
-    schema.upgrade(args.backend_store_uri)
+    try:
+        schema.upgrade(args.backend_store_uri)
+    except UnsupportedDatabase as error:
+        print(f"mlgrpc db: {error}", file=sys.stderr)
+        return 2
+    except DBAPIError as error:
+        print(f"mlgrpc db: cannot use the database: {error.orig}", file=sys.stderr)
+        return 1
     print(f"database at schema revision {schema.head_revision()}")
     return 0

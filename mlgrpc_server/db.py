@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -28,6 +28,60 @@ DEFAULT_SQLITE_URI = "sqlite:///mlgrpc.db"
 
 # MySQL error numbers worth a retry: deadlock, lock wait timeout, server gone away, lost connection.
 _RETRYABLE_MYSQL_ERRORS = {1213, 1205, 2006, 2013}
+
+
+#: The databases the stores are written for, as an operator writes their URIs.
+SUPPORTED_DATABASES = (
+    "sqlite:///PATH (SQLite) or mysql+pymysql://USER:PASSWORD@HOST:PORT/DATABASE "
+    "(MySQL 8 or MariaDB 10.11)"
+)
+
+
+class UnsupportedDatabase(ValueError):
+    """A backend store URI the stores cannot use; the message is one line for the operator."""
+
+
+def check_database_uri(uri: str) -> URL:
+    """The parsed URI if it names a database the stores support, else UnsupportedDatabase.
+
+    Checked before any engine exists: the stores speak SQLite or MySQL SQL only (anything that
+    is not SQLite would be sent MySQL syntax), and the MySQL paths use PyMySQL's own flags.
+    """
+    shown = repr(uri[:200])
+    try:
+        url = make_url(uri)
+    except Exception as error:  # noqa: BLE001 - ArgumentError, ValueError of a bad port, …
+        raise UnsupportedDatabase(
+            f"backend store URI {shown} is not a database URI; use {SUPPORTED_DATABASES}"
+        ) from error
+    # From the URI's text: asking SQLAlchemy would load the dialect, which fails for unknown ones.
+    backend, _, driver = url.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return url
+    if backend in ("mysql", "mariadb"):
+        if backend != "mysql" or driver != "pymysql":
+            raise UnsupportedDatabase(
+                f"backend store URI {shown}: MySQL and MariaDB are reached through PyMySQL; "
+                "write it mysql+pymysql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        if not url.database:
+            raise UnsupportedDatabase(
+                f"backend store URI {shown} names no database; "
+                "write mysql+pymysql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        return url
+    raise UnsupportedDatabase(
+        f"backend store URI {shown}: {backend or 'this'} databases are not supported; "
+        f"use {SUPPORTED_DATABASES}"
+    )
+
+
+def database_kind(engine: Engine) -> str:
+    """Which SQL the stores send to `engine`: "sqlite", or "mysql" (MariaDB included)."""
+    name = engine.dialect.name
+    if name not in ("sqlite", "mysql"):
+        raise UnsupportedDatabase(f"{name} databases are not supported; use {SUPPORTED_DATABASES}")
+    return name
 
 
 def is_sqlite(engine_or_uri: Engine | str) -> bool:
@@ -52,9 +106,10 @@ def create_db_engine(
     `multi_statements` (MySQL only) lets the connections take several `;`-separated
     statements in one query: for the dedicated one-round-trip write path of the tracking store
     (`tracking_service/store/one_trip.py`) only, never for the service's main engine, so that
-    no other code path can ever have statements stacked onto its SQL.
+    no other code path can ever have statements stacked onto its SQL. A URI of a database the
+    stores do not support is UnsupportedDatabase (see `check_database_uri`).
     """
-    url = make_url(uri)
+    url = check_database_uri(uri)
     if url.get_backend_name() == "sqlite":
         in_memory = url.database in (None, "", ":memory:")
         engine = create_engine(

@@ -1,6 +1,6 @@
 """What the database-backed services' command lines share: start, report failures in one
-line with an exit status (2: the schema does not fit; 1: database or port unusable), then serve
-until SIGTERM/SIGINT."""
+line with an exit status (2: the schema does not fit or the database is of a kind the stores do not
+support; 1: database or port unusable), then serve until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import exc as sa_exc
 
 from mlgrpc_server.bootstrap import RunningServer, freeze_startup_heap, serve_until_signalled
+from mlgrpc_server.db import UnsupportedDatabase
 from mlgrpc_server.schema import SchemaMismatch
 from mlgrpc_server.signals import StopSignal
 
@@ -29,7 +30,7 @@ def serve(prog: str, start: Callable[[], RunningServer], *, host: str, port: int
     stop = StopSignal.install()  # before start(): a signal once SERVING must drain, not kill
     try:
         running = start()
-    except SchemaMismatch as error:
+    except (SchemaMismatch, UnsupportedDatabase) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 2
     except sa_exc.DBAPIError as error:

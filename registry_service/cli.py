@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from mlgrpc_server.artifact_flags import add_artifact_arguments
 from mlgrpc_server.auth.flags import add_auth_argument
 from mlgrpc_server.db import DEFAULT_SQLITE_URI
 from mlgrpc_server.observability.flags import add_observability_arguments
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_observability_arguments(parser, "registry")
     add_tls_arguments(parser)
     add_auth_argument(parser)
+    add_artifact_arguments(
+        parser,
+        "the tracking service's artifact root: model-version sources that are not runs:/ URIs "
+        "must lie under it",
+    )
     return parser
 
 
@@ -83,6 +89,8 @@ def main(argv: list[str]) -> int:
             tls=tls,
             tracking_tls=tracking_tls,
             auth=args.auth,
+            artifact_root=args.default_artifact_root,
+            allow_artifact_locations_outside_root=args.allow_artifact_locations_outside_root,
         ),
         host=args.host,
         port=args.port,

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from mlgrpc.uris import MODEL_STAGES
+
 T = TypeVar("T")
 
 STAGE_NONE = "None"
@@ -17,7 +19,7 @@ STAGE_STAGING = "Staging"
 STAGE_PRODUCTION = "Production"
 STAGE_ARCHIVED = "Archived"
 #: Every stage, in the order GetLatestVersions reports them (by name, as MLflow sorts them).
-ALL_STAGES = (STAGE_ARCHIVED, STAGE_NONE, STAGE_PRODUCTION, STAGE_STAGING)
+ALL_STAGES = tuple(sorted(MODEL_STAGES))
 #: Stages whose transition may archive the other versions in them.
 ARCHIVING_STAGES = (STAGE_STAGING, STAGE_PRODUCTION)
 
@@ -63,14 +65,3 @@ class Page(Generic[T]):
 
     items: Sequence[T]
     next_page_token: str = ""
-
-
-@dataclass(frozen=True)
-class ModelUri:
-    """A parsed `models:/` URI: exactly one of version, alias, stage, latest is set."""
-
-    name: str
-    version: int | None = None
-    alias: str | None = None
-    stage: str | None = None
-    latest: bool = False

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from mlgrpc.errors import REGISTRY_DOMAIN
 from mlgrpc.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from mlgrpc_server.artifact_flags import DEFAULT_ARTIFACT_ROOT
+from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.auth.interceptor import auth_interceptors
 from mlgrpc_server.auth.rules import REGISTRY_RULES
 from mlgrpc_server.bootstrap import RunningServer, start_server
@@ -52,6 +54,8 @@ def create_server(
     tracking_tls: TlsChannelConfig | None = None,
     auth: bool = False,
     tracking_token: str | None = None,
+    artifact_root: str = DEFAULT_ARTIFACT_ROOT,
+    allow_artifact_locations_outside_root: bool = False,
 ) -> RunningServer:
     """Start the registry on `host:port` (0: a free port) and return it running.
 
@@ -70,7 +74,13 @@ def create_server(
         ensure_schema(engine)
         notifier = ChangeNotifier()
         servicer = ModelRegistryServicer(
-            SqlRegistryStore(engine), tracking, notifier, watch_poll_seconds=watch_poll_seconds
+            SqlRegistryStore(engine),
+            tracking,
+            notifier,
+            ArtifactLocations(
+                artifact_root, allow_outside_root=allow_artifact_locations_outside_root
+            ),
+            watch_poll_seconds=watch_poll_seconds,
         )
         started = start_server(
             register=lambda server: pb_grpc.add_ModelRegistryServiceServicer_to_server(

@@ -1,7 +1,10 @@
 """`ModelRegistryService`: decode the request → call the store → encode the response.
 
 Writes wake the watchers of this process (`ChangeNotifier.notify`) once committed.
-CreateModelVersion first resolves a named run through the tracking service (over gRPC).
+CreateModelVersion first resolves a named run through the tracking service (over gRPC), and
+checks its source where it is made: `runs:/` paths stay inside the run, a `models:/` source
+copies the version it names, any other location must be one the deployment stores artifacts in
+(`mlgrpc_server.artifact_locations`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import grpc
 
 from mlgrpc.registry.v1 import registry_service_pb2 as pb
 from mlgrpc.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from mlgrpc.uris import MODELS_SCHEME
+from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.errors import InvalidArgument
 from registry_service import convert
 from registry_service.store import SqlRegistryStore
@@ -24,15 +29,26 @@ from registry_service.watch import DEFAULT_POLL_SECONDS, ChangeNotifier, watch_r
 Ctx: TypeAlias = grpc.ServicerContext
 
 
+def _refuse_other_run(run_id: str, source_run_id: str, source: str) -> None:
+    if run_id and run_id != source_run_id:
+        raise InvalidArgument(
+            f"run_id {run_id!r} differs from the run {source_run_id!r} of source {source!r}; "
+            "leave run_id empty or make them equal",
+            field="run_id",
+        )
+
+
 class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
     def __init__(
         self,
         store: SqlRegistryStore,
         tracking: TrackingClient,
         notifier: ChangeNotifier,
+        locations: ArtifactLocations,
         *,
         watch_poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
+        self._locations = locations
         self._store = store
         self._tracking = tracking
         self._notifier = notifier
@@ -125,16 +141,20 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
         v.validate_text(source, v.MAX_SOURCE_LENGTH, field="source")
         v.validate_no_control_characters(source, field="source")
         run_id = request.run_id
+        storage_location, artifact_path = source, ""
         runs_source = parse_runs_source(source)
         if runs_source is not None:
-            if run_id and run_id != runs_source.run_id:
-                raise InvalidArgument(
-                    f"run_id {run_id!r} differs from the run {runs_source.run_id!r} of source "
-                    f"{source!r}; leave run_id empty or make them equal",
-                    field="run_id",
-                )
-            run_id = runs_source.run_id
-        storage_location, artifact_path = source, ""
+            _refuse_other_run(run_id, runs_source.run_id, source)
+            run_id, source = runs_source.run_id, runs_source.uri
+        elif source.startswith(MODELS_SCHEME):
+            # A copy of the version the URI names now (MLflow's copy_model_version).
+            copied = self._store.resolve(parse_models_uri(source, field="source"))
+            if copied.run_id:
+                _refuse_other_run(run_id, copied.run_id, source)
+            run_id = run_id or copied.run_id
+            storage_location, artifact_path = copied.storage_location, copied.artifact_path
+        else:
+            source = storage_location = self._locations.check(source, field="source")
         if run_id:
             v.validate_run_id(run_id)
             run = self._tracking.get_run(run_id)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import grpc
 
-from mlgrpc_server.errors import ServiceError
+from mlgrpc.exceptions import InvalidArgumentError
+from mlgrpc.uris import ModelsUri, parse_models_uri
+from mlgrpc_server.errors import InvalidArgument, ServiceError
 from scoring_service.models.manager import ModelManager
 from scoring_service.models.source import follows
 
@@ -28,29 +30,31 @@ INITIAL_BACKOFF_S = 0.5
 class FollowTarget:
     """What a moving model URI points at: a registered model and an alias, a stage or latest."""
 
-    registered_name: str
-    alias: str = ""
-    stage: str = ""
+    uri: ModelsUri
 
     @classmethod
     def parse(cls, uri: str) -> FollowTarget:
-        rest = uri[len("models:/") :].strip("/")
-        if "@" in rest:
-            name, alias = rest.split("@", 1)
-            return cls(name, alias=alias)
-        name, stage = rest.split("/", 1)
-        return cls(name, stage=stage)
+        try:
+            return cls(parse_models_uri(uri))
+        except InvalidArgumentError as exc:
+            raise InvalidArgument(exc.message, field="model_uri") from exc
+
+    @property
+    def registered_name(self) -> str:
+        return self.uri.name
 
     def version_in(self, registered_model: object) -> str | None:
         """The version this target names in a RegisteredModel message, if any."""
-        if self.alias:
+        if self.uri.alias is not None:
             for alias in registered_model.aliases:  # type: ignore[attr-defined]
-                if alias.alias == self.alias:
+                if alias.alias == self.uri.alias:
                     return str(alias.version)
             return None
+        if self.uri.version is not None:
+            return str(self.uri.version)
         versions = list(registered_model.latest_versions)  # type: ignore[attr-defined]
-        if self.stage.lower() != "latest":
-            versions = [v for v in versions if v.current_stage.lower() == self.stage.lower()]
+        if self.uri.stage is not None:
+            versions = [v for v in versions if v.current_stage == self.uri.stage]
         if not versions:
             return None
         return str(max(int(v.version) for v in versions))
@@ -126,7 +130,8 @@ class ModelFollower:
         name = self._target.registered_name
         logger.info("%s moved to version %s; loading it", self._uri, version)
         try:
-            self._manager.load(f"models:/{name}/{version}", self._served_name, shown_uri=self._uri)
+            exact = str(ModelsUri(name=name, version=int(version)))
+            self._manager.load(exact, self._served_name, shown_uri=self._uri)
         except ServiceError as exc:
             logger.error("loading %s version %s failed: %s", name, version, exc.message)
             raise

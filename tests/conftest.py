@@ -85,13 +85,18 @@ def tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def registry_server(db_uri: str, tracking_server: str) -> Iterator[str]:
-    """A real registry service beside `tracking_server`, on the same database."""
+def registry_server(db_uri: str, tracking_server: str, artifact_root: Path) -> Iterator[str]:
+    """A real registry service beside `tracking_server`, on the same database and artifact root
+    (model-version sources that are not runs:/ URIs must lie under it)."""
     from registry_service.server import create_server
 
     # Watchers poll the database every 0.2 s here (1 s by default) to keep watch tests short.
     running = create_server(
-        backend_store_uri=db_uri, tracking_address=tracking_server, port=0, watch_poll_seconds=0.2
+        backend_store_uri=db_uri,
+        tracking_address=tracking_server,
+        port=0,
+        watch_poll_seconds=0.2,
+        artifact_root=str(artifact_root),
     )
     yield f"127.0.0.1:{running.port}"
     running.stop(grace=1)

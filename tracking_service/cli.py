@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 
+from mlgrpc_server.artifact_flags import add_artifact_arguments
 from mlgrpc_server.auth.flags import add_auth_argument
 from mlgrpc_server.db import DEFAULT_SQLITE_URI
 from mlgrpc_server.observability.flags import add_observability_arguments
 from mlgrpc_server.tls import add_tls_arguments, tls_from_args
 
-DEFAULT_ARTIFACT_ROOT = "./mlgrpc-artifacts"
 DEFAULT_PORT = 50051
 
 
@@ -28,11 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("MLGRPC_BACKEND_STORE_URI", DEFAULT_SQLITE_URI),
         help="SQLAlchemy URI of the database (env MLGRPC_BACKEND_STORE_URI; default %(default)s)",
     )
-    parser.add_argument(
-        "--default-artifact-root",
-        default=env("MLGRPC_DEFAULT_ARTIFACT_ROOT", DEFAULT_ARTIFACT_ROOT),
-        help="where new experiments store artifacts (env MLGRPC_DEFAULT_ARTIFACT_ROOT; "
-        "default %(default)s)",
+    add_artifact_arguments(
+        parser,
+        "where new experiments store artifacts; experiments may name locations under it only",
     )
     parser.add_argument(
         "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
@@ -82,6 +80,7 @@ def main(argv: list[str]) -> int:
             metrics_port=args.metrics_port or None,
             tls=tls,
             auth=args.auth,
+            allow_artifact_locations_outside_root=args.allow_artifact_locations_outside_root,
         ),
         host=args.host,
         port=args.port,

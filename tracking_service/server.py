@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from mlgrpc.errors import TRACKING_DOMAIN
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
+from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.bootstrap import RunningServer, start_server
 from mlgrpc_server.db import create_db_engine
 from mlgrpc_server.observability.setup import observe_server
@@ -38,6 +39,7 @@ def create_server(
     metrics_port: int | None = None,
     tls: TlsServerConfig | None = None,
     auth: bool = False,
+    allow_artifact_locations_outside_root: bool = False,
 ) -> RunningServer:
     """Start the tracking service on `host:port` (0: a free port) and return it running;
     with `tls` the port speaks TLS only.
@@ -45,6 +47,8 @@ def create_server(
     An empty database is migrated first; one at another schema revision raises
     `mlgrpc_server.schema.SchemaMismatch` before anything listens. With `auth` every call
     needs a bearer token of the database's `auth_tokens` (see `mlgrpc_server.auth`).
+    Experiments may name artifact locations under `default_artifact_root` only, unless
+    `allow_artifact_locations_outside_root` (see `mlgrpc_server.artifact_locations`).
     """
     # Imported here so that the servicer and its tests do not depend on SQLAlchemy models.
     from mlgrpc_server.auth.interceptor import auth_interceptors
@@ -56,10 +60,14 @@ def create_server(
     observability = observe_server(metrics_port=metrics_port, host=host)
     store: SqlTrackingStore | None = None
     try:
-        store = SqlTrackingStore(engine, normalise_artifact_root(default_artifact_root))
+        root = normalise_artifact_root(default_artifact_root)
+        store = SqlTrackingStore(engine, root)
+        locations = ArtifactLocations(
+            root, allow_outside_root=allow_artifact_locations_outside_root
+        )
         # The store's duck-typed log_batch (MetricLike with settable attributes) does not match
         # the Protocol's frozen dataclasses for mypy, though it accepts them at run time.
-        servicer = TrackingServicer(store)  # type: ignore[arg-type]
+        servicer = TrackingServicer(store, locations)  # type: ignore[arg-type]
         running = start_server(
             register=lambda server: pb_grpc.add_TrackingServiceServicer_to_server(servicer, server),
             service_names=[SERVICE_NAME],

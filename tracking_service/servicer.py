@@ -19,6 +19,7 @@ import grpc
 
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
+from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, ServiceError
 from tracking_service import convert, domain
 from tracking_service.artifacts import ArtifactRepository, repository_for, validate_relative_path
@@ -58,15 +59,18 @@ def now_ms() -> int:
 
 
 class TrackingServicer(pb_grpc.TrackingServiceServicer):
-    def __init__(self, store: TrackingStore) -> None:
+    def __init__(self, store: TrackingStore, locations: ArtifactLocations) -> None:
         self._store = store
+        self._locations = locations
 
     # Experiments
 
     def CreateExperiment(self, request: pb.CreateExperimentRequest, context: grpc.ServicerContext):
+        name = convert.checked_name(request.name, "name")
+        location = convert.checked_name(request.artifact_location, "artifact_location")
         experiment_id = self._store.create_experiment(
-            convert.checked_name(request.name, "name"),
-            convert.checked_name(request.artifact_location, "artifact_location") or None,
+            name,
+            self._locations.check(location, field="artifact_location") if location else None,
             {tag.key: tag.value for tag in request.tags},
         )
         return pb.CreateExperimentResponse(experiment_id=experiment_id)

@@ -101,42 +101,106 @@ def parse_runs_uri(uri: str) -> RunsUri:
     return RunsUri(run_id=run_id, artifact_path=path.strip("/"))
 
 
+#: The registry's stages (MLflow's), spelt as the registry stores them; a URI may use any case.
+MODEL_STAGES = ("None", "Staging", "Production", "Archived")
+MODELS_SCHEME = "models:/"
+_VERSION = re.compile(r"[0-9]{1,19}")
+_MAX_VERSION = 2**63 - 1  # versions are int64 on the wire
+_STAGES_BY_LOWER = {stage.lower(): stage for stage in MODEL_STAGES}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Characters a registered model name may not hold, and why: each would make a `models:/` URI
+#: naming the model mean something else somewhere.
+_NAME_BREAKERS = {
+    "/": "'/' separates the name from the version or stage",
+    "@": "'@' separates the name from an alias",
+    "?": "'?' starts a URI query, so MLflow's parser would stop the name there",
+    "#": "'#' starts a URI fragment in most URI parsers",
+    "%": "'%' starts a percent-escape, so a decoded URI would name another model",
+    "\\": "'\\' is a path separator on Windows",
+}
+
+
 @dataclass(frozen=True)
 class ModelsUri:
-    """`models:/<name>/<version>`, `models:/<name>/<stage>`, `models:/<name>@<alias>`,
-    `models:/<name>/latest` or `models:/<model_id>` (a logged model, MLflow 3)."""
+    """A parsed `models:/` URI: a registered model and exactly one of version, alias, stage or
+    latest. Forms: `models:/<name>/<version>`, `models:/<name>@<alias>`,
+    `models:/<name>/<stage>` (any letter case; `stage` holds the registry's spelling) and
+    `models:/<name>/latest`."""
 
-    name: str | None = None
-    version: str | None = None
-    stage: str | None = None
+    name: str
+    version: int | None = None
     alias: str | None = None
-    model_id: str | None = None
+    stage: str | None = None
     latest: bool = False
-    sub_path: str = ""
+
+    @property
+    def moves(self) -> bool:
+        """Whether the version it names can change (an alias, a stage or `latest`)."""
+        return self.version is None
+
+    def __str__(self) -> str:
+        if self.alias is not None:
+            return f"{MODELS_SCHEME}{self.name}@{self.alias}"
+        suffix = self.version if self.version is not None else self.stage or "latest"
+        return f"{MODELS_SCHEME}{self.name}/{suffix}"
 
 
-def parse_models_uri(uri: str) -> ModelsUri:
-    """Parse the forms of `models:/…` MLflow accepts; resolution is the registry's job."""
-    if not uri.startswith("models:/"):
-        raise InvalidArgumentError(
-            f"{uri!r} is not a models URI; expected 'models:/<name>/<version or stage>' or "
-            "'models:/<name>@<alias>'",
-            field="uri",
+def _bad_models_uri(uri: str, why: str, field: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"{field} {uri[:300]!r} is malformed: {why}; use models:/<name>/<version>, "
+        "models:/<name>@<alias>, models:/<name>/<stage> or models:/<name>/latest",
+        field=field,
+    )
+
+
+def parse_models_uri(uri: str, *, field: str = "model_uri") -> ModelsUri:
+    """The one parser of `models:/` URIs (client, registry and scoring service), MLflow's
+    grammar: the part after `models:/` is `<name>/<suffix>` or `<name>@<alias>`, split at the
+    last "@" as MLflow does (names made since are refused with "@", see `model_name_problem`).
+    Resolution is the registry's job; a malformed URI is InvalidArgumentError naming `field`."""
+    if not uri.startswith(MODELS_SCHEME):
+        raise _bad_models_uri(uri, "it does not start with models:/", field)
+    rest = uri[len(MODELS_SCHEME) :].lstrip("/")
+    if _CONTROL.search(rest):
+        raise _bad_models_uri(uri, "it contains a control character", field)
+    if "/" not in rest:
+        name, at, alias = rest.rpartition("@")
+        if not at:
+            raise _bad_models_uri(uri, "it names no version, stage, alias or 'latest'", field)
+        if not name:
+            raise _bad_models_uri(uri, "the model name is empty", field)
+        if not alias:
+            raise _bad_models_uri(uri, "the alias after '@' is empty", field)
+        return ModelsUri(name=name, alias=alias)
+    name, _, suffix = rest.partition("/")
+    if not name or not suffix or "/" in suffix:
+        raise _bad_models_uri(uri, "expected exactly models:/<name>/<suffix>", field)
+    if _VERSION.fullmatch(suffix):
+        version = int(suffix)
+        if not 0 < version <= _MAX_VERSION:
+            raise _bad_models_uri(uri, f"version {suffix} is not 1 or more", field)
+        return ModelsUri(name=name, version=version)
+    if suffix.lower() == "latest":
+        return ModelsUri(name=name, latest=True)
+    stage = _STAGES_BY_LOWER.get(suffix.lower())
+    if stage is None:
+        raise _bad_models_uri(
+            uri,
+            f"{suffix[:50]!r} is neither a version number, a stage "
+            f"({', '.join(MODEL_STAGES)}) nor 'latest'",
+            field,
         )
-    rest = uri[len("models:/") :].lstrip("/")
-    head, _, tail = rest.partition("/")
-    if not head:
-        raise InvalidArgumentError(f"{uri!r} names no model", field="uri")
-    if "@" in head:
-        name, _, alias = head.partition("@")
-        if not name or not alias:
-            raise InvalidArgumentError(f"{uri!r}: expected 'models:/<name>@<alias>'", field="uri")
-        return ModelsUri(name=name, alias=alias, sub_path=tail)
-    if not tail:
-        return ModelsUri(model_id=head)
-    selector, _, sub_path = tail.partition("/")
-    if selector.isdigit():
-        return ModelsUri(name=head, version=selector, sub_path=sub_path)
-    if selector.lower() == "latest":
-        return ModelsUri(name=head, latest=True, sub_path=sub_path)
-    return ModelsUri(name=head, stage=selector, sub_path=sub_path)
+    return ModelsUri(name=name, stage=stage)
+
+
+def model_name_problem(name: str) -> str | None:
+    """Why `name` cannot be given to a new registered model, or None: a name must read back
+    the same from every `models:/` URI and cache path made of it."""
+    if name.strip() in {"", ".", ".."}:
+        return "it is empty, '.' or '..'"
+    if _CONTROL.search(name):
+        return "it contains a control character"
+    for char, why in _NAME_BREAKERS.items():
+        if char in name:
+            return f"it contains {char!r} ({why})"
+    return None

@@ -60,11 +60,15 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     # Imported after parsing so that --help answers without loading SQLAlchemy.
     from mlgrpc_server.auth.store import TokenStore
-    from mlgrpc_server.db import create_db_engine
+    from mlgrpc_server.db import UnsupportedDatabase, create_db_engine
     from mlgrpc_server.errors import ServiceError
     from mlgrpc_server.schema import SchemaMismatch, ensure_schema
 
-    engine = create_db_engine(args.backend_store_uri, pool_size=1)
+    try:
+        engine = create_db_engine(args.backend_store_uri, pool_size=1)
+    except UnsupportedDatabase as error:
+        print(f"mlgrpc tokens: {error}", file=sys.stderr)
+        return 2
     try:
         ensure_schema(engine)
         return _run(args, TokenStore(engine, cache_seconds=0))

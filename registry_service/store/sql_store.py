@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mlgrpc.uris import ModelsUri
 from mlgrpc_server.errors import AlreadyExists, NotFound
 from mlgrpc_server.paging import (
     after_row,
@@ -24,7 +25,6 @@ from mlgrpc_server.paging import (
 )
 from registry_service.domain import (
     ALL_STAGES,
-    ModelUri,
     ModelVersion,
     Page,
     RegisteredModel,
@@ -58,7 +58,7 @@ class SqlRegistryStore(ModelVersionOps):
     def create_registered_model(
         self, name: str, tags: Mapping[str, str] = {}, description: str = ""
     ) -> RegisteredModel:
-        v.validate_model_name(name)
+        v.validate_new_model_name(name)
         v.validate_tags(tags)
         v.validate_text(description, v.MAX_DESCRIPTION_LENGTH, field="description")
 
@@ -100,7 +100,7 @@ class SqlRegistryStore(ModelVersionOps):
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
         v.validate_model_name(name)
-        v.validate_model_name(new_name, field="new_name")
+        v.validate_new_model_name(new_name, field="new_name")
 
         def work(session: Session) -> RegisteredModel:
             row = self._model(session, name, lock=True)
@@ -269,7 +269,7 @@ class SqlRegistryStore(ModelVersionOps):
 
         return self._read(work)
 
-    def resolve(self, uri: ModelUri) -> ModelVersion:
+    def resolve(self, uri: ModelsUri) -> ModelVersion:
         """The version a parsed `models:/` URI names; NotFound naming the URI's part."""
         if uri.alias is not None:
             return self.get_model_version_by_alias(uri.name, uri.alias)

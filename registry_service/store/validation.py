@@ -1,8 +1,10 @@
 """Input rules of the registry (MLflow's limits), each failure an InvalidArgument naming the field.
 
 Model names: 1 to 256 characters, no "/" (it would make `models:/<name>/<version>` ambiguous) and
-no control characters. MLflow itself only rejects empty names; the rest is our choice, stated in
-the proto.
+no control characters. A new name (create, rename) must also read back the same from every
+`models:/` URI: no "@", "?", "#", "%", "\\", not "." or ".." (`mlgrpc.uris.model_name_problem`).
+Names that older versions accepted stay readable, so lookups check only the first rules.
+MLflow itself only rejects empty names; the rest is our choice, stated in the proto.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from mlgrpc.uris import model_name_problem
 from mlgrpc_server.errors import InvalidArgument
 from registry_service.domain import ALL_STAGES
 
@@ -40,6 +43,19 @@ def validate_model_name(name: str, *, field: str = "name") -> str:
     if "/" in name or _CONTROL.search(name):
         raise InvalidArgument(
             f"{field} {name!r} contains '/' or a control character; use a name without them",
+            field=field,
+        )
+    return name
+
+
+def validate_new_model_name(name: str, *, field: str = "name") -> str:
+    """A name for a model being created or renamed: also unambiguous in a `models:/` URI."""
+    validate_model_name(name, field=field)
+    problem = model_name_problem(name)
+    if problem is not None:
+        raise InvalidArgument(
+            f"{field} {name[:100]!r} cannot name a registered model: {problem}; use letters, "
+            "digits, spaces, '_', '-', '.' and ':'",
             field=field,
         )
     return name

@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlparse
 import grpc
 
 from mlgrpc._auth import with_bearer_token
-from mlgrpc.exceptions import MlgrpcException
+from mlgrpc.exceptions import InvalidArgumentError, MlgrpcException
+from mlgrpc.uris import parse_models_uri
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from mlgrpc_server.tls import secure_or_insecure_channel
 from scoring_service.config import ServeConfig
@@ -48,11 +49,10 @@ def follows(uri: str) -> bool:
     """Whether the URI names a moving target (an alias, a stage or `latest`)."""
     if not is_registry_uri(uri):
         return False
-    rest = uri[len("models:/") :].strip("/")
-    if "@" in rest:
-        return True
-    parts = rest.split("/")
-    return len(parts) == 2 and not parts[1].isdigit()
+    try:
+        return parse_models_uri(uri).moves
+    except InvalidArgumentError:
+        return False
 
 
 def _local(uri: str) -> ResolvedSource:

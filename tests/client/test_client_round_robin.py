@@ -20,6 +20,7 @@ import pytest
 import mlgrpc
 from mlgrpc.errors import TRACKING_DOMAIN
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
+from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.bootstrap import RunningServer, start_server
 from mlgrpc_server.db import create_db_engine
 from tracking_service.servicer import SERVICE_NAME, TrackingServicer
@@ -60,7 +61,8 @@ class Replica:
 def start_replica(db_uri: str, artifact_root: Path) -> Replica:
     counter = CallCounter()
     engine = create_db_engine(db_uri, pool_size=8)
-    servicer = TrackingServicer(SqlTrackingStore(engine, str(artifact_root)))  # type: ignore[arg-type]
+    locations = ArtifactLocations(str(artifact_root))
+    servicer = TrackingServicer(SqlTrackingStore(engine, str(artifact_root)), locations)  # type: ignore[arg-type]
     running = start_server(
         register=lambda server: pb_grpc.add_TrackingServiceServicer_to_server(servicer, server),
         service_names=[SERVICE_NAME],

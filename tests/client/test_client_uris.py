@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 import mlgrpc
 from mlgrpc.exceptions import InvalidArgumentError
 from mlgrpc.uris import (
+    MODEL_STAGES,
     ModelsUri,
     ServiceTarget,
+    model_name_problem,
     parse_models_uri,
     parse_runs_uri,
     parse_service_uri,
@@ -103,22 +105,44 @@ def test_bad_runs_uri_is_invalid_argument(uri: str) -> None:
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        ("models:/wine/3", ModelsUri(name="wine", version="3")),
+        ("models:/wine/3", ModelsUri(name="wine", version=3)),
         ("models:/wine/Production", ModelsUri(name="wine", stage="Production")),
+        ("models:/wine/production", ModelsUri(name="wine", stage="Production")),
         ("models:/wine/latest", ModelsUri(name="wine", latest=True)),
+        ("models:/wine/LATEST", ModelsUri(name="wine", latest=True)),
         ("models:/wine@champion", ModelsUri(name="wine", alias="champion")),
-        ("models:/m-0123abcd", ModelsUri(model_id="m-0123abcd")),
-        ("models:/wine/3/MLmodel", ModelsUri(name="wine", version="3", sub_path="MLmodel")),
+        ("models:///wine/3", ModelsUri(name="wine", version=3)),
+        # Names made before "@" was refused in them: split at the last "@", as MLflow does.
+        ("models:/a@b@champion", ModelsUri(name="a@b", alias="champion")),
+        ("models:/a@b/1", ModelsUri(name="a@b", version=1)),
+        ("models:/team.wine v2/1", ModelsUri(name="team.wine v2", version=1)),
     ],
 )
 def test_models_uri_forms(uri: str, expected: ModelsUri) -> None:
     assert parse_models_uri(uri) == expected
 
 
-@pytest.mark.parametrize("uri", ["models:/", "models:/@alias", "models:/wine@", "runs:/x"])
-def test_bad_models_uri_is_invalid_argument(uri: str) -> None:
-    with pytest.raises(InvalidArgumentError):
-        parse_models_uri(uri)
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "models:/",
+        "models:/wine",
+        "models:/@alias",
+        "models:/wine@",
+        "models:/wine/",
+        "models:/wine/0",
+        "models:/wine/beta",
+        "models:/wine/3/MLmodel",
+        "models:/wine/\u00b2",
+        "models:/wine/99999999999999999999",
+        "models:/wi\nne/1",
+        "runs:/x",
+    ],
+)
+def test_bad_models_uri_is_invalid_argument_naming_the_field(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        parse_models_uri(uri, field="model_uri")
+    assert caught.value.field == "model_uri"
 
 
 @given(st.text(max_size=40))
@@ -127,4 +151,45 @@ def test_models_uri_parser_raises_only_invalid_argument(text: str) -> None:
         parsed = parse_models_uri("models:/" + text)
     except InvalidArgumentError:
         return
-    assert parsed.name or parsed.model_id
+    assert parsed.name
+    assert [
+        parsed.version is not None,
+        parsed.alias is not None,
+        parsed.stage is not None,
+        parsed.latest,
+    ].count(True) == 1
+
+
+_NAME = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30)
+_ALIAS = st.from_regex(r"[A-Za-z_][\w\-]{0,20}", fullmatch=True)
+
+
+@given(
+    name=_NAME.filter(lambda n: model_name_problem(n) is None),
+    which=st.sampled_from(["version", "alias", "stage", "latest"]),
+    version=st.integers(min_value=1, max_value=2**63 - 1),
+    alias=_ALIAS,
+    stage=st.sampled_from(MODEL_STAGES),
+)
+def test_every_name_a_model_may_have_reads_back_from_its_uris(
+    name: str, which: str, version: int, alias: str, stage: str
+) -> None:
+    uri = {
+        "version": ModelsUri(name=name, version=version),
+        "alias": ModelsUri(name=name, alias=alias),
+        "stage": ModelsUri(name=name, stage=stage),
+        "latest": ModelsUri(name=name, latest=True),
+    }[which]
+    assert parse_models_uri(str(uri)) == uri
+
+
+@pytest.mark.parametrize(
+    "name", ["a@b", "a/b", "a?b", "a#b", "a%40b", "a\\b", "a\x00b", ".", "..", " "]
+)
+def test_names_that_make_models_uris_ambiguous_have_a_problem(name: str) -> None:
+    assert model_name_problem(name) is not None
+
+
+@pytest.mark.parametrize("name", ["wine", "team.wine-v2", "my model", "ns:wine_1", "vin-rouge-é"])
+def test_ordinary_names_have_no_problem(name: str) -> None:
+    assert model_name_problem(name) is None

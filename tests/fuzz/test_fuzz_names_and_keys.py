@@ -35,6 +35,12 @@ def _upload(t: tpb_grpc.TrackingServiceStub, run_id: str, path: str) -> object:
     return t.UploadArtifact(iter(messages))
 
 
+def _location_of(t: tpb_grpc.TrackingServiceStub, ids: dict) -> str:
+    """The artifact location of an existing experiment: under the artifact root."""
+    request = tpb.GetExperimentRequest(experiment_id=ids["experiment_id"][0])
+    return str(t.GetExperiment(request).experiment.artifact_location)
+
+
 #: (the field the error must name, the call writing text `s` into it).
 WRITERS: dict[str, tuple[str, Call]] = {
     "CreateExperiment.name": (
@@ -44,7 +50,9 @@ WRITERS: dict[str, tuple[str, Call]] = {
     "CreateExperiment.artifact_location": (
         "artifact_location",
         lambda t, r, ids, s: t.CreateExperiment(
-            tpb.CreateExperimentRequest(name=_unique(), artifact_location=f"rel/{s}")
+            tpb.CreateExperimentRequest(
+                name=_unique(), artifact_location=f"{_location_of(t, ids)}/{s}"
+            )
         ),
     ),
     "UpdateExperiment.new_name": (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
@@ -44,3 +45,9 @@ def new_run(tracking: tracking_grpc.TrackingServiceStub) -> Callable[[], Tracked
         return TrackedRun(run.info.run_id, run.info.artifact_uri)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def model_source(artifact_root: Path) -> str:
+    """A model-version source the registry accepts: a directory under the artifact root."""
+    return (artifact_root / "models" / "m").as_uri()

@@ -13,12 +13,12 @@ NOT_FOUND = grpc.StatusCode.NOT_FOUND
 
 
 @pytest.fixture
-def model(registry) -> str:
+def model(registry, model_source) -> str:
     """A model with versions 1 (from a run, Production), 2 (Staging) and 3 (None)."""
     name = unique_name()
     registry.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=name))
     for _ in range(3):
-        registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source="file:///m"))
+        registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source=model_source))
     for version, stage in ((1, "Production"), (2, "Staging")):
         registry.TransitionModelVersionStage(
             pb.TransitionModelVersionStageRequest(name=name, version=version, stage=stage)
@@ -103,10 +103,10 @@ def test_deleting_a_version_drops_its_aliases(registry, model) -> None:
     assert [(a.alias, a.version) for a in rm.aliases] == [("stable", 1)]
 
 
-def test_resolve_models_uri_with_version(registry, model) -> None:
+def test_resolve_models_uri_with_version(registry, model, model_source) -> None:
     resolved = _resolve(registry, f"models:/{model}/2")
     assert resolved.model_version.version == 2
-    assert resolved.storage_location == "file:///m"
+    assert resolved.storage_location == model_source
     assert (resolved.run_id, resolved.artifact_path) == ("", "")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from registry_rpc_helpers import expect_error
+from registry_rpc_helpers import expect_error, unique_name
 
 from mlgrpc.registry.v1 import registry_service_pb2 as pb
 
@@ -53,3 +53,43 @@ def test_watch_with_empty_name_is_invalid_argument(registry) -> None:
 def test_service_still_answers_after_bad_requests(registry) -> None:
     response = registry.SearchRegisteredModels(pb.SearchRegisteredModelsRequest(max_results=1))
     assert response is not None
+
+
+#: Names that would make a `models:/` URI of the model name another model (or none).
+AMBIGUOUS_NAMES = ["a@b", "a@champion", "a/b", "a?b", "a#b", "a%40b", "a\\b", ".", "..", "  "]
+
+
+@pytest.mark.parametrize("name", AMBIGUOUS_NAMES)
+def test_create_with_a_name_ambiguous_in_uris_is_invalid_argument(registry, name) -> None:
+    expect_error(
+        lambda: registry.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=name)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_PARAMETER_VALUE",
+        "name",
+    )
+
+
+@pytest.mark.parametrize("name", AMBIGUOUS_NAMES)
+def test_rename_to_a_name_ambiguous_in_uris_is_invalid_argument(registry, name) -> None:
+    old = unique_name("rename-from")
+    registry.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=old))
+    expect_error(
+        lambda: registry.RenameRegisteredModel(
+            pb.RenameRegisteredModelRequest(name=old, new_name=name)
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_PARAMETER_VALUE",
+        "new_name",
+    )
+    assert registry.GetRegisteredModel(pb.GetRegisteredModelRequest(name=old))
+
+
+@pytest.mark.parametrize("prefix", ["wine", "team.wine v2", "ns:wine_1", "vin-rouge-é"])
+def test_ordinary_names_are_accepted_and_resolve(registry, prefix) -> None:
+    name = unique_name(prefix)
+    registry.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=name))
+    expect_error(
+        lambda: registry.ResolveModelUri(pb.ResolveModelUriRequest(model_uri=f"models:/{name}/1")),
+        grpc.StatusCode.NOT_FOUND,
+        "RESOURCE_DOES_NOT_EXIST",
+    )

@@ -37,14 +37,16 @@ def test_client_registered_model_lifecycle(client: RegistryClient) -> None:
     assert caught.value.field == "name"
 
 
-def test_client_model_versions_stages_aliases_and_uris(client: RegistryClient, new_run) -> None:
+def test_client_model_versions_stages_aliases_and_uris(
+    client: RegistryClient, new_run, model_source
+) -> None:
     run = new_run()
     name = unique_name()
     client.create_registered_model(name)
     mv = client.create_model_version(name, f"runs:/{run.run_id}/model", tags={"k": "v"})
     assert isinstance(mv, ModelVersion)
     assert (mv.version, mv.run_id, mv.status, mv.tags) == (1, run.run_id, "READY", {"k": "v"})
-    client.create_model_version(name, "file:///other", description="two")
+    client.create_model_version(name, f"{model_source}-other", description="two")
     assert client.get_model_version(name, "2").description == "two"
     assert client.update_model_version(name, 2, "2nd").description == "2nd"
     client.set_model_version_tag(name, 2, "t", "x")
@@ -78,7 +80,7 @@ def test_client_search_registered_models_pages(client: RegistryClient) -> None:
     assert [m.name for m in rest] == [f"{prefix}-2"] and rest.token is None
 
 
-def test_client_raises_typed_exceptions(client: RegistryClient) -> None:
+def test_client_raises_typed_exceptions(client: RegistryClient, model_source) -> None:
     name = unique_name()
     client.create_registered_model(name)
     with pytest.raises(AlreadyExistsError):
@@ -86,7 +88,7 @@ def test_client_raises_typed_exceptions(client: RegistryClient) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         client.set_registered_model_alias(name, "latest", 1)
     assert caught.value.field == "alias"
-    client.create_model_version(name, "file:///m")
+    client.create_model_version(name, model_source)
     with pytest.raises(FailedPreconditionError):
         client.transition_model_version_stage(name, 1, "None", archive_existing_versions=True)
     with pytest.raises(InvalidArgumentError):

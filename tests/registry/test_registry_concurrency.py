@@ -14,7 +14,7 @@ CLIENTS = 16
 
 
 def test_concurrent_create_model_version_numbers_are_1_to_16_once_each(
-    registry, registry_server
+    registry, registry_server, model_source
 ) -> None:
     name = unique_name("race")
     registry.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=name))
@@ -23,7 +23,7 @@ def test_concurrent_create_model_version_numbers_are_1_to_16_once_each(
         # A channel and stub per client, so the calls really run side by side.
         with grpc.insecure_channel(registry_server) as channel:
             stub = pb_grpc.ModelRegistryServiceStub(channel)
-            request = pb.CreateModelVersionRequest(name=name, source="file:///race")
+            request = pb.CreateModelVersionRequest(name=name, source=model_source)
             return stub.CreateModelVersion(request, timeout=60).model_version.version
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:

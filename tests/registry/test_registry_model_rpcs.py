@@ -96,10 +96,10 @@ def test_get_unknown_registered_model_is_not_found_and_service_still_answers(reg
     assert registry.GetRegisteredModel(pb.GetRegisteredModelRequest(name=name)).registered_model
 
 
-def test_rename_registered_model_moves_its_versions(registry) -> None:
+def test_rename_registered_model_moves_its_versions(registry, model_source) -> None:
     name, new_name = unique_name(), unique_name("renamed")
     _create(registry, name)
-    registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source="file:///m"))
+    registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source=model_source))
     renamed = registry.RenameRegisteredModel(
         pb.RenameRegisteredModelRequest(name=name, new_name=new_name)
     ).registered_model
@@ -161,10 +161,12 @@ def test_update_unknown_registered_model_is_not_found(registry) -> None:
     )
 
 
-def test_delete_registered_model_removes_it_with_versions_tags_and_aliases(registry) -> None:
+def test_delete_registered_model_removes_it_with_versions_tags_and_aliases(
+    registry, model_source
+) -> None:
     name = unique_name()
     _create(registry, name, tags=[pb.RegisteredModelTag(key="k", value="v")])
-    registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source="file:///m"))
+    registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source=model_source))
     registry.SetRegisteredModelAlias(
         pb.SetRegisteredModelAliasRequest(name=name, alias="champion", version=1)
     )
@@ -178,7 +180,7 @@ def test_delete_registered_model_removes_it_with_versions_tags_and_aliases(regis
     again = _create(registry, name)
     assert list(again.tags) == [] and list(again.aliases) == []
     version = registry.CreateModelVersion(
-        pb.CreateModelVersionRequest(name=name, source="file:///m")
+        pb.CreateModelVersionRequest(name=name, source=model_source)
     ).model_version
     assert version.version == 1
 

@@ -12,7 +12,7 @@ INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 
 @pytest.fixture(scope="module")
-def prefix(registry) -> str:
+def prefix(registry, model_source) -> str:
     """Five models `<prefix>-0` … `<prefix>-4`; model i has i+1 versions and tag parity."""
     prefix = unique_name("search")
     for i in range(5):
@@ -26,7 +26,7 @@ def prefix(registry) -> str:
             registry.CreateModelVersion(
                 pb.CreateModelVersionRequest(
                     name=name,
-                    source=f"file:///models/{name}",
+                    source=f"{model_source}/{name}",
                     tags=[pb.ModelVersionTag(key="owner", value=f"o{i}")],
                 )
             )

@@ -59,7 +59,11 @@ def own_tracking(db_uri: str, artifact_root: Path) -> Iterator[Tracking]:
 def own_registry(db_uri: str, own_tracking: Tracking) -> Iterator[pb_grpc.ModelRegistryServiceStub]:
     from registry_service.server import create_server
 
-    running = create_server(backend_store_uri=db_uri, tracking_address=own_tracking.address)
+    running = create_server(
+        backend_store_uri=db_uri,
+        tracking_address=own_tracking.address,
+        artifact_root=str(own_tracking.artifact_root),
+    )
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield pb_grpc.ModelRegistryServiceStub(channel)
     running.stop(grace=1)
@@ -92,7 +96,8 @@ def test_tracking_outage_makes_run_versions_unavailable_and_recovery_follows_res
     # Calls that need no run keep working.
     model = own_registry.GetRegisteredModel(pb.GetRegisteredModelRequest(name=name))
     assert model.registered_model.name == name
-    no_run = pb.CreateModelVersionRequest(name=name, source="file:///plain")
+    plain = (own_tracking.artifact_root / "plain").as_uri()
+    no_run = pb.CreateModelVersionRequest(name=name, source=plain)
     assert own_registry.CreateModelVersion(no_run).model_version.version == 2
 
     own_tracking.restart()

@@ -19,7 +19,7 @@ def model(registry) -> str:
     return name
 
 
-def _create_version(registry, name: str, source: str = "file:///m", **kwargs) -> pb.ModelVersion:  # type: ignore[no-untyped-def]
+def _create_version(registry, name: str, source: str, **kwargs) -> pb.ModelVersion:  # type: ignore[no-untyped-def]
     request = pb.CreateModelVersionRequest(name=name, source=source, **kwargs)
     return registry.CreateModelVersion(request).model_version
 
@@ -45,15 +45,15 @@ def test_create_model_version_from_runs_uri_resolves_run_and_storage(
 
 
 def test_create_model_version_with_artifact_uri_and_run_id_checks_the_run(
-    registry, model, new_run
+    registry, model, new_run, model_source
 ) -> None:
     run = new_run()
-    mv = _create_version(registry, model, source="s3://bucket/model", run_id=run.run_id)
-    assert (mv.run_id, mv.storage_location) == (run.run_id, "s3://bucket/model")
+    mv = _create_version(registry, model, source=model_source, run_id=run.run_id)
+    assert (mv.run_id, mv.storage_location) == (run.run_id, model_source)
 
 
-def test_create_model_version_numbers_are_consecutive(registry, model) -> None:
-    assert [_create_version(registry, model).version for _ in range(3)] == [1, 2, 3]
+def test_create_model_version_numbers_are_consecutive(registry, model, model_source) -> None:
+    assert [_create_version(registry, model, model_source).version for _ in range(3)] == [1, 2, 3]
 
 
 def test_create_model_version_with_unknown_run_is_not_found_naming_it(registry, model) -> None:
@@ -93,9 +93,9 @@ def test_create_model_version_with_bad_source_is_invalid_argument(registry, mode
     )
 
 
-def test_create_model_version_of_unknown_model_is_not_found(registry) -> None:
+def test_create_model_version_of_unknown_model_is_not_found(registry, model_source) -> None:
     expect_error(
-        lambda: _create_version(registry, unique_name("missing")),
+        lambda: _create_version(registry, unique_name("missing"), model_source),
         NOT_FOUND,
         "RESOURCE_DOES_NOT_EXIST",
         "name",
@@ -121,8 +121,8 @@ def test_version_below_one_is_invalid_argument(registry, model, version) -> None
     )
 
 
-def test_update_model_version_changes_description(registry, model) -> None:
-    _create_version(registry, model)
+def test_update_model_version_changes_description(registry, model, model_source) -> None:
+    _create_version(registry, model, model_source)
     mv = registry.UpdateModelVersion(
         pb.UpdateModelVersionRequest(name=model, version=1, description="better")
     ).model_version
@@ -132,9 +132,9 @@ def test_update_model_version_changes_description(registry, model) -> None:
 
 
 def test_update_model_version_with_too_long_description_is_invalid_argument(
-    registry, model
+    registry, model, model_source
 ) -> None:
-    _create_version(registry, model)
+    _create_version(registry, model, model_source)
     expect_error(
         lambda: registry.UpdateModelVersion(
             pb.UpdateModelVersionRequest(name=model, version=1, description="d" * 5001)
@@ -145,16 +145,18 @@ def test_update_model_version_with_too_long_description_is_invalid_argument(
     )
 
 
-def test_deleted_version_is_gone_and_its_number_is_not_reused(registry, model) -> None:
-    _create_version(registry, model)
-    _create_version(registry, model)
+def test_deleted_version_is_gone_and_its_number_is_not_reused(
+    registry, model, model_source
+) -> None:
+    _create_version(registry, model, model_source)
+    _create_version(registry, model, model_source)
     registry.DeleteModelVersion(pb.DeleteModelVersionRequest(name=model, version=2))
     expect_error(
         lambda: registry.GetModelVersion(pb.GetModelVersionRequest(name=model, version=2)),
         NOT_FOUND,
         "RESOURCE_DOES_NOT_EXIST",
     )
-    assert _create_version(registry, model).version == 3
+    assert _create_version(registry, model, model_source).version == 3
     found = registry.SearchModelVersions(
         pb.SearchModelVersionsRequest(filter=f"name = '{model}'")
     ).model_versions
@@ -170,8 +172,8 @@ def test_delete_unknown_model_version_is_not_found(registry, model) -> None:
     )
 
 
-def test_set_and_delete_model_version_tag(registry, model) -> None:
-    _create_version(registry, model)
+def test_set_and_delete_model_version_tag(registry, model, model_source) -> None:
+    _create_version(registry, model, model_source)
     registry.SetModelVersionTag(
         pb.SetModelVersionTagRequest(name=model, version=1, key="k", value="v")
     )
@@ -182,8 +184,10 @@ def test_set_and_delete_model_version_tag(registry, model) -> None:
     assert list(mv.tags) == []
 
 
-def test_set_model_version_tag_with_empty_key_is_invalid_argument(registry, model) -> None:
-    _create_version(registry, model)
+def test_set_model_version_tag_with_empty_key_is_invalid_argument(
+    registry, model, model_source
+) -> None:
+    _create_version(registry, model, model_source)
     expect_error(
         lambda: registry.SetModelVersionTag(
             pb.SetModelVersionTagRequest(name=model, version=1, key="", value="v")
@@ -194,8 +198,8 @@ def test_set_model_version_tag_with_empty_key_is_invalid_argument(registry, mode
     )
 
 
-def test_delete_missing_model_version_tag_is_not_found(registry, model) -> None:
-    _create_version(registry, model)
+def test_delete_missing_model_version_tag_is_not_found(registry, model, model_source) -> None:
+    _create_version(registry, model, model_source)
     expect_error(
         lambda: registry.DeleteModelVersionTag(
             pb.DeleteModelVersionTagRequest(name=model, version=1, key="nope")
@@ -234,16 +238,18 @@ def _transition(registry, name, version, stage, archive=False) -> pb.ModelVersio
     ).model_version
 
 
-def test_transition_stage_is_case_insensitive_and_canonicalised(registry, model) -> None:
-    _create_version(registry, model)
+def test_transition_stage_is_case_insensitive_and_canonicalised(
+    registry, model, model_source
+) -> None:
+    _create_version(registry, model, model_source)
     assert _transition(registry, model, 1, "sTaGiNg").current_stage == "Staging"
 
 
 def test_transition_with_archive_existing_archives_the_other_versions_in_that_stage(
-    registry, model
+    registry, model, model_source
 ) -> None:
     for _ in range(3):
-        _create_version(registry, model)
+        _create_version(registry, model, model_source)
     _transition(registry, model, 1, "Production")
     _transition(registry, model, 2, "Staging")
     _transition(registry, model, 3, "production", archive=True)
@@ -256,9 +262,11 @@ def test_transition_with_archive_existing_archives_the_other_versions_in_that_st
     assert stages == {1: "Archived", 2: "Staging", 3: "Production"}
 
 
-def test_transition_without_archive_keeps_other_versions_in_the_stage(registry, model) -> None:
-    _create_version(registry, model)
-    _create_version(registry, model)
+def test_transition_without_archive_keeps_other_versions_in_the_stage(
+    registry, model, model_source
+) -> None:
+    _create_version(registry, model, model_source)
+    _create_version(registry, model, model_source)
     _transition(registry, model, 1, "Production")
     _transition(registry, model, 2, "Production")
     latest = registry.GetLatestVersions(
@@ -273,17 +281,17 @@ def test_transition_without_archive_keeps_other_versions_in_the_stage(registry, 
     )
 
 
-def test_transition_to_unknown_stage_is_invalid_argument(registry, model) -> None:
-    _create_version(registry, model)
+def test_transition_to_unknown_stage_is_invalid_argument(registry, model, model_source) -> None:
+    _create_version(registry, model, model_source)
     expect_error(
         lambda: _transition(registry, model, 1, "Prod"), INVALID, "INVALID_PARAMETER_VALUE", "stage"
     )
 
 
 def test_archive_existing_versions_when_moving_to_archived_is_failed_precondition(
-    registry, model
+    registry, model, model_source
 ) -> None:
-    _create_version(registry, model)
+    _create_version(registry, model, model_source)
     expect_error(
         lambda: _transition(registry, model, 1, "Archived", archive=True),
         grpc.StatusCode.FAILED_PRECONDITION,
@@ -292,9 +300,9 @@ def test_archive_existing_versions_when_moving_to_archived_is_failed_preconditio
     )
 
 
-def test_get_latest_versions_defaults_to_every_stage(registry, model) -> None:
+def test_get_latest_versions_defaults_to_every_stage(registry, model, model_source) -> None:
     for _ in range(4):
-        _create_version(registry, model)
+        _create_version(registry, model, model_source)
     _transition(registry, model, 1, "Archived")
     _transition(registry, model, 2, "Staging")
     _transition(registry, model, 3, "Production")

@@ -38,11 +38,11 @@ class Watch:
 
 
 @pytest.fixture
-def model(registry) -> str:
+def model(registry, model_source) -> str:
     name = unique_name("watched")
     registry.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=name))
     for _ in range(2):
-        registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source="file:///w"))
+        registry.CreateModelVersion(pb.CreateModelVersionRequest(name=name, source=model_source))
     registry.SetRegisteredModelAlias(
         pb.SetRegisteredModelAliasRequest(name=name, alias="champion", version=1)
     )

@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import Engine
 
-from mlgrpc_server.db import create_db_engine
+from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.store.base import artifact_root_uri
 from tracking_service.store.experiments import ExperimentStore
@@ -35,7 +35,7 @@ class SqlTrackingStore(ExperimentStore, RunStore, RunDataStore, MetricHistorySto
         self.engine = (
             create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
         )
-        self.dialect = "sqlite" if self.engine.dialect.name == "sqlite" else "mysql"
+        self.dialect = database_kind(self.engine)
         self.artifact_root = artifact_root_uri(default_artifact_root)
         self.experiment_locations = {}
         ensure_schema(self.engine)

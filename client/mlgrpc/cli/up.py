@@ -64,6 +64,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("MLGRPC_DEFAULT_ARTIFACT_ROOT", DEFAULT_ARTIFACTS),
         help="artifact store of the tracking service (env MLGRPC_DEFAULT_ARTIFACT_ROOT)",
     )
+    parser.add_argument(
+        "--allow-artifact-locations-outside-root",
+        action="store_true",
+        default=os.environ.get("MLGRPC_ALLOW_ARTIFACT_LOCATIONS_OUTSIDE_ROOT", "").strip().lower()
+        in ("1", "true", "yes", "on"),
+        help="let experiments and model versions name artifact locations outside the root "
+        "(env MLGRPC_ALLOW_ARTIFACT_LOCATIONS_OUTSIDE_ROOT=true; default off)",
+    )
     parser.add_argument("--host", default=os.environ.get("MLGRPC_HOST", "127.0.0.1"))
     parser.add_argument("--tracking-port", type=int, default=50051)
     parser.add_argument("--registry-port", type=int, default=50052)
@@ -132,6 +140,10 @@ def _children(args: argparse.Namespace) -> list[Child]:
     tracking = f"{args.host}:{args.tracking_port}"
     registry = f"{args.host}:{args.registry_port}"
     common = ["--backend-store-uri", args.backend_store_uri, "--host", args.host]
+    # Tracking stores artifacts under the root; the registry accepts model sources under it.
+    common += ["--default-artifact-root", args.default_artifact_root]
+    if args.allow_artifact_locations_outside_root:
+        common.append("--allow-artifact-locations-outside-root")
     children = [
         Child(
             "tracking",
@@ -143,8 +155,6 @@ def _children(args: argparse.Namespace) -> list[Child]:
                 *common,
                 "--port",
                 str(args.tracking_port),
-                "--default-artifact-root",
-                args.default_artifact_root,
             ],
         ),
         Child(
@@ -289,10 +299,11 @@ def main(argv: list[str]) -> int:
         Path(args.backend_store_uri.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True
         )
-    Path(args.default_artifact_root).mkdir(parents=True, exist_ok=True)
+    # `mlgrpc db upgrade` says in one line what is wrong with the database, if anything.
     if _migrate(args.backend_store_uri) != 0:
         print("mlgrpc up: could not migrate the database", file=sys.stderr)
         return 1
+    Path(args.default_artifact_root).mkdir(parents=True, exist_ok=True)
     if args.detach:
         from mlgrpc.cli.detached import start_detached
 

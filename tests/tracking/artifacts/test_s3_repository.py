@@ -234,6 +234,22 @@ def artifact_root(s3_endpoint: str) -> str:
     return f"s3://{DEFAULT_BUCKET}/root"
 
 
+@pytest.fixture(scope="module")
+def tracking_server(db_uri: str, artifact_root: str) -> Iterator[str]:
+    """The tracking service of conftest, started with --allow-artifact-locations-outside-root:
+    the experiments here keep their artifacts in a bucket other than the root's."""
+    from tracking_service.server import create_server
+
+    running = create_server(
+        backend_store_uri=db_uri,
+        default_artifact_root=artifact_root,
+        port=0,
+        allow_artifact_locations_outside_root=True,
+    )
+    yield f"127.0.0.1:{running.port}"
+    running.stop(grace=1)
+
+
 @pytest.fixture
 def s3_experiment(tracking_server: str) -> str:
     """An experiment whose runs keep their artifacts below s3://EXPERIMENT_BUCKET/…"""

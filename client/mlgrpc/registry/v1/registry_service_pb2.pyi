@@ -267,7 +267,9 @@ class CreateRegisteredModelRequest(_message.Message):
     TAGS_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """Unique name, 1 to 256 characters, no "/"."""
+    """Unique name, 1 to 256 characters, no "/", "@", "?", "#", "%", "\\\\" or control
+    characters, not "." or ".." (each would make a `models:/` URI of it name something else).
+    """
     description: _builtins.str
     """Description, at most 5,000 characters."""
     @_builtins.property
@@ -370,7 +372,9 @@ class RenameRegisteredModelRequest(_message.Message):
     name: _builtins.str
     """Current name."""
     new_name: _builtins.str
-    """New unique name, 1 to 256 characters, no "/"."""
+    """New unique name, 1 to 256 characters, no "/", "@", "?", "#", "%", "\\\\" or control
+    characters, not "." or ".." (each would make a `models:/` URI of it name something else).
+    """
     def __init__(
         self,
         *,
@@ -674,8 +678,11 @@ class CreateModelVersionRequest(_message.Message):
     name: _builtins.str
     """Name of an existing registered model."""
     source: _builtins.str
-    """Where the model is: `runs:/<run_id>/<path>` (the run id may then be left out below) or an
-    artifact URI such as `file:///…` or `s3://…`. 1 to 5,000 characters, no control characters.
+    """Where the model is: `runs:/<run_id>/<path>` (the run id may then be left out below; the path
+    is normalised and may not leave the run), `models:/…` (a copy of the version it names now),
+    or a location under the artifact root (`file:///…`, an absolute path, or `s3://…`; anywhere
+    when the registry runs with --allow-artifact-locations-outside-root). Stored in canonical
+    form. 1 to 5,000 characters, no control characters.
     """
     run_id: _builtins.str
     """Id of the run that produced the model. Must exist in the tracking service; when the source is

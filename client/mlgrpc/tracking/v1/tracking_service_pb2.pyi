@@ -408,8 +408,10 @@ class CreateExperimentRequest(_message.Message):
     name: _builtins.str
     """Unique name, 1 to 500 characters, no control characters."""
     artifact_location: _builtins.str
-    """Artifact root of the experiment's runs (`file:`, a path, or `s3://bucket/prefix`), no
-    control characters; empty means `<default artifact root>/<experiment id>`.
+    """Artifact root of the experiment's runs (`file:///…`, an absolute path, or
+    `s3://bucket/prefix`), under the server's artifact root unless it runs with
+    --allow-artifact-locations-outside-root; stored in canonical form (`file:///…`). No control
+    characters; empty means `<default artifact root>/<experiment id>`.
     """
     @_builtins.property
     def tags(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExperimentTag]:

@@ -184,7 +184,7 @@ def to_integer(where: Where, values: Any, type_name: str) -> np.ndarray:
         missing = ~np.isfinite(arr)
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
-            shown = "missing (null/NaN)" if np.isnan(arr[row]) else f"{arr[row]!r}"
+            shown = "missing (null/NaN)" if np.isnan(arr[row]) else f"{arr[row].item()!r}"
             raise InvalidArgument(
                 f"{where.text} is {type_name} but row {row} is {shown}; send an integer, or log "
                 "the model with a double column to allow missing values",
@@ -195,7 +195,7 @@ def to_integer(where: Where, values: Any, type_name: str) -> np.ndarray:
             row = int(np.flatnonzero(fraction)[0])
             raise InvalidArgument(
                 f"{where.text} expects {type_name} (an integer); row {row} has "
-                f"{arr[row]!r}, converting it would lose the fraction",
+                f"{arr[row].item()!r}, converting it would lose the fraction",
                 field=where.field,
             )
         # float(info.min) is exact (a power of two); info.max as a float rounds up past it.
@@ -205,16 +205,19 @@ def to_integer(where: Where, values: Any, type_name: str) -> np.ndarray:
             raise _out_of_range(where, type_name, row, arr[row].item())
         return arr.astype(dtype)
 
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
     items = arr.tolist()
-    if kind == "O" and all(is_int(v) for v in items):
+    if all(_is_integral(v) for v in items):
         for row, value in enumerate(items):
             if not info.min <= value <= info.max:
                 raise _out_of_range(where, type_name, row, value)
-        return np.array(items, dtype=dtype)
-    raise _bad_value(where, f"{type_name} (an integer)", items, is_int)
+        return np.array([int(v) for v in items], dtype=dtype)
+    raise _bad_value(where, f"{type_name} (an integer)", items, _is_integral)
+
+
+def _is_integral(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def _convert(column: InputColumn, values: Any, where: Where) -> Any:
@@ -347,15 +350,21 @@ def _checked_integers(model: LoadedModel, batch: ColumnBatch, matrix: np.ndarray
 
 
 def first_non_finite(
-    batch: ColumnBatch, columns: Sequence[tuple[str, Any]]
+    batch: ColumnBatch, columns: Sequence[tuple[str, Any]], *, nan: bool = True, inf: bool = True
 ) -> tuple[Where, int, str] | None:
-    """(where, row, what) of the first NaN, null or ±inf among the float `columns`, by row."""
+    """(where, row, what) of the first NaN or null (`nan`) or ±inf (`inf`) among the float
+    `columns`, by row."""
     found: tuple[int, int] | None = None
     for j, (_name, values) in enumerate(columns):
         arr = np.asarray(values)
         if arr.dtype.kind != "f" or arr.ndim != 1:
             continue
-        bad = np.flatnonzero(~np.isfinite(arr))
+        mask = np.zeros(arr.shape, dtype=bool)
+        if nan:
+            mask |= np.isnan(arr)
+        if inf:
+            mask |= np.isinf(arr)
+        bad = np.flatnonzero(mask)
         if bad.size and (found is None or int(bad[0]) < found[0]):
             found = (int(bad[0]), j)
     if found is None:

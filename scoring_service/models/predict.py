@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from mlgrpc_server.errors import Internal, InvalidArgument, ServiceError
 from scoring_service.models.enforce import (
     ColumnBatch,
+    Where,
     check_rows,
     first_non_finite,
     model_input,
@@ -55,10 +57,36 @@ def predict(model: LoadedModel, batch: ColumnBatch, *, max_rows: int = 0) -> Any
         ) from None
 
 
+#: How numpy, pandas and scikit-learn say that a value was missing ("Input X contains NaN",
+#: "cannot convert float NaN to integer") or infinite ("Input X contains infinity").
+_SAYS_MISSING = re.compile(r"\b(nan|missing)\b", re.IGNORECASE)
+_SAYS_INFINITE = re.compile(r"\b(inf|infinity|infinite)\b", re.IGNORECASE)
+
+
 def _refused(
     model: LoadedModel, batch: ColumnBatch, is_matrix: bool, data: Any, exc: Exception
 ) -> InvalidArgument:
-    """INVALID_ARGUMENT quoting the model, naming the first missing or infinite value if any."""
+    """INVALID_ARGUMENT quoting the model; when the model says it refused a missing or
+    infinite value, the first one in the input is named (the model only knows its matrix)."""
+    message = f"model {model.name!r} version {model.version} cannot take the input"
+    field = getattr(exc, "field", None)
+    said = str(exc)
+    nan, inf = bool(_SAYS_MISSING.search(said)), bool(_SAYS_INFINITE.search(said))
+    found = _non_finite_cell(model, batch, is_matrix, data, nan, inf) if nan or inf else None
+    if found is not None:
+        where, row, what = found
+        message = f"{where.text} row {row} is {what}; {message}"
+        field = where.field
+    return InvalidArgument(
+        f"{message}: {type(exc).__name__}: {exc}",
+        field=field if isinstance(field, str) and field else None,
+        metadata={"model_name": model.name, "model_version": model.version},
+    )
+
+
+def _non_finite_cell(
+    model: LoadedModel, batch: ColumnBatch, is_matrix: bool, data: Any, nan: bool, inf: bool
+) -> tuple[Where, int, str] | None:
     if is_matrix:
         columns = list(zip(model.matrix_columns, np.asarray(data).T, strict=False))
     elif hasattr(data, "columns"):
@@ -67,18 +95,7 @@ def _refused(
         columns = list(zip(batch.columns, data.T, strict=False))
     else:
         columns = []
-    found = first_non_finite(batch, columns)
-    message = f"model {model.name!r} version {model.version} cannot take the input"
-    field = getattr(exc, "field", None) or None
-    if found is not None:
-        where, row, what = found
-        message = f"{where.text} row {row} is {what}; {message}"
-        field = where.field
-    return InvalidArgument(
-        f"{message}: {type(exc).__name__}: {exc}",
-        field=field if isinstance(field, str) else None,
-        metadata={"model_name": model.name, "model_version": model.version},
-    )
+    return first_non_finite(batch, columns, nan=nan, inf=inf)
 
 
 def output_columns(output: Any, default_name: str = "predictions") -> list[tuple[str, np.ndarray]]:

@@ -49,3 +49,8 @@ def test_float32_beyond_its_range_is_refused() -> None:
 def test_double_refuses_booleans_huge_ints_text_and_lists(values: list[Any]) -> None:
     with pytest.raises(InvalidArgument):
         to_float64(WHERE, values)
+
+
+def test_a_boolean_among_integers_is_refused_naming_its_row() -> None:
+    with pytest.raises(InvalidArgument, match="row 1 has True"):
+        to_integer(WHERE, [1.0, True], "long")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,22 @@ def test_any_other_exception_of_the_model_stays_internal() -> None:
     batch = ColumnBatch({"x": [1.0]}, 1)
     with pytest.raises(Internal, match="RuntimeError: broken"):
         predict(_model(_raise(RuntimeError("broken"))), batch)
+
+
+def test_a_refusal_names_the_kind_of_value_the_model_says_it_refused() -> None:
+    model = _model(_raise(ValueError("Input X contains infinity or a value too large.")))
+    model = replace(model, inputs=(InputColumn("x", "double"), InputColumn("y", "double")))
+    batch = ColumnBatch({"x": [None, 1.0], "y": [1.0, float("inf")]}, 2)
+    with pytest.raises(InvalidArgument) as caught:
+        predict(model, batch)
+    assert caught.value.message.startswith("column 'y' row 1 is inf; model 'm' version 1")
+
+
+def test_a_refusal_about_something_else_names_no_missing_value() -> None:
+    model = _model(_raise(ValueError("Found unknown categories ['blue'] in column 0")))
+    with pytest.raises(InvalidArgument) as caught:
+        predict(model, ColumnBatch({"x": [None]}, 1))
+    assert caught.value.message == (
+        "model 'm' version 1 cannot take the input: ValueError: Found unknown categories "
+        "['blue'] in column 0"
+    )

@@ -71,7 +71,9 @@ def _cells(where: Where, values: Any) -> np.ndarray:
     """The column as a 1-D array; a list, tuple or object in a cell is refused by row.
 
     numpy would otherwise read nested cells as extra dimensions (or fail on ragged ones), and a
-    typed column holds one value per row.
+    typed column holds one value per row. Values of one kind get numpy's type for it, as
+    np.asarray gives them, except that booleans never count as numbers and an int beyond int64
+    stays an object (for the converters to name).
     """
     if isinstance(values, np.ndarray):
         if values.ndim != 1:
@@ -80,35 +82,28 @@ def _cells(where: Where, values: Any) -> np.ndarray:
                 field=where.field,
             )
         return values
-    for row, value in enumerate(values):
-        if isinstance(value, list | tuple | dict):
-            kind = "an object" if isinstance(value, dict) else "a list"
-            raise InvalidArgument(
-                f"{where.text} row {row} holds {kind} ({_shown(value)}); each cell of a typed "
-                "column is one value",
-                field=where.field,
-            )
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return _typed(array)
-
-
-def _typed(array: np.ndarray) -> np.ndarray:
-    """An object array of scalars with the numpy type its values share, as np.asarray gives it,
-    except that booleans never count as numbers and an int beyond int64 stays an object."""
-    values = array.tolist()
-    if not values:
-        return array
     kinds = {type(v) for v in values}
+    if any(issubclass(kind, list | tuple | dict) for kind in kinds):
+        row, value = next(
+            (i, v) for i, v in enumerate(values) if isinstance(v, list | tuple | dict)
+        )
+        shown = "an object" if isinstance(value, dict) else "a list"
+        raise InvalidArgument(
+            f"{where.text} row {row} holds {shown} ({_shown(value)}); each cell of a typed "
+            "column is one value",
+            field=where.field,
+        )
     try:
-        if kinds == {bool}:
-            return np.array(values, dtype=np.bool_)
+        if kinds == {float} or kinds == {int, float}:
+            return np.array(values, dtype=np.float64)
         if kinds == {int}:
             return np.array(values, dtype=np.int64)
-        if kinds <= {int, float}:
-            return np.array(values, dtype=np.float64)
+        if kinds == {bool}:
+            return np.array(values, dtype=np.bool_)
     except OverflowError:
         pass
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
     return array
 
 
@@ -285,7 +280,7 @@ def model_input(model: LoadedModel, batch: ColumnBatch) -> tuple[bool, Any]:
         )
     if model.predict_matrix is not None and all(n in batch.columns for n in model.matrix_columns):
         matrix = _fast_matrix(model, batch)
-        if model.finite_input_only:
+        if model.finite_input_only and not np.isfinite(matrix).all():
             check_finite(batch, list(zip(model.matrix_columns, matrix.T, strict=True)))
         return True, matrix
     import pandas as pd

@@ -51,9 +51,21 @@ def _column(array: np.ndarray, name: str) -> np.ndarray:
     )
 
 
+def _refuse_duplicate_names(request: pb.ModelInferRequest) -> None:
+    seen: set[str] = set()
+    for tensor in request.inputs:
+        if tensor.name in seen:
+            raise InvalidArgument(
+                f"input {tensor.name!r} is given twice; send each input tensor once",
+                field=tensor.name,
+            )
+        seen.add(tensor.name)
+
+
 def decode_request(request: pb.ModelInferRequest, model: LoadedModel) -> ColumnBatch:
     if not request.inputs:
         raise InvalidArgument("the request has no inputs", field="inputs")
+    _refuse_duplicate_names(request)
     arrays = [
         (tensor.name, decode_tensor(tensor, raw))
         for tensor, raw in zip(request.inputs, _raw_inputs(request), strict=True)
@@ -68,7 +80,11 @@ def decode_request(request: pb.ModelInferRequest, model: LoadedModel) -> ColumnB
                 field=tensor_name,
             )
         return ColumnBatch(
-            {name: matrix[:, j] for j, name in enumerate(names)}, matrix.shape[0], True
+            {name: matrix[:, j] for j, name in enumerate(names)},
+            matrix.shape[0],
+            positional=True,
+            noun="input",
+            matrix_input=tensor_name,
         )
     columns: dict[str, Any] = {}
     for tensor_name, array in arrays:
@@ -84,7 +100,7 @@ def decode_request(request: pb.ModelInferRequest, model: LoadedModel) -> ColumnB
         raise InvalidArgument(
             f"inputs have different numbers of rows {sorted(lengths)}", field="inputs"
         )
-    return ColumnBatch(columns, lengths.pop())
+    return ColumnBatch(columns, lengths.pop(), noun="input")
 
 
 def encode_response(

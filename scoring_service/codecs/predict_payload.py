@@ -35,6 +35,7 @@ def _positional_names(model: LoadedModel, width: int, what: str) -> list[str]:
 
 
 def _from_rows(names: Sequence[str], rows: list[list[Any]], what: str) -> ColumnBatch:
+    _refuse_duplicate_names(names, what)
     width = len(names)
     for index, row in enumerate(rows):
         if len(row) != width:
@@ -44,6 +45,16 @@ def _from_rows(names: Sequence[str], rows: list[list[Any]], what: str) -> Column
             )
     columns = {name: [row[j] for row in rows] for j, name in enumerate(names)}
     return ColumnBatch(columns, len(rows))
+
+
+def _refuse_duplicate_names(names: Sequence[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidArgument(
+                f"{what} names column {name!r} twice; name each column once", field=name
+            )
+        seen.add(name)
 
 
 def _from_records(records: list[Any], what: str) -> ColumnBatch:
@@ -85,6 +96,7 @@ def _from_list(model: LoadedModel, items: list[Any], what: str) -> ColumnBatch:
 def _columnar(data: pb.ColumnarData) -> ColumnBatch:
     columns: dict[str, Any] = {}
     lengths: set[int] = set()
+    _refuse_duplicate_names([column.name for column in data.columns], "columnar")
     for column in data.columns:
         kind = column.WhichOneof("values")
         if kind is None:

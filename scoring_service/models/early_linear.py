@@ -11,8 +11,10 @@ instantiated, no code from the file — and serves predictions at once, while th
 
 The early predictor computes exactly what the full model's fast path computes
 (`sklearn_flavor._linear_kernel`: the same float64 arrays, the same `matrix @ weights +
-intercept`). What it cannot answer alone — a request that needs a DataFrame, non-finite input
-that scikit-learn must reject with its own error — waits for the full model. Anything not
+intercept`). Every allowed class refuses NaN and ±inf, so the stand-in is
+`finite_input_only` as the full model is: such input is refused before either sees it, with
+the same error. What it cannot answer alone — a request that needs a DataFrame, non-finite input
+reaching it another way — waits for the full model. Anything not
 recognised here (another class, another node type, pickle, no signature…) means no early
 start: the model loads the normal way before the server reports SERVING.
 """
@@ -260,5 +262,6 @@ def _early_model(model_dir: Path, full: FullModel) -> LoadedModel:
         predict_matrix=linear_kernel(coef, intercept, full_matrix),
         matrix_columns=columns,
         loaded_at_ms=int(time.time() * 1000),
+        finite_input_only=True,  # as `sklearn_flavor.refuses_non_finite` says of ALLOWED_CLASSES
         extra={"early": full},
     )

@@ -28,7 +28,10 @@ class LoadedModel:
 
     `predict_frame` takes a pandas DataFrame whose columns follow `inputs` and returns whatever
     the model returns. `predict_matrix`, when set, takes a float64 matrix whose columns follow
-    `matrix_columns` and skips pandas entirely (the numeric fast path).
+    `matrix_columns` and skips pandas entirely (the numeric fast path). `finite_input_only`
+    says the model is known to refuse NaN and ±inf in every numeric column (sklearn's linear
+    models): the server then refuses them itself, naming the column and row, before the model
+    (or a batch shared with other requests) sees them.
     """
 
     name: str
@@ -43,6 +46,7 @@ class LoadedModel:
     predict_matrix: Callable[[np.ndarray], Any] | None = None
     matrix_columns: tuple[str, ...] = ()
     loaded_at_ms: int = 0
+    finite_input_only: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property

@@ -112,5 +112,6 @@ def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
         predict_matrix=fast[0] if fast else None,
         matrix_columns=fast[1] if fast else (),
         loaded_at_ms=int(time.time() * 1000),
+        finite_input_only=sklearn_flavor.refuses_non_finite(estimator),
         extra={"pyfunc": model},
     )

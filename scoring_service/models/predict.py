@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import numpy as np
 
-from mlgrpc_server.errors import Internal, ServiceError
-from scoring_service.models.enforce import ColumnBatch, check_rows, model_input
+from mlgrpc_server.errors import Internal, InvalidArgument, ServiceError
+from scoring_service.models.enforce import (
+    ColumnBatch,
+    Where,
+    check_rows,
+    first_non_finite,
+    model_input,
+)
 from scoring_service.models.loaded import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -17,7 +24,8 @@ logger = logging.getLogger(__name__)
 def predict(model: LoadedModel, batch: ColumnBatch, *, max_rows: int = 0) -> Any:
     """The model's raw output for `batch`, after enforcing its signature.
 
-    An exception raised inside the model becomes INTERNAL carrying the model's own message and
+    The model refusing the request's values (ValueError, TypeError) is INVALID_ARGUMENT; any
+    other exception raised inside the model is INTERNAL. Both carry the model's own message and
     no traceback; the model stays loaded and the next request is served normally.
     """
     check_rows(batch, max_rows)
@@ -29,6 +37,17 @@ def predict(model: LoadedModel, batch: ColumnBatch, *, max_rows: int = 0) -> Any
         return model.predict_frame(data)
     except ServiceError:
         raise
+    except (ValueError, TypeError) as exc:
+        # By here the request fits the signature, and the model is the one that loaded and
+        # answered before: what varies is the caller's values. numpy, pandas and scikit-learn
+        # (check_array, encoders, imputers) say "I cannot take this value" with ValueError or
+        # TypeError — NaN where no missing value is allowed, ±inf, an unknown category, a
+        # string where a number goes — and the same request would fail again however often it
+        # is retried: it is the caller who must change it. INTERNAL stays for what the caller
+        # cannot help (any other exception). A model whose own code raises ValueError is the
+        # rare case misreported; its message, quoted, and the warning logged still show it.
+        logger.warning("model %s v%s refused the input: %r", model.name, model.version, exc)
+        raise _refused(model, batch, is_matrix, data, exc) from None
     except Exception as exc:  # noqa: BLE001 - the model's failure, reported to the caller
         logger.warning("model %s v%s raised %r", model.name, model.version, exc)
         raise Internal(
@@ -36,6 +55,47 @@ def predict(model: LoadedModel, batch: ColumnBatch, *, max_rows: int = 0) -> Any
             metadata={"model_name": model.name, "model_version": model.version},
             reason="MODEL_ERROR",
         ) from None
+
+
+#: How numpy, pandas and scikit-learn say that a value was missing ("Input X contains NaN",
+#: "cannot convert float NaN to integer") or infinite ("Input X contains infinity").
+_SAYS_MISSING = re.compile(r"\b(nan|missing)\b", re.IGNORECASE)
+_SAYS_INFINITE = re.compile(r"\b(inf|infinity|infinite)\b", re.IGNORECASE)
+
+
+def _refused(
+    model: LoadedModel, batch: ColumnBatch, is_matrix: bool, data: Any, exc: Exception
+) -> InvalidArgument:
+    """INVALID_ARGUMENT quoting the model; when the model says it refused a missing or
+    infinite value, the first one in the input is named (the model only knows its matrix)."""
+    message = f"model {model.name!r} version {model.version} cannot take the input"
+    field = getattr(exc, "field", None)
+    said = str(exc)
+    nan, inf = bool(_SAYS_MISSING.search(said)), bool(_SAYS_INFINITE.search(said))
+    found = _non_finite_cell(model, batch, is_matrix, data, nan, inf) if nan or inf else None
+    if found is not None:
+        where, row, what = found
+        message = f"{where.text} row {row} is {what}; {message}"
+        field = where.field
+    return InvalidArgument(
+        f"{message}: {type(exc).__name__}: {exc}",
+        field=field if isinstance(field, str) and field else None,
+        metadata={"model_name": model.name, "model_version": model.version},
+    )
+
+
+def _non_finite_cell(
+    model: LoadedModel, batch: ColumnBatch, is_matrix: bool, data: Any, nan: bool, inf: bool
+) -> tuple[Where, int, str] | None:
+    if is_matrix:
+        columns = list(zip(model.matrix_columns, np.asarray(data).T, strict=False))
+    elif hasattr(data, "columns"):
+        columns = [(str(c), data[c].to_numpy()) for c in data.columns]
+    elif isinstance(data, np.ndarray) and data.ndim == 2:  # an unnamed signature's matrix
+        columns = list(zip(batch.columns, data.T, strict=False))
+    else:
+        columns = []
+    return first_non_finite(batch, columns, nan=nan, inf=inf)
 
 
 def output_columns(output: Any, default_name: str = "predictions") -> list[tuple[str, np.ndarray]]:

@@ -58,13 +58,11 @@ def _strip_feature_names(estimator: Any) -> Any:
     return stripped
 
 
-def _linear_kernel(estimator: Any) -> Callable[[np.ndarray], Any] | None:
-    """`X @ coef_ + intercept_` for a dense linear model, skipping sklearn's per-call checks.
-
-    Only for estimators whose predict is sklearn's LinearModel arithmetic (no override of
-    `_decision_function` other than the sparse branch of the coordinate-descent models). A
-    non-finite input goes to the estimator itself, so that it fails exactly as sklearn does.
-    """
+def _is_dense_linear_model(estimator: Any) -> bool:
+    """Whether `estimator`'s predict is sklearn's LinearModel arithmetic (no override of
+    `_decision_function` other than the sparse branch of the coordinate-descent models)."""
+    if not type(estimator).__module__.startswith("sklearn."):
+        return False
     from sklearn.linear_model import _base, _coordinate_descent
 
     kind = type(estimator)
@@ -75,11 +73,31 @@ def _linear_kernel(estimator: Any) -> Callable[[np.ndarray], Any] | None:
     if not isinstance(estimator, _base.LinearModel) or kind._decision_function not in (
         allowed_decisions
     ):
-        return None
-    if (
+        return False
+    return not (
         "predict" in vars(kind)
         and kind.predict is not getattr(_base, "MultiOutputLinearModel", _base.LinearModel).predict
-    ):
+    )
+
+
+def refuses_non_finite(estimator: Any) -> bool:
+    """Whether the estimator is known to refuse NaN and ±inf in every column.
+
+    Known by class, not by sklearn's `allow_nan` tag: a Pipeline whose imputer fills NaN in
+    reports `allow_nan=False` and still predicts. LinearModel's `_decision_function` validates
+    its input with sklearn's defaults, which refuse any non-finite value.
+    """
+    return _is_dense_linear_model(estimator)
+
+
+def _linear_kernel(estimator: Any) -> Callable[[np.ndarray], Any] | None:
+    """`X @ coef_ + intercept_` for a dense linear model, skipping sklearn's per-call checks.
+
+    Only for `_is_dense_linear_model` estimators. A non-finite input goes to the estimator
+    itself, so that it fails exactly as sklearn does (the server refuses such input before it
+    gets here: `LoadedModel.finite_input_only`).
+    """
+    if not _is_dense_linear_model(estimator):
         return None
     coef = np.asarray(getattr(estimator, "coef_", None), dtype=np.float64)
     intercept = np.asarray(getattr(estimator, "intercept_", 0.0), dtype=np.float64)

@@ -20,6 +20,8 @@ from grpc_status import rpc_status
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc as pb_grpc
 
+from .conftest import SEED_COLUMNS, SEED_ROW
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -91,3 +93,21 @@ def test_aio_server_answers_an_unparsable_request_with_invalid_argument(
         assert "Traceback" not in caught.value.details()
         # Still serving.
         assert pb_grpc.ScoringServiceStub(channel).ListModels(pb.ListModelsRequest()).models
+
+
+def test_aio_server_answers_a_list_in_a_cell_with_invalid_argument(aio_address: str) -> None:
+    # The same servicers and mapping as the thread-pool server: the caller's value, not INTERNAL.
+    request = pb.PredictRequest(model_name="wine")
+    request.dataframe_split.columns.extend(SEED_COLUMNS)
+    row = request.dataframe_split.data.add()
+    for column, value in zip(SEED_COLUMNS, SEED_ROW, strict=True):
+        cell = row.values.add()
+        if column == "pH":
+            cell.list_value.values.add().number_value = value
+        else:
+            cell.number_value = value
+    with grpc.insecure_channel(aio_address) as channel:
+        with pytest.raises(grpc.RpcError) as caught:
+            pb_grpc.ScoringServiceStub(channel).Predict(request, timeout=10)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    assert caught.value.details().startswith("column 'pH' row 0 holds a list")

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
-from mlgrpc_server.errors import Unavailable
+from mlgrpc_server.errors import InvalidArgument, Unavailable
 from scoring_service.config import ModelSpec, ServeConfig
 from scoring_service.models import sklearn_flavor
 from scoring_service.models.early_linear import (
@@ -97,6 +97,26 @@ def test_non_finite_input_waits_for_the_full_model(wine_model_dir: Path) -> None
     full.resolve(manager.load(str(wine_model_dir)))
     waiter.join(timeout=30)
     assert isinstance(outcome[0], ValueError) and "NaN" in str(outcome[0])  # sklearn's own error
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_request_is_refused_at_once_as_the_full_model_refuses_it(
+    wine_model_dir: Path, value: float
+) -> None:
+    full = FullModel()
+    full.fail(RuntimeError("not loaded"))  # the stand-in must answer without the full model
+    early = early_model(wine_model_dir, full)
+    assert early is not None
+    loaded = ModelManager(ServeConfig(models=(), port=0)).load(str(wine_model_dir))
+    row = list(SEED_ROW)
+    row[3] = value
+    answers = []
+    for model in (early, loaded):
+        with pytest.raises(InvalidArgument) as caught:
+            predict(model, _batch([SEED_ROW, row]))
+        answers.append((caught.value.message, caught.value.field))
+    assert answers[0] == answers[1]
+    assert answers[0][0].startswith(f"column {SEED_COLUMNS[3]!r} row 1 is ")
 
 
 def _call(fn: Any, arg: Any) -> Any:

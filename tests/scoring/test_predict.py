@@ -178,16 +178,15 @@ def test_unknown_model_is_not_found(stub: pb_grpc.ScoringServiceStub) -> None:
     assert "wine" in error.details()
 
 
-def test_model_exception_is_internal_with_its_message_then_next_request_works(
+def test_null_the_model_cannot_take_is_invalid_argument_then_next_request_works(
     stub: pb_grpc.ScoringServiceStub, expected_seed_prediction: float
 ) -> None:
-    # A null in a double column passes the signature (NaN) and the estimator refuses NaN.
+    # Was INTERNAL "Input X contains NaN": the null passed as NaN and the estimator refused it.
     row: list[Any] = list(SEED_ROW)
     row[0] = None
-    error = _error(stub, {"dataframe_split": {"columns": SEED_COLUMNS, "data": [row]}})
-    assert error.code() == grpc.StatusCode.INTERNAL
-    assert "NaN" in error.details()
-    assert "Traceback" not in error.details()
+    error = _error(stub, {"dataframe_split": {"columns": SEED_COLUMNS, "data": [SEED_ROW, row]}})
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert error.details() == ("column 'alcohol' row 1 is null; this model takes no missing values")
     response = _predict(stub, {"dataframe_split": {"columns": SEED_COLUMNS, "data": [SEED_ROW]}})
     assert response.predictions[0] == pytest.approx(expected_seed_prediction, abs=1e-9)
 

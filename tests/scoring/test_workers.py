@@ -16,6 +16,8 @@ import pytest
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc as pb_grpc
 
+from .conftest import SEED_COLUMNS, SEED_ROW
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -33,6 +35,23 @@ def _pid_of_answering_process(address: str) -> int | None:
         except grpc.RpcError:
             return None
         return int(reply.server_pid)
+
+
+def _null_cell_status(address: str) -> tuple[grpc.StatusCode, str]:
+    request = pb.PredictRequest()
+    request.dataframe_split.columns.extend(SEED_COLUMNS)
+    row = request.dataframe_split.data.add()
+    for column, value in zip(SEED_COLUMNS, SEED_ROW, strict=True):
+        if column == "alcohol":
+            row.values.add().null_value = 0
+        else:
+            row.values.add().number_value = value
+    with grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)]) as ch:
+        try:
+            pb_grpc.ScoringServiceStub(ch).Predict(request, timeout=5, wait_for_ready=True)
+        except grpc.RpcError as error:
+            return error.code(), error.details() or ""
+    return grpc.StatusCode.OK, ""
 
 
 def test_two_workers_serve_from_two_processes_and_stop_on_sigterm(
@@ -65,6 +84,13 @@ def test_two_workers_serve_from_two_processes_and_stop_on_sigterm(
                 pids.add(pid)
         assert len(pids) == 2, (tmp_path / "serve.log").read_text()
         assert process.pid not in pids
+        # Each worker decodes and predicts itself (no error crosses a process boundary): a
+        # value the model cannot take is the caller's mistake in every one of them.
+        for _ in range(6):
+            assert _null_cell_status(f"127.0.0.1:{port}") == (
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "column 'alcohol' row 0 is null; this model takes no missing values",
+            )
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
         for pid in pids:

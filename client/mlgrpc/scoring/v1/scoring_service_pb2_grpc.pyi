@@ -36,10 +36,12 @@ class ScoringServiceStub:
     converted only when the conversion is safe. The same models are served over the Open
     Inference Protocol (`inference.GRPCInferenceService`) on the same port.
 
-    Errors (see `mlgrpc/common/v1/common.proto`): a missing column or an unconvertible value is
-    INVALID_ARGUMENT naming the column; an unknown model NOT_FOUND; more rows than the server's
-    limit RESOURCE_EXHAUSTED naming the limit; an exception raised by the model INTERNAL with the
-    model's message (no traceback).
+    Errors (see `mlgrpc/common/v1/common.proto`): a missing column, an unconvertible value, a
+    list in a cell, a null/NaN/±inf the model cannot take, or a value the model itself refuses
+    (its ValueError/TypeError) is INVALID_ARGUMENT naming the column (or tensor) and the row; an
+    unknown model NOT_FOUND; more rows than the server's limit RESOURCE_EXHAUSTED naming the
+    limit; any other exception raised by the model INTERNAL with the model's message (no
+    traceback).
     """
 
     @_typing.overload
@@ -70,10 +72,12 @@ class ScoringServiceAsyncStub(ScoringServiceStub):
     converted only when the conversion is safe. The same models are served over the Open
     Inference Protocol (`inference.GRPCInferenceService`) on the same port.
 
-    Errors (see `mlgrpc/common/v1/common.proto`): a missing column or an unconvertible value is
-    INVALID_ARGUMENT naming the column; an unknown model NOT_FOUND; more rows than the server's
-    limit RESOURCE_EXHAUSTED naming the limit; an exception raised by the model INTERNAL with the
-    model's message (no traceback).
+    Errors (see `mlgrpc/common/v1/common.proto`): a missing column, an unconvertible value, a
+    list in a cell, a null/NaN/±inf the model cannot take, or a value the model itself refuses
+    (its ValueError/TypeError) is INVALID_ARGUMENT naming the column (or tensor) and the row; an
+    unknown model NOT_FOUND; more rows than the server's limit RESOURCE_EXHAUSTED naming the
+    limit; any other exception raised by the model INTERNAL with the model's message (no
+    traceback).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -100,10 +104,12 @@ class ScoringServiceServicer(metaclass=_abc_1.ABCMeta):
     converted only when the conversion is safe. The same models are served over the Open
     Inference Protocol (`inference.GRPCInferenceService`) on the same port.
 
-    Errors (see `mlgrpc/common/v1/common.proto`): a missing column or an unconvertible value is
-    INVALID_ARGUMENT naming the column; an unknown model NOT_FOUND; more rows than the server's
-    limit RESOURCE_EXHAUSTED naming the limit; an exception raised by the model INTERNAL with the
-    model's message (no traceback).
+    Errors (see `mlgrpc/common/v1/common.proto`): a missing column, an unconvertible value, a
+    list in a cell, a null/NaN/±inf the model cannot take, or a value the model itself refuses
+    (its ValueError/TypeError) is INVALID_ARGUMENT naming the column (or tensor) and the row; an
+    unknown model NOT_FOUND; more rows than the server's limit RESOURCE_EXHAUSTED naming the
+    limit; any other exception raised by the model INTERNAL with the model's message (no
+    traceback).
     """
 
     @_abc_1.abstractmethod

@@ -15,7 +15,13 @@ from typing import Any
 
 from mlgrpc import artifacts, config
 from mlgrpc._auth import with_client_token
-from mlgrpc._batch_retry import new_batch_id, send_batch
+from mlgrpc._batch_retry import (
+    is_retryable,
+    is_retryable_overwrite,
+    new_batch_id,
+    retry_write,
+    send_batch,
+)
 from mlgrpc._channel import call_unary, get_channel
 from mlgrpc.async_logging import AsyncLogQueue, LogItem
 from mlgrpc.entities import (
@@ -136,6 +142,14 @@ class MlgrpcClient:
     def _call(self, name: str, request: Any) -> Any:
         return call_unary(getattr(self._stub, name), request, name=name)
 
+    def _write(self, name: str, request: Any, *, overwrites: bool = False) -> Any:
+        """A write that leaves the same state when repeated, retried through a restart of the
+        service (`mlgrpc._batch_retry`); `overwrites`: last writer wins (tags, run status)."""
+        retryable = is_retryable_overwrite if overwrites else is_retryable
+        owner = getattr(request, "run_id", "") or getattr(request, "experiment_id", "")
+        what = f"{name} of {owner}"
+        return retry_write(lambda: self._call(name, request), what=what, retryable=retryable)
+
     # ---- experiments ---------------------------------------------------------------------------
 
     def create_experiment(
@@ -198,7 +212,7 @@ class MlgrpcClient:
         request = pb.SetExperimentTagRequest(
             experiment_id=str(experiment_id), key=key, value=str(value)
         )
-        self._call("SetExperimentTag", request)
+        self._write("SetExperimentTag", request, overwrites=True)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         request = pb.DeleteExperimentTagRequest(experiment_id=str(experiment_id), key=key)
@@ -247,7 +261,7 @@ class MlgrpcClient:
         )
         if end_time is not None:
             request.end_time = int(end_time)
-        return RunInfo.from_proto(self._call("UpdateRun", request).run_info)
+        return RunInfo.from_proto(self._write("UpdateRun", request, overwrites=True).run_info)
 
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
@@ -303,24 +317,39 @@ class MlgrpcClient:
         request = pb.LogMetricRequest(
             run_id=run_id, key=key, value=float(value), timestamp=timestamp, step=int(step or 0)
         )
-        self._call("LogMetric", request)
+        self._write("LogMetric", request)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param (its `str()` is stored); returns `value` like MLflow."""
         if not _is_synchronous(synchronous):
             self.async_queue().log_param(run_id, key, str(value))
         else:
-            self._call("LogParam", pb.LogParamRequest(run_id=run_id, key=key, value=str(value)))
+            self._write("LogParam", pb.LogParamRequest(run_id=run_id, key=key, value=str(value)))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
         if not _is_synchronous(synchronous):
             self.async_queue().set_tag(run_id, key, str(value))
             return
-        self._call("SetTag", pb.SetTagRequest(run_id=run_id, key=key, value=str(value)))
+        request = pb.SetTagRequest(run_id=run_id, key=key, value=str(value))
+        self._write("SetTag", request, overwrites=True)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._call("DeleteTag", pb.DeleteTagRequest(run_id=run_id, key=key))
+        """Delete a tag; retried through a restart, where NOT_FOUND for the tag after a failed
+        attempt means that attempt deleted it."""
+        request = pb.DeleteTagRequest(run_id=run_id, key=key)
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                self._call("DeleteTag", request)
+            except NotFoundError as error:
+                if attempts == 1 or error.field != "key":
+                    raise
+
+        retry_write(attempt, what=f"DeleteTag of {run_id}", retryable=is_retryable_overwrite)
 
     def log_batch(
         self,

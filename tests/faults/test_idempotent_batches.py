@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 import mlgrpc
 from mlgrpc import _batch_retry
-from mlgrpc.exceptions import InvalidArgumentError, UnavailableError
+from mlgrpc.exceptions import DeadlineExceededError, InvalidArgumentError, UnavailableError
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -228,6 +228,21 @@ def test_send_batch_never_retries_other_errors() -> None:
 
     with pytest.raises(InvalidArgumentError):
         _batch_retry.send_batch(call, what="test", budget=10)
+    assert calls == [1]
+
+
+def test_overwriting_writes_are_not_retried_after_a_deadline() -> None:
+    # The first attempt may still commit on a live service, after a later write of the key.
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise DeadlineExceededError("slow")
+
+    with pytest.raises(DeadlineExceededError):
+        _batch_retry.retry_write(
+            call, what="test", budget=10, retryable=_batch_retry.is_retryable_overwrite
+        )
     assert calls == [1]
 
 

@@ -11,14 +11,16 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from mlgrpc import artifacts, config
+from mlgrpc import _spool_replay, artifacts, config, spool
 from mlgrpc._auth import with_client_token
 from mlgrpc._batch_retry import (
     is_retryable,
     is_retryable_overwrite,
     new_batch_id,
+    retry_seconds,
     retry_write,
     send_batch,
 )
@@ -36,7 +38,7 @@ from mlgrpc.entities import (
     RunTag,
     ViewType,
 )
-from mlgrpc.exceptions import NotFoundError
+from mlgrpc.exceptions import MlgrpcException, NotFoundError, UnsentLogsError
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc
@@ -266,10 +268,29 @@ class MlgrpcClient:
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> RunInfo:
-        """End a run: status FINISHED unless given, end time now unless given."""
-        return self.update_run(
-            run_id, status=status or RunStatus.FINISHED, end_time=end_time or now_ms()
-        )
+        """End a run: status FINISHED unless given, end time now unless given.
+
+        Values of the run waiting in the spool are sent first. If the service cannot be reached
+        (within the retry budget), the end is kept in the spool behind them and
+        `UnsentLogsError` says how many values wait there."""
+        status = status or RunStatus.FINISHED
+        end_time = end_time or now_ms()
+        run_spool = self._run_spool(run_id)
+        try:
+            if run_spool.exists():
+                _spool_replay.replay(self, run_spool, budget=0)
+            return self.update_run(run_id, status=status, end_time=end_time)
+        except MlgrpcException as error:
+            if not is_retryable(error):
+                raise
+            run_spool.append(spool.SpooledEnd(status, end_time))
+            unsent = spool.count_values(run_spool.read()[0])
+            raise UnsentLogsError(
+                {run_id: unsent},
+                str(run_spool.path.parent),
+                ended={run_id: status},
+                cause=str(error),
+            ) from error
 
     def delete_run(self, run_id: str) -> None:
         self._call("DeleteRun", pb.DeleteRunRequest(run_id=run_id))
@@ -435,11 +456,34 @@ class MlgrpcClient:
         if queue is not None:
             queue.flush()
 
+    def sync_spool(
+        self, run_ids: Sequence[str] | None = None, *, budget: float | None = None
+    ) -> list[_spool_replay.SyncedRun]:
+        """Send what async logging kept in the spool for this tracking service (`mlgrpc runs
+        sync`): every run's spool, or those of `run_ids`, each call retried for `budget`
+        seconds (default MLGRPC_LOG_RETRY_SECONDS). The first failure is raised; what was not
+        sent stays in the spool."""
+        budget = retry_seconds() if budget is None else budget
+        wanted = None if run_ids is None else set(run_ids)
+        synced = []
+        for run_spool in spool.run_spools(self.spool_dir):
+            if wanted is None or run_spool.run_id in wanted:
+                synced.append(_spool_replay.replay(self, run_spool, budget))
+        return synced
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where this tracking service's unsent values are kept (`mlgrpc.spool`)."""
+        return spool.service_dir(self._target.address)
+
+    def _run_spool(self, run_id: str) -> spool.RunSpool:
+        return spool.RunSpool(self.spool_dir, run_id)
+
     def _send_log_items(
         self, run_id: str, metrics: list[LogItem], params: list[LogItem], tags: list[LogItem]
     ) -> None:
         # The hot loop of async logging: `add` is the cheapest way to fill repeated fields.
-        request = pb.LogBatchRequest(run_id=run_id)
+        request = pb.LogBatchRequest(run_id=run_id, batch_id=new_batch_id())
         add_metric = request.metrics.add
         for item in metrics:
             add_metric(key=item[2], value=item[3], timestamp=item[4], step=item[5])
@@ -449,11 +493,25 @@ class MlgrpcClient:
         add_tag = request.tags.add
         for item in tags:
             add_tag(key=item[2], value=item[3])
-        self._log_batch_with_retry(request)
+        run_spool = self._run_spool(run_id)
+        try:
+            if run_spool.exists():  # earlier values of the run wait there: they go first
+                _spool_replay.replay(self, run_spool, budget=0)
+            self._log_batch_with_retry(request)
+        except MlgrpcException as error:
+            if not is_retryable(error):
+                raise
+            # Kept, with its batch id, behind the run's earlier unsent values: never dropped.
+            batch = _spool_replay.spooled_batch(request)
+            run_spool.append(batch)
+            raise UnsentLogsError(
+                {run_id: batch.values}, str(run_spool.path.parent), cause=str(error)
+            ) from error
 
     def _log_batch_with_retry(self, request: pb.LogBatchRequest) -> None:
         # A fresh id per batch, the same one on every retry: the service writes it once.
-        request.batch_id = new_batch_id()
+        if not request.batch_id:
+            request.batch_id = new_batch_id()
         what = f"LogBatch of run {request.run_id}"
         send_batch(lambda: self._call("LogBatch", request), what=what)
 

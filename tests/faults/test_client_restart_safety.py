@@ -2,6 +2,9 @@
 
 - Synchronous logging: kill -9 of the service mid-loop, restarted on the same port and database
   within the retry window → the loop sees no exception; every value is stored exactly once.
+- Asynchronous logging with the service down past the retry window at `end_run`: end_run raises
+  with the count, the values and the run's end wait in the spool, and `mlgrpc runs sync` (a real
+  CLI process) sends every one once the service is back, once each, and ends the run as asked.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ import pytest
 import sqlalchemy as sa
 
 import mlgrpc
+from mlgrpc import spool
+from mlgrpc._spool_replay import batch_request
 
 from .processes import ServiceProcess, free_port, wait_serving
 
 SYNC_CLIENT = Path(__file__).with_name("sync_logging_client.py")
 SYNC_STEPS = 1500
+#: Async values logged while the service is up, then while it is down (2.5 batches' worth).
+SENT_STEPS = 500
+UNSENT_STEPS = 2500
 
 
 @pytest.fixture
@@ -110,3 +118,86 @@ def test_sync_loop_rides_out_kill_9_without_loss_or_duplicates(
     )
     assert duplicated == 0
     engine.dispose()
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "spool"
+    monkeypatch.setenv("MLGRPC_SPOOL_DIR", str(directory))
+    return directory
+
+
+def test_async_values_unsent_at_end_run_are_spooled_and_synced_once(
+    tracking: ServiceProcess, mariadb_uri: str, spool_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLGRPC_LOG_RETRY_SECONDS", "2")
+    uri = f"grpc://{tracking.address}"
+    mlgrpc.set_tracking_uri(uri)
+    client = mlgrpc.MlgrpcClient(uri)
+    mlgrpc.set_experiment(experiment_id=client.create_experiment("async-spool"))
+    run_id = mlgrpc.start_run().info.run_id
+    for step in range(SENT_STEPS):
+        mlgrpc.log_metric("loss", step * 0.5, step=step, synchronous=False)
+    mlgrpc.flush()
+
+    tracking.signal(signal.SIGKILL)
+    assert tracking.wait(10) == -signal.SIGKILL
+    for step in range(SENT_STEPS, SENT_STEPS + UNSENT_STEPS):
+        mlgrpc.log_metric("loss", step * 0.5, step=step, synchronous=False)
+    mlgrpc.log_param("alpha", "0.5", synchronous=False)
+    mlgrpc.set_tag("phase", "outage", synchronous=False)
+    with pytest.raises(mlgrpc.UnsentLogsError) as raised:
+        mlgrpc.end_run("FAILED")
+    unsent = UNSENT_STEPS + 2
+    assert raised.value.count == unsent
+    assert raised.value.unsent == {run_id: unsent}
+    assert raised.value.ended == {run_id: "FAILED"}
+    assert "mlgrpc runs sync" in str(raised.value)
+
+    run_spool = spool.RunSpool(client.spool_dir, run_id)
+    records, _ = run_spool.read()
+    assert spool.count_values(records) == unsent
+    assert records[-1] == spool.SpooledEnd("FAILED", records[-1].end_time)  # type: ignore[union-attr]
+
+    tracking.start()
+    wait_serving(tracking.address)
+    # A batch the service wrote before its reply was lost: the sync must not write it again.
+    first = records[0]
+    assert isinstance(first, spool.SpooledBatch)
+    written = mlgrpc.MlgrpcClient(uri)
+    written._call("LogBatch", batch_request(run_id, first))
+
+    sync = subprocess.run(
+        [sys.executable, "-m", "mlgrpc.cli.main", "runs", "sync", "--tracking-uri", uri,
+         "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MLGRPC_SPOOL_DIR": str(spool_dir)},
+    )  # fmt: skip
+    assert sync.returncode == 0, sync.stderr
+    (report,) = json.loads(sync.stdout)
+    assert report == {
+        "run_id": run_id, "sent": True, "batches": report["batches"], "values": unsent,
+        "ended": "FAILED",
+    }  # fmt: skip
+    assert not run_spool.exists()
+
+    history = client.get_metric_history(run_id, "loss")
+    assert sorted(m.step for m in history) == list(range(SENT_STEPS + UNSENT_STEPS))
+    run = client.get_run(run_id)
+    assert run.data.params == {"alpha": "0.5"}
+    assert run.data.tags["phase"] == "outage"
+    assert run.info.status == "FAILED"
+    assert run.info.end_time == records[-1].end_time  # type: ignore[union-attr]
+    engine = sa.create_engine(mariadb_uri)
+    try:
+        duplicated = _count(
+            engine,
+            "SELECT COUNT(*) FROM (SELECT step FROM metrics WHERE run_uuid = :run "
+            "GROUP BY step HAVING COUNT(*) > 1) AS twice",
+            run=run_id,
+        )
+    finally:
+        engine.dispose()
+    assert duplicated == 0

@@ -17,7 +17,8 @@ Guarantees:
 - Survives a restart of the service: the client's sender tags every batch with a UUID and
   retries UNAVAILABLE/DEADLINE_EXCEEDED with backoff for up to MLGRPC_LOG_RETRY_SECONDS (120 s by
   default) with the same id, which the service writes once (`mlgrpc._batch_retry`). Meanwhile
-  the worker waits, so batches stay in order; only an error after that budget reaches the caller.
+  the worker waits, so batches stay in order. After that budget the batch goes to the spool
+  (see above) and later batches of its run behind it.
 - Bounded memory: above `high_water` queued items the caller blocks until the worker has drained
   below 90 % of it.
 """

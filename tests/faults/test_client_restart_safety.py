@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 import mlgrpc
 from mlgrpc import spool
+from mlgrpc._batch_retry import send_batch
 from mlgrpc._spool_replay import batch_request
 
 from .processes import ServiceProcess, free_port, wait_serving
@@ -164,8 +165,8 @@ def test_async_values_unsent_at_end_run_are_spooled_and_synced_once(
     # A batch the service wrote before its reply was lost: the sync must not write it again.
     first = records[0]
     assert isinstance(first, spool.SpooledBatch)
-    written = mlgrpc.MlgrpcClient(uri)
-    written._call("LogBatch", batch_request(run_id, first))
+    request = batch_request(run_id, first)
+    send_batch(lambda: client._call("LogBatch", request), what="the lost reply", budget=60)
 
     sync = subprocess.run(
         [sys.executable, "-m", "mlgrpc.cli.main", "runs", "sync", "--tracking-uri", uri,

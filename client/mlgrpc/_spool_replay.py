@@ -8,11 +8,12 @@ midway leaves it whole, and the next replay resends the beginning harmlessly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mlgrpc._batch_retry import is_retryable_overwrite, retry_write
 from mlgrpc.entities import RunStatus
+from mlgrpc.exceptions import InvalidArgumentError
 from mlgrpc.spool import RunSpool, SpooledBatch, SpooledEnd
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
@@ -29,6 +30,20 @@ class SyncedRun:
     values: int = 0
     #: The terminal status applied, if the spool held the run's end.
     ended: str | None = None
+    #: Why the service refused batches as invalid (moved to the run's rejected file).
+    rejected: list[InvalidArgumentError] = field(default_factory=list)
+
+
+def refused(synced: SyncedRun, run_spool: RunSpool) -> InvalidArgumentError | None:
+    """One error telling about the batches of `synced` the service refused, if any."""
+    if not synced.rejected:
+        return None
+    first = synced.rejected[0]
+    return InvalidArgumentError(
+        f"{len(synced.rejected)} spooled batches of run {synced.run_id} were refused by the "
+        f"tracking service and are kept in {run_spool.rejected.path}: {first}",
+        field=first.field,
+    )
 
 
 def batch_request(run_id: str, batch: SpooledBatch) -> pb.LogBatchRequest:
@@ -53,14 +68,20 @@ def spooled_batch(request: pb.LogBatchRequest) -> SpooledBatch:
 
 def replay(client: MlgrpcClient, run_spool: RunSpool, budget: float) -> SyncedRun:
     """Send everything in `run_spool`, each call retried for `budget` seconds (0: once); the
-    first failure is raised and the file kept."""
+    first failure is raised and the file kept, except a batch refused as invalid, which is moved
+    to the rejected file and reported in `.rejected` (a repeat would be refused again)."""
     synced = SyncedRun(run_spool.run_id)
     offset = 0
     while True:
         records, offset = run_spool.read(offset)
         for record in records:
             if isinstance(record, SpooledBatch):
-                _send_batch(client, run_spool.run_id, record, budget)
+                try:
+                    _send_batch(client, run_spool.run_id, record, budget)
+                except InvalidArgumentError as error:
+                    run_spool.rejected.append(record)
+                    synced.rejected.append(error)
+                    continue
                 synced.batches += 1
                 synced.values += record.values
             else:

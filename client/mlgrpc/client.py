@@ -276,10 +276,12 @@ class MlgrpcClient:
         status = status or RunStatus.FINISHED
         end_time = end_time or now_ms()
         run_spool = self._run_spool(run_id)
+        refused = None
         try:
             if run_spool.exists():
-                _spool_replay.replay(self, run_spool, budget=0)
-            return self.update_run(run_id, status=status, end_time=end_time)
+                synced = _spool_replay.replay(self, run_spool, budget=0)
+                refused = _spool_replay.refused(synced, run_spool)
+            info = self.update_run(run_id, status=status, end_time=end_time)
         except MlgrpcException as error:
             if not is_retryable(error):
                 raise
@@ -291,6 +293,9 @@ class MlgrpcClient:
                 ended={run_id: status},
                 cause=str(error),
             ) from error
+        if refused is not None:
+            raise refused
+        return info
 
     def delete_run(self, run_id: str) -> None:
         self._call("DeleteRun", pb.DeleteRunRequest(run_id=run_id))
@@ -494,9 +499,11 @@ class MlgrpcClient:
         for item in tags:
             add_tag(key=item[2], value=item[3])
         run_spool = self._run_spool(run_id)
+        refused = None
         try:
             if run_spool.exists():  # earlier values of the run wait there: they go first
-                _spool_replay.replay(self, run_spool, budget=0)
+                synced = _spool_replay.replay(self, run_spool, budget=0)
+                refused = _spool_replay.refused(synced, run_spool)
             self._log_batch_with_retry(request)
         except MlgrpcException as error:
             if not is_retryable(error):
@@ -507,6 +514,8 @@ class MlgrpcClient:
             raise UnsentLogsError(
                 {run_id: batch.values}, str(run_spool.path.parent), cause=str(error)
             ) from error
+        if refused is not None:
+            raise refused
 
     def _log_batch_with_retry(self, request: pb.LogBatchRequest) -> None:
         # A fresh id per batch, the same one on every retry: the service writes it once.

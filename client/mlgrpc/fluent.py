@@ -274,6 +274,8 @@ def _send_spool_once(client: MlgrpcClient) -> None:
         return
     for run in synced:
         logger.info("sent %d values of run %s from the spool", run.values, run.run_id)
+        for error in run.rejected:
+            logger.warning("a spooled batch of run %s was refused: %s", run.run_id, error)
 
 
 def _resume_run(

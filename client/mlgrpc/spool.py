@@ -12,7 +12,8 @@ Layout: `<MLGRPC_SPOOL_DIR or $XDG_CACHE_HOME/mlgrpc/spool (~/.cache/…)>/<serv
 step]…], "params": [[key, value]…], "tags": [[key, value]…]}` or `{"end": {"status",
 "end_time"}}`. A line is appended under an exclusive `flock` and fsync'ed before the caller is
 told; a line a crash left without its newline is skipped on reading and ended before the next
-append, so a torn write never corrupts its neighbours.
+append, so a torn write never corrupts its neighbours. A batch the service refuses as invalid
+on replay is moved to `<run id>.jsonl.rejected` beside it, so that it does not block the rest.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 SPOOL_DIR_ENV = "MLGRPC_SPOOL_DIR"
 SUFFIX = ".jsonl"
+REJECTED_SUFFIX = ".rejected"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -107,9 +109,14 @@ def _decode(line: bytes) -> Record | None:
 class RunSpool:
     """The spool file of one run at one tracking service."""
 
-    def __init__(self, directory: Path, run_id: str) -> None:
+    def __init__(self, directory: Path, run_id: str, *, suffix: str = SUFFIX) -> None:
         self.run_id = run_id
-        self.path = directory / f"{_UNSAFE.sub('_', run_id)}{SUFFIX}"
+        self.path = directory / f"{_UNSAFE.sub('_', run_id)}{suffix}"
+
+    @property
+    def rejected(self) -> RunSpool:
+        """Where records the service refused as invalid are kept aside, never replayed."""
+        return RunSpool(self.path.parent, self.run_id, suffix=SUFFIX + REJECTED_SUFFIX)
 
     def __repr__(self) -> str:
         return f"RunSpool({str(self.path)!r})"

@@ -80,3 +80,24 @@ def test_next_start_run_sends_what_an_earlier_process_spooled(
     assert run.data.params == {"alpha": "1"}
     assert (run.info.status, run.info.end_time) == ("KILLED", 12)
     assert not run_spool.exists()
+
+
+def test_a_batch_refused_as_invalid_is_set_aside_and_the_rest_is_sent(
+    client: mlgrpc.MlgrpcClient, spool_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlgrpc.cli.main import main
+
+    run_id = client.create_run("0").info.run_id
+    run_spool = spool.RunSpool(client.spool_dir, run_id)
+    invalid = spool.SpooledBatch("refused-1", [("k" * 300, 1.0, 1, 1)])
+    run_spool.append(invalid)
+    run_spool.append(spool.SpooledBatch("sent-1", [("loss", 0.5, 10, 3)]))
+    run_spool.append(spool.SpooledEnd("FINISHED", 12))
+    assert main(["runs", "sync", "--tracking-uri", client.tracking_uri, "--output", "json"]) == 1
+    captured = capsys.readouterr()
+    assert "not (wholly) sent" in captured.err
+    assert '"refused": 1' in captured.out
+    assert not run_spool.exists()
+    assert run_spool.rejected.read()[0] == [invalid]
+    assert [m.step for m in client.get_metric_history(run_id, "loss")] == [3]
+    assert client.get_run(run_id).info.status == "FINISHED"

@@ -235,7 +235,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from mlgrpc import spool
+    from mlgrpc import _spool_replay, spool
 
     client = MlgrpcClient(args.tracking_uri)
     spools = spool.run_spools(client.spool_dir)
@@ -246,12 +246,19 @@ def _sync(args: argparse.Namespace) -> int:
     for run_spool in spools:
         row: dict[str, Any] = {"run_id": run_spool.run_id}
         try:
-            (synced,) = client.sync_spool([run_spool.run_id], budget=args.retry_seconds)
+            synced = _spool_replay.replay(client, run_spool, args.retry_seconds)
         except MlgrpcException as error:
             failed += 1
             row.update(sent=False, error=str(error), kept_in=str(run_spool.path))
         else:
             row.update(sent=True, batches=synced.batches, values=synced.values, ended=synced.ended)
+            if synced.rejected:
+                failed += 1
+                row.update(
+                    refused=len(synced.rejected),
+                    error=str(synced.rejected[0]),
+                    kept_in=str(run_spool.rejected.path),
+                )
         rows.append(row)
     if args.output == "json":
         output.print_json(rows)
@@ -269,11 +276,13 @@ def _sync(args: argparse.Namespace) -> int:
                     r.get("error"),
                 )
                 for r in rows
-            ],  # fmt: skip
+            ],
             empty="nothing to send",
         )
     if failed:
-        raise output.CliError(f"{failed} of {len(rows)} runs not sent; they stay in the spool")
+        raise output.CliError(
+            f"{failed} of {len(rows)} runs not (wholly) sent; what was not is kept in the spool"
+        )
     return 0
 
 

@@ -256,16 +256,19 @@ def test_retry_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 def test_async_error_surfaces_at_flush_after_the_retry_budget(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MLGRPC_LOG_RETRY_SECONDS", "1.5")
+    monkeypatch.setenv("MLGRPC_SPOOL_DIR", str(tmp_path))
     client = mlgrpc.MlgrpcClient(f"grpc://127.0.0.1:{free_port()}")  # nobody listens
     client.log_metric("a" * 32, "m", 1.0, synchronous=False)
     started = time.monotonic()
-    with pytest.raises(UnavailableError):
+    with pytest.raises(UnavailableError) as raised:
         client.flush()
     waited = time.monotonic() - started
     assert 1.0 < waited < 15
+    assert isinstance(raised.value, mlgrpc.UnsentLogsError) and raised.value.count == 1
+    assert [path.name for path in client.spool_dir.iterdir()] == ["a" * 32 + ".jsonl"]
 
 
 # ---- migration --------------------------------------------------------------------------------

@@ -135,3 +135,16 @@ def _forget_client_configuration() -> Iterator[None]:
     import mlgrpc.config
 
     mlgrpc.config.reset()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spool_outside_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Values a test's client could not send are spooled under the test's tmp dir, never in
+    the user's ~/.cache (subprocesses inherit it)."""
+    previous = os.environ.get("MLGRPC_SPOOL_DIR")
+    os.environ["MLGRPC_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
+    yield
+    if previous is None:
+        os.environ.pop("MLGRPC_SPOOL_DIR", None)
+    else:
+        os.environ["MLGRPC_SPOOL_DIR"] = previous

@@ -28,7 +28,7 @@ from mlgrpc.entities import (
     RunTag,
     ViewType,
 )
-from mlgrpc.exceptions import MlflowException, MlgrpcException
+from mlgrpc.exceptions import MlflowException, MlgrpcException, UnsentLogsError
 from mlgrpc.fluent import (
     ActiveRun,
     active_run,
@@ -108,6 +108,7 @@ __all__ = [
     "RunInfo",
     "RunStatus",
     "RunTag",
+    "UnsentLogsError",
     "ViewType",
     "active_run",
     "config",

@@ -33,9 +33,8 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # - writes that overwrite to the same state: SetTag, SetExperimentTag, LogParam (an equal value is
 #   accepted again), UpdateRun (sets status/end time/name to given values).
 # Not retried by the channel: CreateExperiment / CreateRun (a second run or ALREADY_EXISTS),
-# LogMetric (metric values are appended: a repeat could duplicate a point), LogBatch / LogStream
-# (the client retries those itself, with the batch's id, so that the server writes a batch once:
-# `mlgrpc._batch_retry`), Delete* / Restore* /
+# LogMetric, LogBatch / LogStream, DeleteTag (the client retries those, and the writes above,
+# itself for longer, where a repeat writes nothing new: `mlgrpc._batch_retry`), Delete* / Restore* /
 # UpdateExperiment (the repeat would answer NOT_FOUND or ALREADY_EXISTS after a success), and
 # UploadArtifact (a client stream cannot be replayed by the channel).
 IDEMPOTENT_TRACKING_METHODS = (

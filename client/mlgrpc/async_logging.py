@@ -10,11 +10,15 @@ Guarantees:
 - `flush()` returns once everything queued before it is written: it enqueues a marker and waits
   for the worker to reach it. `end_run()` and interpreter exit (atexit) flush too.
 - A failure in the background is kept and raised, as the typed exception the sender raised, by
-  the next `flush()` or log call on this queue; it is never only logged.
+  the next `flush()` or log call on this queue; it is never only logged. A batch the service did
+  not take within the retry budget is kept in the spool by the sender (`mlgrpc.spool`), which
+  says so with `UnsentLogsError`: those are summed and raised by the next `flush()` only (the
+  values are safe on disk, so the training loop's log calls go on).
 - Survives a restart of the service: the client's sender tags every batch with a UUID and
   retries UNAVAILABLE/DEADLINE_EXCEEDED with backoff for up to MLGRPC_LOG_RETRY_SECONDS (120 s by
   default) with the same id, which the service writes once (`mlgrpc._batch_retry`). Meanwhile
-  the worker waits, so batches stay in order; only an error after that budget reaches the caller.
+  the worker waits, so batches stay in order. After that budget the batch goes to the spool
+  (see above) and later batches of its run behind it.
 - Bounded memory: above `high_water` queued items the caller blocks until the worker has drained
   below 90 % of it.
 """
@@ -29,6 +33,8 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+
+from mlgrpc.exceptions import UnsentLogsError
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +78,8 @@ class AsyncLogQueue:
         self._items: deque[LogItem] = deque()
         self._wakeup = threading.Event()
         self._error: BaseException | None = None
+        #: Batches the sender kept in the spool since the last flush.
+        self._unsent: UnsentLogsError | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopping = False
@@ -119,6 +127,9 @@ class AsyncLogQueue:
                 )
         if self._error is not None:
             self._raise_pending_error()
+        unsent, self._unsent = self._unsent, None
+        if unsent is not None:
+            raise unsent
 
     def close(self) -> None:
         """Flush, then stop the worker thread."""
@@ -208,6 +219,9 @@ class AsyncLogQueue:
     def _send(self, run_id: str, groups: _Groups) -> None:
         try:
             self._send_batch(run_id, *groups)
+        except UnsentLogsError as unsent:
+            logger.warning("async logging: %s", unsent)
+            self._unsent = unsent if self._unsent is None else self._unsent.merged(unsent)
         except BaseException as error:  # noqa: BLE001 - kept and raised in the caller's thread
             logger.warning(
                 "async logging: a batch of run %s failed (%d metrics, %d params, %d tags): %s",
@@ -227,6 +241,7 @@ class AsyncLogQueue:
         self._thread = None
         self._start_lock = threading.Lock()
         self._error = None
+        self._unsent = None
 
 
 def flush_all(timeout: float | None = None) -> None:

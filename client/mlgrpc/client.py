@@ -11,11 +11,19 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from mlgrpc import artifacts, config
+from mlgrpc import _spool_replay, artifacts, config, spool
 from mlgrpc._auth import with_client_token
-from mlgrpc._batch_retry import new_batch_id, send_batch
+from mlgrpc._batch_retry import (
+    is_retryable,
+    is_retryable_overwrite,
+    new_batch_id,
+    retry_seconds,
+    retry_write,
+    send_batch,
+)
 from mlgrpc._channel import call_unary, get_channel
 from mlgrpc.async_logging import AsyncLogQueue, LogItem
 from mlgrpc.entities import (
@@ -30,7 +38,7 @@ from mlgrpc.entities import (
     RunTag,
     ViewType,
 )
-from mlgrpc.exceptions import NotFoundError
+from mlgrpc.exceptions import MlgrpcException, NotFoundError, UnsentLogsError
 from mlgrpc.metric_step import checked_step
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
@@ -137,6 +145,14 @@ class MlgrpcClient:
     def _call(self, name: str, request: Any) -> Any:
         return call_unary(getattr(self._stub, name), request, name=name)
 
+    def _write(self, name: str, request: Any, *, overwrites: bool = False) -> Any:
+        """A write that leaves the same state when repeated, retried through a restart of the
+        service (`mlgrpc._batch_retry`); `overwrites`: last writer wins (tags, run status)."""
+        retryable = is_retryable_overwrite if overwrites else is_retryable
+        owner = getattr(request, "run_id", "") or getattr(request, "experiment_id", "")
+        what = f"{name} of {owner}"
+        return retry_write(lambda: self._call(name, request), what=what, retryable=retryable)
+
     # ---- experiments ---------------------------------------------------------------------------
 
     def create_experiment(
@@ -199,7 +215,7 @@ class MlgrpcClient:
         request = pb.SetExperimentTagRequest(
             experiment_id=str(experiment_id), key=key, value=str(value)
         )
-        self._call("SetExperimentTag", request)
+        self._write("SetExperimentTag", request, overwrites=True)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         request = pb.DeleteExperimentTagRequest(experiment_id=str(experiment_id), key=key)
@@ -248,15 +264,39 @@ class MlgrpcClient:
         )
         if end_time is not None:
             request.end_time = int(end_time)
-        return RunInfo.from_proto(self._call("UpdateRun", request).run_info)
+        return RunInfo.from_proto(self._write("UpdateRun", request, overwrites=True).run_info)
 
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> RunInfo:
-        """End a run: status FINISHED unless given, end time now unless given."""
-        return self.update_run(
-            run_id, status=status or RunStatus.FINISHED, end_time=end_time or now_ms()
-        )
+        """End a run: status FINISHED unless given, end time now unless given.
+
+        Values of the run waiting in the spool are sent first. If the service cannot be reached
+        (within the retry budget), the end is kept in the spool behind them and
+        `UnsentLogsError` says how many values wait there."""
+        status = status or RunStatus.FINISHED
+        end_time = end_time or now_ms()
+        run_spool = self._run_spool(run_id)
+        refused = None
+        try:
+            if run_spool.exists():
+                synced = _spool_replay.replay(self, run_spool, budget=0)
+                refused = _spool_replay.refused(synced, run_spool)
+            info = self.update_run(run_id, status=status, end_time=end_time)
+        except MlgrpcException as error:
+            if not is_retryable(error):
+                raise
+            run_spool.append(spool.SpooledEnd(status, end_time))
+            unsent = spool.count_values(run_spool.read()[0])
+            raise UnsentLogsError(
+                {run_id: unsent},
+                str(run_spool.path.parent),
+                ended={run_id: status},
+                cause=str(error),
+            ) from error
+        if refused is not None:
+            raise refused
+        return info
 
     def delete_run(self, run_id: str) -> None:
         self._call("DeleteRun", pb.DeleteRunRequest(run_id=run_id))
@@ -305,24 +345,39 @@ class MlgrpcClient:
         request = pb.LogMetricRequest(
             run_id=run_id, key=key, value=float(value), timestamp=timestamp, step=step_number
         )
-        self._call("LogMetric", request)
+        self._write("LogMetric", request)
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
         """Log a param (its `str()` is stored); returns `value` like MLflow."""
         if not _is_synchronous(synchronous):
             self.async_queue().log_param(run_id, key, str(value))
         else:
-            self._call("LogParam", pb.LogParamRequest(run_id=run_id, key=key, value=str(value)))
+            self._write("LogParam", pb.LogParamRequest(run_id=run_id, key=key, value=str(value)))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
         if not _is_synchronous(synchronous):
             self.async_queue().set_tag(run_id, key, str(value))
             return
-        self._call("SetTag", pb.SetTagRequest(run_id=run_id, key=key, value=str(value)))
+        request = pb.SetTagRequest(run_id=run_id, key=key, value=str(value))
+        self._write("SetTag", request, overwrites=True)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._call("DeleteTag", pb.DeleteTagRequest(run_id=run_id, key=key))
+        """Delete a tag; retried through a restart, where NOT_FOUND for the tag after a failed
+        attempt means that attempt deleted it."""
+        request = pb.DeleteTagRequest(run_id=run_id, key=key)
+        attempts = 0
+
+        def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            try:
+                self._call("DeleteTag", request)
+            except NotFoundError as error:
+                if attempts == 1 or error.field != "key":
+                    raise
+
+        retry_write(attempt, what=f"DeleteTag of {run_id}", retryable=is_retryable_overwrite)
 
     def log_batch(
         self,
@@ -415,11 +470,34 @@ class MlgrpcClient:
         if queue is not None:
             queue.flush()
 
+    def sync_spool(
+        self, run_ids: Sequence[str] | None = None, *, budget: float | None = None
+    ) -> list[_spool_replay.SyncedRun]:
+        """Send what async logging kept in the spool for this tracking service (`mlgrpc runs
+        sync`): every run's spool, or those of `run_ids`, each call retried for `budget`
+        seconds (default MLGRPC_LOG_RETRY_SECONDS). The first failure is raised; what was not
+        sent stays in the spool."""
+        budget = retry_seconds() if budget is None else budget
+        wanted = None if run_ids is None else set(run_ids)
+        synced = []
+        for run_spool in spool.run_spools(self.spool_dir):
+            if wanted is None or run_spool.run_id in wanted:
+                synced.append(_spool_replay.replay(self, run_spool, budget))
+        return synced
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where this tracking service's unsent values are kept (`mlgrpc.spool`)."""
+        return spool.service_dir(self._target.address)
+
+    def _run_spool(self, run_id: str) -> spool.RunSpool:
+        return spool.RunSpool(self.spool_dir, run_id)
+
     def _send_log_items(
         self, run_id: str, metrics: list[LogItem], params: list[LogItem], tags: list[LogItem]
     ) -> None:
         # The hot loop of async logging: `add` is the cheapest way to fill repeated fields.
-        request = pb.LogBatchRequest(run_id=run_id)
+        request = pb.LogBatchRequest(run_id=run_id, batch_id=new_batch_id())
         add_metric = request.metrics.add
         for item in metrics:
             add_metric(key=item[2], value=item[3], timestamp=item[4], step=item[5])
@@ -429,11 +507,29 @@ class MlgrpcClient:
         add_tag = request.tags.add
         for item in tags:
             add_tag(key=item[2], value=item[3])
-        self._log_batch_with_retry(request)
+        run_spool = self._run_spool(run_id)
+        refused = None
+        try:
+            if run_spool.exists():  # earlier values of the run wait there: they go first
+                synced = _spool_replay.replay(self, run_spool, budget=0)
+                refused = _spool_replay.refused(synced, run_spool)
+            self._log_batch_with_retry(request)
+        except MlgrpcException as error:
+            if not is_retryable(error):
+                raise
+            # Kept, with its batch id, behind the run's earlier unsent values: never dropped.
+            batch = _spool_replay.spooled_batch(request)
+            run_spool.append(batch)
+            raise UnsentLogsError(
+                {run_id: batch.values}, str(run_spool.path.parent), cause=str(error)
+            ) from error
+        if refused is not None:
+            raise refused
 
     def _log_batch_with_retry(self, request: pb.LogBatchRequest) -> None:
         # A fresh id per batch, the same one on every retry: the service writes it once.
-        request.batch_id = new_batch_id()
+        if not request.batch_id:
+            request.batch_id = new_batch_id()
         what = f"LogBatch of run {request.run_id}"
         send_batch(lambda: self._call("LogBatch", request), what=what)
 

@@ -9,6 +9,8 @@
 | MLGRPC_CLIENT_TIMEOUT | 30 | deadline of every unary call, seconds |
 | MLGRPC_ARTIFACT_TIMEOUT | 600 | deadline of an artifact upload or download stream, seconds |
 | MLGRPC_ASYNC_LOGGING | false | log metrics/params/tags in the background by default |
+| MLGRPC_LOG_RETRY_SECONDS | 120 | how long a write is retried through a restart (`_batch_retry`) |
+| MLGRPC_SPOOL_DIR | ~/.cache/mlgrpc/spool | where unsent async values wait (`mlgrpc.spool`) |
 | MLGRPC_TLS_CA | system roots | CA verifying `grpcs://` services (PEM file) |
 | MLGRPC_TLS_CERT, MLGRPC_TLS_KEY | (none) | client certificate and key for mutual TLS (PEM files) |
 """

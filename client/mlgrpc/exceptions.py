@@ -86,6 +86,63 @@ class DeadlineExceededError(UnavailableError):
     default_code = grpc.StatusCode.DEADLINE_EXCEEDED
 
 
+class UnsentLogsError(UnavailableError):
+    """Logged values (and run ends) the tracking service did not take within the retry budget
+    (MLGRPC_LOG_RETRY_SECONDS). Nothing is dropped: they are kept in the local spool
+    (`mlgrpc.spool`) and sent by `mlgrpc runs sync` or the next `start_run` of this process's
+    tracking URI.
+
+    `.unsent` counts values per run id, `.ended` the terminal status per run id whose end is
+    waiting in the spool too, `.spool_dir` is where they are kept.
+    """
+
+    def __init__(
+        self,
+        unsent: Mapping[str, int],
+        spool_dir: str,
+        *,
+        ended: Mapping[str, str] | None = None,
+        cause: str = "",
+    ) -> None:
+        self.unsent: dict[str, int] = dict(unsent)
+        self.ended: dict[str, str] = dict(ended or {})
+        self.spool_dir = spool_dir
+        self.cause = cause
+        super().__init__(self._describe())
+
+    @property
+    def count(self) -> int:
+        """Values not sent, all runs together."""
+        return sum(self.unsent.values())
+
+    def merged(self, other: UnsentLogsError, *, replace: bool = False) -> UnsentLogsError:
+        """Both errors' runs in one; counts of a run in both are added, or taken from `other`
+        with `replace` (when it counted the run's whole spool)."""
+        unsent = dict(self.unsent)
+        for run_id, count in other.unsent.items():
+            unsent[run_id] = count if replace else unsent.get(run_id, 0) + count
+        return UnsentLogsError(
+            unsent,
+            other.spool_dir or self.spool_dir,
+            ended={**self.ended, **other.ended},
+            cause=other.cause or self.cause,
+        )
+
+    def _describe(self) -> str:
+        runs = sorted(set(self.unsent) | set(self.ended))
+        what = f"{self.count} logged values"
+        if self.ended:
+            ends = ", ".join(f"{run_id} as {status}" for run_id, status in self.ended.items())
+            what += f" and the end of run(s) {ends}"
+        because = f" ({self.cause})" if self.cause else ""
+        return (
+            f"{what} of run(s) {', '.join(runs)} could not be sent to the tracking service within "
+            f"the retry budget (MLGRPC_LOG_RETRY_SECONDS){because}; they are kept in "
+            f"{self.spool_dir}: send them with `mlgrpc runs sync` once the service is back (the "
+            "next start_run with this tracking URI sends them too)"
+        )
+
+
 class ResourceExhaustedError(MlgrpcException):
     default_code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = reasons.RESOURCE_EXHAUSTED

@@ -29,7 +29,12 @@ from mlgrpc.entities import (
     ViewType,
     runs_to_dataframe,
 )
-from mlgrpc.exceptions import FailedPreconditionError, InvalidArgumentError
+from mlgrpc.exceptions import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    MlgrpcException,
+    UnsentLogsError,
+)
 from mlgrpc.metric_step import checked_step
 
 logger = logging.getLogger(__name__)
@@ -84,6 +89,8 @@ _active_experiment_id: str | None = None
 _last_active_run_id: str | None = None
 _client_cache: MlgrpcClient | None = None
 _atexit_registered = False
+#: Tracking URIs whose spool this process has sent at its first start_run.
+_spools_sent: set[str] = set()
 
 
 def _client() -> MlgrpcClient:
@@ -231,6 +238,7 @@ def start_run(
             field="nested",
         )
     client = _client()
+    _send_spool_once(client)
     user_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     if description is not None:
         user_tags[RUN_NOTE_TAG] = description
@@ -252,6 +260,23 @@ def start_run(
         atexit.register(_end_runs_at_exit)
         _atexit_registered = True
     return active
+
+
+def _send_spool_once(client: MlgrpcClient) -> None:
+    """Send what an earlier process kept in the spool for this service, at the first start_run
+    of this process with it: one try, a failure only logged (`mlgrpc runs sync` remains)."""
+    if client.tracking_uri in _spools_sent:
+        return
+    _spools_sent.add(client.tracking_uri)
+    try:
+        synced = client.sync_spool(budget=0)
+    except (MlgrpcException, OSError) as error:
+        logger.warning("values kept in the spool %s were not sent: %s", client.spool_dir, error)
+        return
+    for run in synced:
+        logger.info("sent %d values of run %s from the spool", run.values, run.run_id)
+        for error in run.rejected:
+            logger.warning("a spooled batch of run %s was refused: %s", run.run_id, error)
 
 
 def _resume_run(
@@ -282,17 +307,30 @@ def _context_tags() -> dict[str, str]:
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
-    """End the active run (the innermost one); its queued async values are written first."""
+    """End the active run (the innermost one); its queued async values are written first.
+
+    Values the service did not take within the retry budget, and then the run's end, are kept in
+    the spool (`mlgrpc.spool`) and `UnsentLogsError` is raised with their count."""
     global _last_active_run_id
     if not _active_run_stack:
         return
     run_id = _active_run_stack[-1].info.run_id
+    unsent: UnsentLogsError | None = None
     try:
-        flush_all()
+        try:
+            flush_all()
+        except UnsentLogsError as error:
+            unsent = error
     finally:
         _active_run_stack.pop()
         _last_active_run_id = run_id
-        _client().set_terminated(run_id, status=status)
+        try:
+            _client().set_terminated(run_id, status=status)
+        except UnsentLogsError as error:
+            # It counted the run's whole spool, flushed values included.
+            unsent = error if unsent is None else unsent.merged(error, replace=True)
+    if unsent is not None:
+        raise unsent
 
 
 def _end_runs_at_exit() -> None:
@@ -486,3 +524,4 @@ def _reset_state() -> None:
     _active_run_stack.clear()
     _active_experiment_id = _last_active_run_id = None
     _client_cache = None
+    _spools_sent.clear()

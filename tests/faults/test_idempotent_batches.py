@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 import mlgrpc
 from mlgrpc import _batch_retry
-from mlgrpc.exceptions import InvalidArgumentError, UnavailableError
+from mlgrpc.exceptions import DeadlineExceededError, InvalidArgumentError, UnavailableError
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -231,6 +231,21 @@ def test_send_batch_never_retries_other_errors() -> None:
     assert calls == [1]
 
 
+def test_overwriting_writes_are_not_retried_after_a_deadline() -> None:
+    # The first attempt may still commit on a live service, after a later write of the key.
+    calls = []
+
+    def call() -> None:
+        calls.append(1)
+        raise DeadlineExceededError("slow")
+
+    with pytest.raises(DeadlineExceededError):
+        _batch_retry.retry_write(
+            call, what="test", budget=10, retryable=_batch_retry.is_retryable_overwrite
+        )
+    assert calls == [1]
+
+
 def test_retry_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLGRPC_LOG_RETRY_SECONDS", "7.5")
     assert _batch_retry.retry_seconds() == 7.5
@@ -241,16 +256,19 @@ def test_retry_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
 
 
 def test_async_error_surfaces_at_flush_after_the_retry_budget(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MLGRPC_LOG_RETRY_SECONDS", "1.5")
+    monkeypatch.setenv("MLGRPC_SPOOL_DIR", str(tmp_path))
     client = mlgrpc.MlgrpcClient(f"grpc://127.0.0.1:{free_port()}")  # nobody listens
     client.log_metric("a" * 32, "m", 1.0, synchronous=False)
     started = time.monotonic()
-    with pytest.raises(UnavailableError):
+    with pytest.raises(UnavailableError) as raised:
         client.flush()
     waited = time.monotonic() - started
     assert 1.0 < waited < 15
+    assert isinstance(raised.value, mlgrpc.UnsentLogsError) and raised.value.count == 1
+    assert [path.name for path in client.spool_dir.iterdir()] == ["a" * 32 + ".jsonl"]
 
 
 # ---- migration --------------------------------------------------------------------------------

@@ -169,8 +169,8 @@ def test_ping_health_and_version(http_server: Any) -> None:
         ('a,b\n"1,2\n', "text/csv", 400, ["CSV"]),
     ],
     ids=[
-        "string-in-number", "missing-column", "null-cell", "list-cell", "two-inputs", "no-input", "bare-list",
-        "unknown-key", "params-not-object", "bad-json", "deep-json", "text-plain",
+        "string-in-number", "missing-column", "null-cell", "list-cell", "two-inputs", "no-input",
+        "bare-list", "unknown-key", "params-not-object", "bad-json", "deep-json", "text-plain",
         "unknown-format", "latin-1", "unknown-parameter", "bad-csv",
     ],
 )  # fmt: skip

@@ -43,7 +43,7 @@ commands:
   health [ADDRESS]    exit 0 if the server at ADDRESS (grpcs:// for TLS) answers SERVING
   tokens              create --name N --role read|write|admin | list | revoke NAME | grant
   experiments         list | create NAME | rename ID NEW | delete ID | restore ID
-  runs                list --experiment NAME | describe RUN_ID | compare RUN_ID...
+  runs                list --experiment NAME | describe RUN_ID | compare RUN_ID... | sync
   metrics             plot RUN_ID KEY... [--run RUN_ID] -o curves.png | history RUN_ID KEY...
   artifacts           list RUN_ID [PATH] | download RUN_ID PATH [-d DIR] | upload RUN_ID LOCAL
   models              list | describe NAME | versions NAME | alias set|delete | stage

@@ -1,4 +1,5 @@
-"""`mlgrpc runs list|describe|compare`: the runs of an experiment, one run, runs side by side."""
+"""`mlgrpc runs list|describe|compare|sync`: the runs of an experiment, one run, runs side by
+side, and sending what async logging kept in the local spool."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from mlgrpc.cli import output
 from mlgrpc.client import MlgrpcClient
 from mlgrpc.entities import Experiment, FileInfo, Run, ViewType
+from mlgrpc.exceptions import MlgrpcException
 
 PROG = "mlgrpc runs"
 
@@ -15,6 +17,9 @@ PROG = "mlgrpc runs"
 MAX_ARTIFACT_ENTRIES = 200
 #: `runs list` shows at most this many metric columns in a table (JSON has them all).
 MAX_METRIC_COLUMNS = 6
+
+#: `runs sync` retries each call this long by default: the service may be starting.
+SYNC_RETRY_SECONDS = 10.0
 
 _VIEWS = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}
 _DIFFERS_STYLE = "bold yellow"
@@ -43,6 +48,20 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("run_id", metavar="RUN_ID")
     compare = output.add_verb(verbs, "compare", "params and metrics of runs side by side")
     compare.add_argument("run_ids", metavar="RUN_ID", nargs="+")
+    sync = output.add_verb(
+        verbs,
+        "sync",
+        "send the values (and run ends) that async logging kept in the local spool "
+        "(MLGRPC_SPOOL_DIR, default ~/.cache/mlgrpc/spool) while the service was unreachable",
+    )
+    sync.add_argument("run_ids", metavar="RUN_ID", nargs="*", help="only these runs (default: all)")
+    sync.add_argument(
+        "--retry-seconds",
+        type=float,
+        default=SYNC_RETRY_SECONDS,
+        metavar="S",
+        help=f"retry each call this long while the service is unavailable ({SYNC_RETRY_SECONDS})",
+    )
     return parser
 
 
@@ -212,4 +231,59 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {"list": _list, "describe": _describe, "compare": _compare}
+# ---- sync ----
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from mlgrpc import _spool_replay, spool
+
+    client = MlgrpcClient(args.tracking_uri)
+    spools = spool.run_spools(client.spool_dir)
+    if args.run_ids:
+        spools = [s for s in spools if s.run_id in set(args.run_ids)]
+    rows: list[dict[str, Any]] = []
+    failed = 0
+    for run_spool in spools:
+        row: dict[str, Any] = {"run_id": run_spool.run_id}
+        try:
+            synced = _spool_replay.replay(client, run_spool, args.retry_seconds)
+        except MlgrpcException as error:
+            failed += 1
+            row.update(sent=False, error=str(error), kept_in=str(run_spool.path))
+        else:
+            row.update(sent=True, batches=synced.batches, values=synced.values, ended=synced.ended)
+            if synced.rejected:
+                failed += 1
+                row.update(
+                    refused=len(synced.rejected),
+                    error=str(synced.rejected[0]),
+                    kept_in=str(run_spool.rejected.path),
+                )
+        rows.append(row)
+    if args.output == "json":
+        output.print_json(rows)
+    else:
+        output.print_table(
+            f"spool {client.spool_dir}",
+            ("run id", "sent", "batches", "values", "ended as", "error"),
+            [
+                (
+                    r["run_id"],
+                    r["sent"],
+                    r.get("batches"),
+                    r.get("values"),
+                    r.get("ended"),
+                    r.get("error"),
+                )
+                for r in rows
+            ],
+            empty="nothing to send",
+        )
+    if failed:
+        raise output.CliError(
+            f"{failed} of {len(rows)} runs not (wholly) sent; what was not is kept in the spool"
+        )
+    return 0
+
+
+_ACTIONS = {"list": _list, "describe": _describe, "compare": _compare, "sync": _sync}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from mlgrpc import errors as reasons
@@ -26,6 +26,7 @@ from mlgrpc_server.interceptors import status_for_exception
 from mlgrpc_server.observability.setup import observe_server
 from mlgrpc_server.request_decoding import AioUndecodableInterceptor
 from scoring_service.config import ServeConfig
+from scoring_service.health import ModelHealth
 from scoring_service.models.manager import ModelManager
 from scoring_service.oip_servicer import InferenceServicer
 from scoring_service.server import INFERENCE_SERVICE, SCORING_SERVICE, server_options
@@ -82,17 +83,20 @@ async def serve(config: ServeConfig, *, reuse_port: bool = False) -> None:
         (*names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     port = bind_port(server, config.host, config.port, config.tls)
-    for name in ("", *names):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     loop = asyncio.get_running_loop()
+
+    def set_status(name: str, status: int) -> None:
+        # Called from the loop (LoadModel) and from the executor (the start-up load): the
+        # asyncio servicer's `set` is a coroutine of this loop.
+        asyncio.run_coroutine_threadsafe(health_servicer.set(name, status), loop)
+
+    ModelHealth(manager, set_status, names).watch()
     stop = asyncio.Event()  # handled before SERVING: a signal from then on drains, never kills
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await server.start()
     await loop.run_in_executor(None, manager.load_all, config.models)
     manager.set_ready(True)
-    for name in ("", *names):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     logger.info("aio scoring service listening on %s:%d", config.host, port)
     await stop.wait()
     await server.stop(5)

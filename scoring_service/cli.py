@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
         "single sync process serves plain linear models from their weights (numpy only) "
         "while the full model loads (env MLGRPC_WAIT_FULL_LOAD=true)",
     )
+    parser.add_argument(
+        "--enable-model-control",
+        action="store_true",
+        default=_env_flag("MLGRPC_ENABLE_MODEL_CONTROL"),
+        help="allow the LoadModel/UnloadModel RPCs (off by default; without --auth anyone who "
+        "reaches the port may then change the served models; with --auth admin tokens may "
+        "call them even without this flag) (env MLGRPC_ENABLE_MODEL_CONTROL=true)",
+    )
     parser.add_argument("--log-level", default=env("MLGRPC_LOG_LEVEL", "INFO"))
     add_observability_arguments(parser, "scoring")
     add_tls_arguments(parser)
@@ -126,8 +134,8 @@ def _add_auth_arguments(parser: argparse.ArgumentParser) -> None:
         "--auth",
         action="store_true",
         default=_env_flag("MLGRPC_AUTH"),
-        help="check bearer tokens: LoadModel/UnloadModel need an admin token; inference stays "
-        "open unless --require-token (env MLGRPC_AUTH=true)",
+        help="check bearer tokens: LoadModel/UnloadModel are allowed to admin tokens only; "
+        "inference stays open unless --require-token (env MLGRPC_AUTH=true)",
     )
     parser.add_argument(
         "--require-token",
@@ -170,6 +178,7 @@ def config_from_args(
         metrics_port=args.metrics_port,
         tls=tls[0],
         peer_tls=tls[1],
+        model_control=args.enable_model_control,
         auth=args.auth or args.require_token,
         require_token=args.require_token,
         auth_backend_store_uri=args.auth_backend_store_uri,

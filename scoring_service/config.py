@@ -61,7 +61,10 @@ class ServeConfig:
     tls: TlsServerConfig | None = None
     #: TLS of the calls to the registry and tracking services (None: plaintext).
     peer_tls: TlsChannelConfig | None = None
-    #: Token auth (see scoring_service/auth.py): LoadModel/UnloadModel need an admin token.
+    #: LoadModel/UnloadModel for any caller (without `auth`: anyone who reaches the port).
+    model_control: bool = False
+    #: Token auth (see scoring_service/auth.py): LoadModel/UnloadModel need an admin token,
+    #: and are then allowed to it without `model_control`.
     auth: bool = False
     #: With auth, Predict, ModelInfer and the metadata RPCs need a valid token too.
     require_token: bool = False

@@ -1,7 +1,8 @@
 """Building the scoring server: both servicers, health, reflection, the error interceptor.
 
 Health starts NOT_SERVING and turns SERVING only once every model given at start is loaded (or,
-with `early_start`, served by its numpy-only stand-in: see `models/early_linear.py`).
+with `early_start`, served by its numpy-only stand-in: see `models/early_linear.py`); each model
+has its own health entry too (`health.py`).
 A single process keeps `grpc.so_reuseport=0` (a second server on a busy port fails to bind);
 worker processes (`workers/`) pass `reuse_port=True` to share one port.
 """
@@ -27,6 +28,7 @@ from mlgrpc_server.interceptors import ErrorMappingInterceptor
 from mlgrpc_server.observability.setup import observe_server
 from scoring_service.auth import auth_interceptors
 from scoring_service.config import ServeConfig
+from scoring_service.health import ModelHealth
 from scoring_service.models.manager import ModelManager
 from scoring_service.oip_servicer import InferenceServicer
 from scoring_service.servicer import ScoringServicer
@@ -166,8 +168,7 @@ def create_server(
     port = bind_port(server, host, config.port, config.tls)
     server.start()
     running = RunningServer(server, port, health_servicer, names, [observability.close, close_auth])
-    running.set_serving(False)
-    manager.on_ready(running.set_serving)
+    ModelHealth(manager, health_servicer.set, names).watch()
     logger.info("scoring service listening on %s:%d", host, port)
     scoring = ScoringServer(running, manager)
     # A single process listens for HTTP at once (/ping says 404 until its models are loaded,

@@ -5,6 +5,14 @@ the first waiting matrix, keeps collecting until `max_batch_size` rows are waiti
 `max_batch_time` has passed since the first, predicts the stacked matrix once and hands each
 caller its own rows. An exception in the model reaches every caller of that batch. Off by
 default, as in MLServer; it pays off for models whose per-call cost is high.
+
+Closing (the model was replaced or unloaded) changes no open batch window. A window closes when
+it is full or when `max_batch_time` has passed since its first request, and for no other
+reason: so a request is answered by the model it was routed to, in the batch and with the wait
+the configuration promises, whenever a swap lands. Requests that picked this model before the
+swap but reach the batcher after `close` still join the open window. No window opens after
+the open one: what is queued then is predicted at once and a later caller alone, never left
+waiting for company that cannot come.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 _STOP = object()
 
+_Item = tuple[np.ndarray, Future[Any]]
+
 
 class AdaptiveBatcher:
     def __init__(
@@ -37,21 +47,42 @@ class AdaptiveBatcher:
         self._max_rows = max_batch_size
         self._max_wait = max_batch_time_s
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Admission and the thread's decision to end are taken under one lock, so that no
+        # request is queued after the thread has looked at the queue for the last time.
+        self._lock = threading.Lock()
+        self._closing = False
+        self._running = True
+        self._waiting = 0
         self._thread = threading.Thread(target=self._run, name=f"batcher-{name}", daemon=True)
         self._thread.start()
+
+    @property
+    def waiting(self) -> int:
+        """Requests admitted into a batch and not yet answered."""
+        return self._waiting
 
     def predict(self, matrix: np.ndarray) -> Any:
         """Predict `matrix` as part of a batch; blocks until its rows are predicted."""
         if len(matrix) >= self._max_rows:
             return self._predict(matrix)
         future: Future[Any] = Future()
-        self._queue.put((matrix, future))
+        with self._lock:
+            admitted = self._running
+            if admitted:
+                self._waiting += 1
+                self._queue.put((matrix, future))
+        if not admitted:  # closed, and its last window is over
+            return self._predict(matrix)
         return future.result()
 
     def close(self) -> None:
-        self._queue.put(_STOP)
+        """Start no new window; the open one (if any) still closes as configured."""
+        with self._lock:
+            if not self._closing:
+                self._closing = True
+                self._queue.put(_STOP)
 
-    def _collect(self, first: tuple[np.ndarray, Future[Any]]) -> tuple[list[Any], bool]:
+    def _collect(self, first: _Item) -> list[_Item]:
         batch = [first]
         rows = len(first[0])
         deadline = time.monotonic() + self._max_wait
@@ -63,28 +94,54 @@ class AdaptiveBatcher:
                 item = self._queue.get(timeout=remaining)
             except queue.Empty:
                 break
-            if item is _STOP:
-                return batch, True
+            if item is _STOP:  # the window stays open: see the module's docstring
+                continue
             batch.append(item)
             rows += len(item[0])
-        return batch, False
+        return batch
 
     def _run(self) -> None:
+        while (first := self._queue.get()) is not _STOP:
+            self._predict_batch(self._collect(first))
+            if self._closing:
+                break
+        self._predict_late()
+
+    def _predict_late(self) -> None:
+        """Closed and past its last window: what is still queued is predicted at once (no new
+        window), and from now on `predict` predicts alone."""
+        with self._lock:
+            self._running = False
+        late = []
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            batch, stopping = self._collect(item)
-            matrices = [m for m, _ in batch]
             try:
-                output = np.asarray(self._predict(np.concatenate(matrices)))
-            except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
-                for _, future in batch:
-                    future.set_exception(exc)
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                late.append(item)
+        if late:
+            self._predict_batch(late)
+
+    def _predict_batch(self, batch: list[_Item]) -> None:
+        try:
+            output = np.asarray(self._predict(np.concatenate([m for m, _ in batch])))
+        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+            self._settle(batch, None, exc)
+        else:
+            self._settle(batch, output, None)
+
+    def _settle(
+        self, batch: list[_Item], output: np.ndarray | None, error: BaseException | None
+    ) -> None:
+        """Each caller of `batch` gets its own rows of `output`, or `error`."""
+        with self._lock:
+            self._waiting -= len(batch)
+        offset = 0
+        for matrix, future in batch:
+            if error is not None:
+                future.set_exception(error)
             else:
-                offset = 0
-                for matrix, future in batch:
-                    future.set_result(output[offset : offset + len(matrix)])
-                    offset += len(matrix)
-            if stopping:
-                return
+                assert output is not None
+                future.set_result(output[offset : offset + len(matrix)])
+                offset += len(matrix)

@@ -27,7 +27,6 @@ class ModelManager:
         self.resolver = SourceResolver(config)
         self._ready = threading.Event()
         self._on_ready: list[Callable[[bool], None]] = []
-        self.admin_enabled = config.workers <= 1
 
     @property
     def ready(self) -> bool:
@@ -122,7 +121,7 @@ class ModelManager:
         return [self.load(spec.uri, spec.name) for spec in specs]
 
     def load_from_request(self, name: str, uri: str) -> LoadedModel:
-        self._require_admin("LoadModel")
+        self._require_model_control("LoadModel")
         if not uri:
             raise InvalidArgument(
                 "model_uri is empty; give the URI of the model", field="model_uri"
@@ -130,17 +129,32 @@ class ModelManager:
         return self.load(uri, name or None)
 
     def unload(self, name: str) -> None:
-        self._require_admin("UnloadModel")
+        self._require_model_control("UnloadModel")
         removed = self.registry.remove(name)
         if "batcher" in removed.extra:
             removed.extra["batcher"].close()
 
-    def _require_admin(self, rpc: str) -> None:
-        if not self.admin_enabled:
+    @property
+    def model_control(self) -> bool:
+        """Whether LoadModel/UnloadModel may change what this server serves.
+
+        Off unless the operator turned it on (`--enable-model-control`) or turned on `--auth`,
+        under which the auth interceptor lets only admin tokens reach these RPCs: whoever
+        reaches the port must not otherwise be able to swap or withdraw the served models.
+        """
+        return self.config.model_control or self.config.auth
+
+    def _require_model_control(self, rpc: str) -> None:
+        if not self.model_control:
+            raise FailedPrecondition(
+                f"{rpc} is disabled: model control is off on this server. Start it with "
+                "--enable-model-control (env MLGRPC_ENABLE_MODEL_CONTROL=true) to let callers "
+                "load and unload models, or with --auth to let admin tokens do so"
+            )
+        if self.config.workers > 1:
             raise FailedPrecondition(
                 f"{rpc} is disabled with --workers > 1: each worker process holds its own "
-                "models; restart the server with the new -m options instead",
-                field="model_name",
+                "models; restart the server with the new -m options instead"
             )
 
     def close(self) -> None:

@@ -160,6 +160,7 @@ def scoring_server(
         port=0,
         max_request_rows=50_000,
         cache_dir=tmp_path_factory.mktemp("fuzz-model-cache"),
+        model_control=True,  # LoadModel/UnloadModel are fuzzed past the "disabled" answer
     )
     server = create_server(config)
     yield server

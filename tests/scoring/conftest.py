@@ -80,7 +80,10 @@ def scoring_server(wine_model_dir: Path) -> Iterator[Any]:
     from scoring_service.server import create_server
 
     config = ServeConfig(
-        models=(ModelSpec(str(wine_model_dir), "wine"),), port=0, max_request_rows=50_000
+        models=(ModelSpec(str(wine_model_dir), "wine"),),
+        port=0,
+        max_request_rows=50_000,
+        model_control=True,  # the fuzz regressions call LoadModel
     )
     server = create_server(config)
     yield server

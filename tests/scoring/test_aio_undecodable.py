@@ -1,5 +1,6 @@
 """The asyncio scoring server (`--server-kind aio`) refuses unparsable requests as the thread-pool
-server does: INVALID_ARGUMENT naming `request`, not gRPC's own INTERNAL, and keeps serving."""
+server does: INVALID_ARGUMENT naming `request`, not gRPC's own INTERNAL, and keeps serving; its
+health service follows the served models as the thread-pool server's does."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
@@ -36,7 +38,7 @@ def aio_address(wine_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     log = (tmp / "serve.log").open("w")
     command = [
         sys.executable, "-m", "scoring_service", "-m", f"wine={wine_model_dir}", "-p", str(port),
-        "--server-kind", "aio",
+        "--server-kind", "aio", "--enable-model-control",
     ]  # fmt: skip
     env = {**os.environ, "MLGRPC_CACHE_DIR": str(tmp / "cache")}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -111,3 +113,35 @@ def test_aio_server_answers_a_list_in_a_cell_with_invalid_argument(aio_address: 
             pb_grpc.ScoringServiceStub(channel).Predict(request, timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     assert caught.value.details().startswith("column 'pH' row 0 holds a list")
+
+
+def _health_becomes(channel: grpc.Channel, expected: dict[str, int]) -> None:
+    """The asyncio health servicer is updated on the event loop just after the admin call."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + 10
+    while True:
+        got = {
+            name: stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status
+            for name in expected
+        }
+        if got == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert got == expected
+
+
+def test_aio_server_health_follows_unload_and_load(
+    aio_address: str, wine_model_dir: Path
+) -> None:
+    serving, not_serving = (
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    )
+    with grpc.insecure_channel(aio_address) as channel:
+        stub = pb_grpc.ScoringServiceStub(channel)
+        _health_becomes(channel, {"": serving, "wine": serving})
+        stub.UnloadModel(pb.UnloadModelRequest(model_name="wine"), timeout=10)
+        _health_becomes(channel, {"": not_serving, "wine": not_serving})
+        request = pb.LoadModelRequest(model_name="wine", model_uri=str(wine_model_dir))
+        stub.LoadModel(request, timeout=60)
+        _health_becomes(channel, {"": serving, "wine": serving})

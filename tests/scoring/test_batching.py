@@ -4,7 +4,9 @@ its own rows back, and a model error reaches every caller of the batch."""
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,64 @@ def test_model_error_reaches_every_caller_of_the_batch() -> None:
             batcher.predict(np.zeros((1, 2)))
     finally:
         batcher.close()
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.01)
+
+
+def _call_in_background(batcher: AdaptiveBatcher, value: float) -> Future[Any]:
+    """`batcher.predict` of a one-cell matrix in a daemon thread (a hung call fails the test
+    through its timeout instead of hanging the run)."""
+    future: Future[Any] = Future()
+
+    def call() -> None:
+        try:
+            future.set_result(batcher.predict(np.array([[value]])).tolist())
+        except BaseException as exc:  # noqa: BLE001 - reported through the future
+            future.set_exception(exc)
+
+    threading.Thread(target=call, daemon=True).start()
+    return future
+
+
+def _recording_doubler() -> tuple[Callable[[np.ndarray], np.ndarray], list[int]]:
+    calls: list[int] = []
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        calls.append(len(matrix))
+        return matrix[:, 0] * 2
+
+    return predict, calls
+
+
+def test_closing_keeps_the_open_window_and_a_late_caller_joins_it() -> None:
+    """A swap (close) while a request waits does not release its window early: the window
+    still closes when full, here with the request of a caller that picked the model before
+    the swap and reaches the batcher after it. Nobody waits on the window's time: it fills."""
+    predict, calls = _recording_doubler()
+    batcher = AdaptiveBatcher(predict, max_batch_size=2, max_batch_time_s=600)
+    first = _call_in_background(batcher, 1.0)
+    _wait_until(lambda: batcher.waiting == 1, "the first request is admitted")
+    batcher.close()
+    late = _call_in_background(batcher, 2.0)
+    results = [first.result(timeout=60), late.result(timeout=60)]
+    assert results == [[2.0], [4.0]]
+    assert calls == [2]
+
+
+def test_a_caller_of_a_closed_batcher_is_answered_at_once() -> None:
+    """After close and its last window, a request that still holds the replaced model is
+    predicted alone rather than queued behind a batcher that no longer runs."""
+    predict, calls = _recording_doubler()
+    batcher = AdaptiveBatcher(predict, max_batch_size=8, max_batch_time_s=600)
+    batcher.close()
+    assert _call_in_background(batcher, 3.0).result(timeout=60) == [6.0]
+    assert calls == [1]
+    assert batcher.waiting == 0
 
 
 def test_server_with_batching_answers_each_request_with_its_own_prediction(

@@ -64,7 +64,9 @@ def test_pickled_model_loads_with_allow_pickle(pickled_model_dir: Path) -> None:
 @pytest.fixture()
 def two_model_server(wine_model_dir: Path) -> Any:
     config = ServeConfig(
-        models=(ModelSpec(str(wine_model_dir), "a"), ModelSpec(str(wine_model_dir), "b")), port=0
+        models=(ModelSpec(str(wine_model_dir), "a"), ModelSpec(str(wine_model_dir), "b")),
+        port=0,
+        model_control=True,
     )
     server = create_server(config)
     yield server

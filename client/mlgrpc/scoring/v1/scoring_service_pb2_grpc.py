@@ -117,14 +117,17 @@ class ScoringServiceServicer:
 
     def LoadModel(self, request, context):
         """Admin: loads (or replaces) a model under a name from a model URI. The swap is atomic:
-        requests in flight finish on the old version, later ones use the new one.
+        requests in flight finish on the old version, later ones use the new one. Model control
+        is off unless the server runs with --enable-model-control, or with --auth (then for admin
+        tokens): FAILED_PRECONDITION otherwise.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UnloadModel(self, request, context):
-        """Admin: stops serving a model. NOT_FOUND if no model has that name.
+        """Admin: stops serving a model; its health entry (service name = model name) turns
+        NOT_SERVING. NOT_FOUND if no model has that name. Same model control as LoadModel.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

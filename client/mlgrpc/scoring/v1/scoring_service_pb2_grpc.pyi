@@ -56,10 +56,14 @@ class ScoringServiceStub:
     """Describes a served model: version, source URI, flavor and signature."""
     LoadModel: _grpc.UnaryUnaryMultiCallable[_scoring_service_pb2.LoadModelRequest, _scoring_service_pb2.LoadModelResponse]
     """Admin: loads (or replaces) a model under a name from a model URI. The swap is atomic:
-    requests in flight finish on the old version, later ones use the new one.
+    requests in flight finish on the old version, later ones use the new one. Model control
+    is off unless the server runs with --enable-model-control, or with --auth (then for admin
+    tokens): FAILED_PRECONDITION otherwise.
     """
     UnloadModel: _grpc.UnaryUnaryMultiCallable[_scoring_service_pb2.UnloadModelRequest, _scoring_service_pb2.UnloadModelResponse]
-    """Admin: stops serving a model. NOT_FOUND if no model has that name."""
+    """Admin: stops serving a model; its health entry (service name = model name) turns
+    NOT_SERVING. NOT_FOUND if no model has that name. Same model control as LoadModel.
+    """
 
 @_typing.type_check_only
 class ScoringServiceAsyncStub(ScoringServiceStub):
@@ -89,10 +93,14 @@ class ScoringServiceAsyncStub(ScoringServiceStub):
     """Describes a served model: version, source URI, flavor and signature."""
     LoadModel: _aio.UnaryUnaryMultiCallable[_scoring_service_pb2.LoadModelRequest, _scoring_service_pb2.LoadModelResponse]  # type: ignore[assignment]
     """Admin: loads (or replaces) a model under a name from a model URI. The swap is atomic:
-    requests in flight finish on the old version, later ones use the new one.
+    requests in flight finish on the old version, later ones use the new one. Model control
+    is off unless the server runs with --enable-model-control, or with --auth (then for admin
+    tokens): FAILED_PRECONDITION otherwise.
     """
     UnloadModel: _aio.UnaryUnaryMultiCallable[_scoring_service_pb2.UnloadModelRequest, _scoring_service_pb2.UnloadModelResponse]  # type: ignore[assignment]
-    """Admin: stops serving a model. NOT_FOUND if no model has that name."""
+    """Admin: stops serving a model; its health entry (service name = model name) turns
+    NOT_SERVING. NOT_FOUND if no model has that name. Same model control as LoadModel.
+    """
 
 class ScoringServiceServicer(metaclass=_abc_1.ABCMeta):
     """Serving models for prediction: the gRPC answer to `mlflow models serve`.
@@ -143,7 +151,9 @@ class ScoringServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_scoring_service_pb2.LoadModelResponse, _abc.Awaitable[_scoring_service_pb2.LoadModelResponse]]:
         """Admin: loads (or replaces) a model under a name from a model URI. The swap is atomic:
-        requests in flight finish on the old version, later ones use the new one.
+        requests in flight finish on the old version, later ones use the new one. Model control
+        is off unless the server runs with --enable-model-control, or with --auth (then for admin
+        tokens): FAILED_PRECONDITION otherwise.
         """
 
     @_abc_1.abstractmethod
@@ -152,6 +162,8 @@ class ScoringServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _scoring_service_pb2.UnloadModelRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_scoring_service_pb2.UnloadModelResponse, _abc.Awaitable[_scoring_service_pb2.UnloadModelResponse]]:
-        """Admin: stops serving a model. NOT_FOUND if no model has that name."""
+        """Admin: stops serving a model; its health entry (service name = model name) turns
+        NOT_SERVING. NOT_FOUND if no model has that name. Same model control as LoadModel.
+        """
 
 def add_ScoringServiceServicer_to_server(servicer: ScoringServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -10,13 +10,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from auth_helpers import issue_token
-from conftest import TlsPki
 
 from mlgrpc_server.tls import TlsServerConfig
+
+if TYPE_CHECKING:  # `conftest` is another module when several test folders are collected
+    from conftest import TlsPki
 
 BODY = json.dumps({"dataframe_records": [{"a": 1.0, "b": 0.0}]}).encode()
 

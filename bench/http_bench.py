@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -345,7 +346,7 @@ DEFAULT_WORKERS = 1
 @dataclass
 class Results:
     loads: list[Load] = field(default_factory=list)
-    grpc_p50: dict[int, float] = field(default_factory=dict)
+    grpc_p50: dict[str, float] = field(default_factory=dict)
     cold: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
@@ -376,12 +377,94 @@ def run_server(
         stop(server.process)
 
 
+def run_ours(
+    results: Results, workers: int, tag: str, env: dict[str, str], model_dir: Path,
+    invocations: bytes, v2: bytes, common: dict,
+) -> None:  # fmt: skip
+    port, grpc_port = free_port(), free_port()
+    name = f"ours w={workers}{tag}"
+
+    def grpc_p50(server: Server) -> None:
+        address = f"127.0.0.1:{grpc_port}"
+        wait_until_answering(address, PREDICT, seed_predict_request())
+        _, p50, _, bad = h2load(address, PREDICT, seed_predict_request(), 1, common["duration"])
+        results.grpc_p50[name] = p50
+        if bad:
+            results.failures.append(f"{name} gRPC: {bad} non-200 answers")
+
+    command = [sys.executable, "-m", "scoring_service", "-m", str(model_dir), "-p",
+               str(grpc_port), "--http-port", str(port), "--workers", str(workers),
+               "--log-level", "WARNING"]  # fmt: skip
+    endpoints = [(f"O  {name} /invocations", "/invocations", invocations),
+                 (f"O  {name} /v2 infer", "/v2/models/wine/infer", v2)]  # fmt: skip
+    # settle: the full model loads in the background behind an early start.
+    run_server(results, f"O {name}", command, port, env, endpoints=endpoints, then=grpc_p50,
+               settle_s=3, **common)  # fmt: skip
+
+
+def ab(baseline: Path, rounds: int, duration: int) -> int:
+    """Before/after an optimisation in one sitting: this tree and `baseline` serve at once, and
+    each round measures one then the other (order alternating), so that drift hits both."""
+    trees = {"this tree": os.environ.get("PYTHONPATH", ""),
+             "baseline": f"{baseline / 'client'}:{baseline}"}  # fmt: skip
+    cases = [
+        ("/invocations", invocations_body(), 1),
+        ("/invocations", invocations_body(), 8),
+        ("/v2/models/wine/infer", v2_body(), 1),
+        ("/v2/models/wine/infer", v2_body(), 8),
+    ]
+    rps: dict[tuple[str, str, int], list[float]] = {}
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        model_dir = save_seed_model(tmp)
+        expected = in_process_prediction(model_dir)
+        servers = {}
+        try:
+            for name, path in trees.items():
+                port = free_port()
+                command = [sys.executable, "-m", "scoring_service", "-m", str(model_dir),
+                           "-p", str(free_port()), "--http-port", str(port),
+                           "--log-level", "WARNING"]  # fmt: skip
+                env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": path}
+                servers[name] = start_server(command, port, "/invocations", cases[0][1], env, tmp)
+            time.sleep(3)  # the full model, behind the early start
+            for i in range(rounds):
+                order = list(servers) if i % 2 == 0 else list(reversed(servers))
+                for path, body, c in cases:
+                    for name in order:
+                        (load,) = measure(name, servers[name].port, path, body, expected, [c],
+                                          duration)  # fmt: skip
+                        failed |= bool(load.check.problems)
+                        for problem in load.check.problems:
+                            print(f"FAILED: {name} {path} c={c}: {problem}")
+                        rps.setdefault((name, path, c), []).append(load.rps)
+        finally:
+            for server in servers.values():
+                stop(server.process)
+    print(f"\n{'endpoint':<24} c  {'this tree req/s':>16}  {'baseline req/s':>16}  ratio (medians)")
+    for path, _, c in cases:
+        new, old = rps[("this tree", path, c)], rps[("baseline", path, c)]
+        runs = " ".join(f"{a / b:.2f}" for a, b in zip(new, old, strict=True))
+        ratio = statistics.median(new) / statistics.median(old)
+        print(f"{path:<24} {c}  {statistics.median(new):>16,.0f}  {statistics.median(old):>16,.0f}"
+              f"  {ratio:.2f} (rounds: {runs})")  # fmt: skip
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="http_bench")
     parser.add_argument("--quick", action="store_true", help="2-second runs")
     parser.add_argument("--duration", type=int, default=5, help="seconds per h2load run")
     parser.add_argument("--workers", default="1,2", help="our server process counts")
     parser.add_argument("--ours-only", action="store_true", help="skip MLflow and MLServer")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="instead: A/B of ours (--workers 1) against this checkout of it (e.g. `git archive "
+        "REV | tar -x -C DIR`), both servers up at once, their h2load runs interleaved",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="A/B rounds (--baseline)")
     parser.add_argument("--floor-server", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor_server:
@@ -391,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         print("h2load not found: apt-get install -y nghttp2-client", file=sys.stderr)
         return 2
     duration = 2 if args.quick else args.duration
+    if args.baseline is not None:
+        return ab(args.baseline.resolve(), args.rounds, duration)
     levels = [1, 8]
     results = Results()
     invocations, v2 = invocations_body(), v2_body()
@@ -412,26 +497,7 @@ def main(argv: list[str] | None = None) -> int:
                    **common)  # fmt: skip
 
         for workers in [int(w) for w in args.workers.split(",")]:
-            port, grpc_port = free_port(), free_port()
-
-            def grpc_p50(
-                server: Server, workers: int = workers, grpc_port: int = grpc_port
-            ) -> None:
-                address = f"127.0.0.1:{grpc_port}"
-                wait_until_answering(address, PREDICT, seed_predict_request())
-                _, p50, _, bad = h2load(address, PREDICT, seed_predict_request(), 1, duration)
-                results.grpc_p50[workers] = p50
-                if bad:
-                    results.failures.append(f"ours w={workers} gRPC: {bad} non-200 answers")
-
-            run_server(results, f"O ours w={workers}",
-                       [sys.executable, "-m", "scoring_service", "-m", str(model_dir),
-                        "-p", str(grpc_port), "--http-port", str(port),
-                        "--workers", str(workers), "--log-level", "WARNING"], port, ours_env,
-                       endpoints=[(f"O  ours w={workers} /invocations", "/invocations",
-                                   invocations),
-                                  (f"O  ours w={workers} /v2 infer", "/v2/models/wine/infer", v2)],
-                       then=grpc_p50, settle_s=3, **common)  # fmt: skip
+            run_ours(results, workers, "", ours_env, model_dir, invocations, v2, common)
 
         if mlflow_bin is not None:
             port = free_port()
@@ -471,7 +537,7 @@ def ratio_rows(results: Results, workers: list[int]) -> list[tuple[str, float | 
         value = ratio(rps(inv, 8), rps("F  floor: bare ASGI, fixed JSON", 8))
         rows.append((f"ours w={w} ÷ floor, /invocations c=8", value, ">= 0.40", shipped))
         http = results.get(inv, 1)
-        value = ratio(http.p50 if http else None, results.grpc_p50.get(w))
+        value = ratio(http.p50 if http else None, results.grpc_p50.get(f"ours w={w}"))
         rows.append((f"ours w={w} HTTP p50 ÷ gRPC Predict p50, c=1", value, "<= 1", shipped))
     return rows
 
@@ -486,8 +552,8 @@ def report(results: Results, workers: list[int]) -> int:
         failed |= bool(x.check.problems)
         print(f"{x.label.ljust(width)}  {x.concurrency:>3}  {x.rps:>8,.0f}  {x.p50:>6.2f}  "
               f"{x.p99:>6.2f}  {x.answers:>7,}  {x.check.checked:>11,}  {ok}")  # fmt: skip
-    for w, p50 in sorted(results.grpc_p50.items()):
-        print(f"{f'O  ours w={w} gRPC Predict (h2load)'.ljust(width)}    1  p50 {p50:.2f} ms")
+    for name, p50 in results.grpc_p50.items():
+        print(f"{f'O  {name} gRPC Predict (h2load)'.ljust(width)}    1  p50 {p50:.2f} ms")
     cold = ", ".join(f"{name} {s:.1f} s" for name, s in results.cold.items())
     print(f"\nstart → first 200: {cold}")
     print(f"\n{'ratio'.ljust(48)}  {'value':>7}  target")

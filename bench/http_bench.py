@@ -220,6 +220,28 @@ def h2load_problems(run: H2Run, concurrency: int) -> list[str]:
     return problems
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (workers, uvicorn children)."""
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = int(fields[11]) + int(fields[12])
+    tree, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
 # ---- measuring one endpoint -----------------------------------------------------------------
 
 
@@ -232,11 +254,14 @@ class Load:
     p99: float
     answers: int
     check: Check
+    #: Server CPU per request (µs): the process tree's CPU over the run ÷ the requests of its
+    #: warm-up and measured seconds (at the measured rate); the sampler's few are ignored.
+    cpu_us: float = 0.0
 
 
 def measure(
     label: str, port: int, path: str, body: bytes, expected: float, levels: list[int],
-    duration: int,
+    duration: int, pid: int | None = None,
 ) -> list[Load]:  # fmt: skip
     """h2load --h1 at each concurrency; every status counted, a sample of bodies compared."""
     sampler = Sampler(port, path, body, expected)
@@ -244,14 +269,17 @@ def measure(
     loads = []
     for c in levels:
         before, checked = len(sampler.check.problems), sampler.check.checked
+        cpu = tree_cpu_seconds(pid) if pid is not None else 0.0
         with sampler:
             run = run_h2load(f"http://127.0.0.1:{port}{path}", body, [f"content-type: {JSON}"],
                              c, duration, h1=True)  # fmt: skip
+        cpu = tree_cpu_seconds(pid) - cpu if pid is not None else 0.0
         sampler.burst(20)
         rps, p50, p99, _ = run.figures()
         check = Check(sampler.check.checked - checked, sampler.check.problems[before:])
         check.problems += h2load_problems(run, c)
-        loads.append(Load(label, c, rps, p50, p99, len(run.answers), check))
+        cpu_us = cpu / (rps * (duration + 1)) * 1e6 if rps else 0.0
+        loads.append(Load(label, c, rps, p50, p99, len(run.answers), check, cpu_us))
     return loads
 
 
@@ -370,7 +398,9 @@ def run_server(
     try:
         time.sleep(settle_s)
         for label, path, body in endpoints:
-            results.loads += measure(label, port, path, body, expected, levels, duration)
+            results.loads += measure(
+                label, port, path, body, expected, levels, duration, server.process.pid
+            )
         if then is not None:
             then(server)
     finally:
@@ -545,13 +575,14 @@ def ratio_rows(results: Results, workers: list[int]) -> list[tuple[str, float | 
 def report(results: Results, workers: list[int]) -> int:
     failed = bool(results.failures)
     width = max([len(x.label) for x in results.loads] + [20])
-    print(f"\n{'server / endpoint'.ljust(width)}    c     req/s  p50 ms  p99 ms  answers  "
-          "bodies read  check")  # fmt: skip
+    print(f"\n{'server / endpoint'.ljust(width)}    c     req/s  p50 ms  p99 ms  "
+          "CPU µs/req  answers  bodies read  check")  # fmt: skip
     for x in results.loads:
         ok = "ok" if not x.check.problems else "FAILED: " + "; ".join(x.check.problems)[:200]
         failed |= bool(x.check.problems)
         print(f"{x.label.ljust(width)}  {x.concurrency:>3}  {x.rps:>8,.0f}  {x.p50:>6.2f}  "
-              f"{x.p99:>6.2f}  {x.answers:>7,}  {x.check.checked:>11,}  {ok}")  # fmt: skip
+              f"{x.p99:>6.2f}  {x.cpu_us:>10,.0f}  {x.answers:>7,}  {x.check.checked:>11,}  "
+              f"{ok}")  # fmt: skip
     for name, p50 in results.grpc_p50.items():
         print(f"{f'O  {name} gRPC Predict (h2load)'.ljust(width)}    1  p50 {p50:.2f} ms")
     cold = ", ".join(f"{name} {s:.1f} s" for name, s in results.cold.items())

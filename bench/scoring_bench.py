@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -185,47 +185,58 @@ def wait_until_answering(
 # ---- h2load ------------------------------------------------------------------------------------
 
 
+@dataclass
+class H2Run:
+    """One h2load run: (status, latency ms) per answer from its log, and its own summary text.
+
+    `starts` are the answers' start times (µs). The requests in flight when the warm-up ends are
+    logged with status 0 though they succeed (h2load counts them done and succeeded).
+    """
+
+    answers: list[tuple[int, float]]
+    stdout: str
+    duration: int
+    starts: list[int] = field(default_factory=list)
+
+    @property
+    def latencies(self) -> list[float]:
+        return sorted(ms for _, ms in self.answers)
+
+    def figures(self) -> tuple[float, float, float, int]:
+        """(req/s, p50 ms, p99 ms, non-2xx answers)."""
+        latencies = self.latencies
+        q = statistics.quantiles(latencies, n=100)
+        bad = sum(1 for status, _ in self.answers if not 200 <= status < 300)
+        return len(latencies) / self.duration, statistics.median(latencies), q[98], bad
+
+
+def run_h2load(
+    url: str, body: bytes, headers: list[str], concurrency: int, duration: int, *, h1: bool = False
+) -> H2Run:
+    """h2load POSTing `body` to `url` for `duration` s after a 1 s warm-up; one stream each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file, log_file = Path(tmp, "body.bin"), Path(tmp, "lat.tsv")
+        body_file.write_bytes(body)
+        command = ["h2load", *(["--h1"] if h1 else []), "-c", str(concurrency), "-m", "1",
+                   "-t", "1", "-D", str(duration), "--warm-up-time", "1",
+                   "--log-file", str(log_file), "-d", str(body_file)]  # fmt: skip
+        for header in headers:
+            command += ["-H", header]
+        result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+        lines = [line.split("\t") for line in log_file.read_text().splitlines() if line]
+    answers = [(int(parts[1]), int(parts[2]) / 1000) for parts in lines]
+    return H2Run(answers, result.stdout, duration, [int(parts[0]) for parts in lines])
+
+
 def h2load(
     address: str, method: str, body: bytes, concurrency: int, duration: int
 ) -> tuple[float, float, float, int]:
-    """(req/s, p50 ms, p99 ms, non-2xx) of an h2load run; gRPC errors checked by a preflight."""
+    """(req/s, p50 ms, p99 ms, non-200) of an h2load run; gRPC errors checked by a preflight."""
     call_raw(address, method, body)  # preflight: raises on a non-OK grpc-status
-    with tempfile.TemporaryDirectory() as tmp:
-        body_file, log_file = Path(tmp, "body.bin"), Path(tmp, "lat.tsv")
-        body_file.write_bytes(frame(body))
-        result = subprocess.run(
-            [
-                "h2load",
-                "-c",
-                str(concurrency),
-                "-m",
-                "1",
-                "-t",
-                "1",
-                "-D",
-                str(duration),
-                "--warm-up-time",
-                "1",
-                "--log-file",
-                str(log_file),
-                "-d",
-                str(body_file),
-                "-H",
-                "content-type: application/grpc",
-                "-H",
-                "te: trailers",
-                f"http://{address}{method}",
-            ],  # fmt: skip
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        lines = [line.split("\t") for line in log_file.read_text().splitlines() if line]
-    latencies = sorted(int(parts[2]) / 1000 for parts in lines)
-    bad = sum(1 for parts in lines if parts[1] != "200")
-    del result
-    q = statistics.quantiles(latencies, n=100)
-    return len(latencies) / duration, statistics.median(latencies), q[98], bad
+    headers = ["content-type: application/grpc", "te: trailers"]
+    run = run_h2load(f"http://{address}{method}", frame(body), headers, concurrency, duration)
+    rps, p50, p99, _ = run.figures()
+    return rps, p50, p99, sum(1 for status, _ in run.answers if status != 200)
 
 
 def sequential_ms(address: str, method: str, body: bytes, calls: int) -> float:
@@ -251,39 +262,8 @@ def h2load_http(
     url: str, body: bytes, concurrency: int, duration: int
 ) -> tuple[float, float, float, int]:
     """(req/s, p50 ms, p99 ms, non-2xx) of an HTTP/1.1 POST run."""
-    with tempfile.TemporaryDirectory() as tmp:
-        body_file, log_file = Path(tmp, "body.json"), Path(tmp, "lat.tsv")
-        body_file.write_bytes(body)
-        subprocess.run(
-            [
-                "h2load",
-                "--h1",
-                "-c",
-                str(concurrency),
-                "-m",
-                "1",
-                "-t",
-                "1",
-                "-D",
-                str(duration),
-                "--warm-up-time",
-                "1",
-                "--log-file",
-                str(log_file),
-                "-d",
-                str(body_file),
-                "-H",
-                "content-type: application/json",
-                url,
-            ],  # fmt: skip
-            capture_output=True,
-            check=True,
-        )
-        lines = [line.split("\t") for line in log_file.read_text().splitlines() if line]
-    latencies = sorted(int(parts[2]) / 1000 for parts in lines)
-    bad = sum(1 for parts in lines if not parts[1].startswith("2"))
-    q = statistics.quantiles(latencies, n=100)
-    return len(latencies) / duration, statistics.median(latencies), q[98], bad
+    headers = ["content-type: application/json"]
+    return run_h2load(url, body, headers, concurrency, duration, h1=True).figures()
 
 
 def bench_mlflow(

@@ -144,6 +144,8 @@ class ScoringHttpApp:
             exchange.code = grpc.StatusCode.INTERNAL
             logger.exception("%s %s failed", scope["method"], path)
             status, headers, body = _error(500, "internal error; see the server's log", v2=v2)
+        # A Content-Length spares the chunked framing uvicorn adds to a body of unknown length.
+        headers = [*headers, (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         if self._metrics is not None:

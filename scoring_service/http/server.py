@@ -94,6 +94,10 @@ def start_http(
         loop="auto",  # uvloop when installed
         lifespan="off",
         access_log=False,
+        # Per request work nobody reads: the app uses no client address (X-Forwarded-For is
+        # not to be trusted from any peer), and `server: uvicorn` only tells what we run.
+        proxy_headers=False,
+        server_header=False,
         log_level="warning",
         timeout_graceful_shutdown=5,
     )

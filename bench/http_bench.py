@@ -517,7 +517,13 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         model_dir = save_seed_model(tmp)
         expected = in_process_prediction(model_dir)
-        ours_env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        # The floor runs as `-m bench.http_bench` from a temp dir: the checkout must be on the path.
+        pythonpath = os.pathsep.join(
+            p
+            for p in (str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH"))
+            if p
+        )
+        ours_env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": pythonpath}
         common = dict(tmp=tmp, expected=expected, levels=levels, duration=duration)
 
         port = free_port()

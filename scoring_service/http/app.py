@@ -15,7 +15,6 @@ and every microsecond a framework adds is paid on each prediction.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,7 +29,7 @@ from mlgrpc.scoring.v1 import scoring_service_pb2
 from mlgrpc_server.errors import NotFound, ResourceExhausted, ServiceError
 from mlgrpc_server.http_status import http_status
 from scoring_service.codecs import oip_payload
-from scoring_service.http import invocations, oip_rest
+from scoring_service.http import invocations, json_codec, oip_rest
 from scoring_service.models.loaded import LoadedModel
 from scoring_service.models.manager import ModelManager
 from scoring_service.models.predict import predict
@@ -324,7 +323,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _json(status: int, payload: Any) -> _Response:
-    return status, _JSON, json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return status, _JSON, json_codec.dumps(payload)
 
 
 def _error(status: int, message: str, *, v2: bool) -> _Response:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import logging
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-import numpy as np
-
 from mlgrpc_server.errors import InvalidArgument
 from scoring_service.codecs.predict_payload import MLFLOW_INPUT_KEYS, decode_mlflow_input
+from scoring_service.http import json_codec
 from scoring_service.models.enforce import ColumnBatch
 from scoring_service.models.loaded import LoadedModel
 from scoring_service.models.predict import output_records
@@ -71,7 +69,7 @@ def decode_invocation(content_type: str | None, body: bytes, model: LoadedModel)
             field="Content-Type",
         )
     if mime == JSON:
-        payload = _parse_json(body)
+        payload = json_codec.loads(body)
         if legacy_format is None:
             return _mlflow_json(payload, model)
         kind = _LEGACY_FORMATS.get(legacy_format.lower())
@@ -102,27 +100,7 @@ def _parse_content_type(content_type: str) -> tuple[str, tuple[tuple[str, str], 
 
 def encode_predictions(output: Any, *, legacy: bool) -> bytes:
     records = output_records(output)
-    answer: Any = records if legacy else {"predictions": records}
-    return json.dumps(answer, default=_numpy_value, separators=(",", ":")).encode("utf-8")
-
-
-def _numpy_value(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)  # timestamps and the like, as pandas' JSON writer would show them
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and undecodable UTF-8; RecursionError deep nesting.
-        why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InvalidArgument(f"the body is not valid JSON: {why}", field="body") from None
+    return json_codec.dumps(records if legacy else {"predictions": records})
 
 
 def _mlflow_json(payload: Any, model: LoadedModel) -> Invocation:

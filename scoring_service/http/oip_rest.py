@@ -9,7 +9,6 @@ asked for as binary, into the binary tensor data extension as `tritonclient.http
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 from mlgrpc.inference import grpc_predict_v2_pb2 as pb
 from mlgrpc_server.errors import InvalidArgument
 from scoring_service.codecs.tensors import MAX_TENSOR_DIMS, NUMERIC, join_bytes, split_bytes
+from scoring_service.http import json_codec
 
 HEADER_LENGTH = "inference-header-content-length"
 
@@ -115,7 +115,7 @@ def encode_infer(response: pb.ModelInferResponse, asked: RestInfer) -> tuple[byt
     }
     if response.id:
         answer["id"] = response.id
-    head = json.dumps(answer, separators=(",", ":")).encode("utf-8")
+    head = json_codec.dumps(answer)
     if not blobs:
         return head, None
     return head + b"".join(blobs), len(head)
@@ -154,11 +154,7 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[bytes, bytes]:
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InvalidArgument(f"the body is not valid JSON: {why}", field="body") from None
+    payload = json_codec.loads(data)
     if not isinstance(payload, dict):
         raise InvalidArgument('the body must be a JSON object {"inputs": [...]}', field="body")
     return payload

@@ -397,3 +397,19 @@ def test_tritonclient_http_health_metadata_and_errors(
     }
     error = _triton_http(triton_http_python, http_server, "error")
     assert error["status"] == "400" and "nope" in error["message"]
+
+
+def test_json_that_only_pythons_parser_reads_is_still_read(http_server: Any) -> None:
+    """`NaN` tokens (Python's and MLflow's JSON writers emit them) and integers beyond 64 bits
+    are read, then judged as values: the seed model takes no missing value, nor 2**70."""
+    row = ", ".join(["NaN", *map(str, SEED_ROW[1:])])
+    body = f'{{"dataframe_split": {{"columns": {json.dumps(SEED_COLUMNS)}, "data": [[{row}]]}}}}'
+    status, _, content = call(http_server, "/invocations", body)
+    assert status == 400
+    assert "alcohol" in json.loads(content)["message"]
+    body = json.dumps(
+        {"dataframe_split": {"columns": SEED_COLUMNS, "data": [[2**70, *SEED_ROW[1:]]]}}
+    )
+    status, _, content = call(http_server, "/invocations", body)
+    assert status in (200, 400), content
+    assert set(json.loads(content)) <= {"predictions", "error_code", "message"}

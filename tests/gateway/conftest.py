@@ -33,9 +33,7 @@ class Gateway:
         url = self.url + path
         if query:
             url += "?" + urllib.parse.urlencode(query, doseq=True)
-        data = None if body is None else json.dumps(body).encode()
-        if isinstance(body, bytes):
-            data = body
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Content-Type", "application/json")
         try:

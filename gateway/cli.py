@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 DEFAULT_PORT = 5000  # `mlflow server`'s port: the one an MLflow user's URIs already name
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     except MlgrpcException as error:  # an address the client cannot read
         print(f"mlgrpc server gateway: {error}", file=sys.stderr)
         return 2
-    # uvicorn handles SIGINT/SIGTERM itself: requests in flight finish, then it returns.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
-    return 0
+    # uvicorn handles SIGINT/SIGTERM itself (requests in flight finish), then re-raises the
+    # signal to the handler it found: a no-op one makes the exit status 0, as the services'.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1

@@ -242,5 +242,12 @@ def run_json(run: pb.Run) -> Json:
     return {"info": run_info_json(run.info), "data": data, "inputs": {}, "outputs": {}}
 
 
+def file_info_json(file: pb.FileInfo) -> Json:
+    """MLflow's FileInfo: a directory has no file_size."""
+    if file.is_dir:
+        return {"path": file.path, "is_dir": True}
+    return {"path": file.path, "is_dir": False, "file_size": file.file_size}
+
+
 def page_json(name: str, items: list[Json], next_page_token: str) -> Json:
     return _without_empty({name: items, "next_page_token": next_page_token})

@@ -206,6 +206,13 @@ def search_runs(tracking: TrackingCalls, body: Body) -> c.Json:
     return c.page_json("runs", runs, response.next_page_token)
 
 
+def list_artifacts(tracking: TrackingCalls, body: Body) -> c.Json:
+    request = pb.ListArtifactsRequest(run_id=c.run_id_of(body), path=c.optional_str(body, "path"))
+    response = tracking.call("ListArtifacts", request)
+    files = [c.file_info_json(file) for file in response.files]
+    return c.page_json("files", files, "") | {"root_uri": response.root_uri}
+
+
 #: (method, path under /api/2.0/mlflow/) → handler, as MLflow's service.proto routes them.
 ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "experiments/create"): create_experiment,
@@ -229,4 +236,5 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "runs/log-batch"): log_batch,
     ("POST", "runs/search"): search_runs,
     ("GET", "metrics/get-history"): get_metric_history,
+    ("GET", "artifacts/list"): list_artifacts,
 }

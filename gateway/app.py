@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import metadata
 from typing import Any
 
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from gateway import errors
+from gateway import artifact_proxy, errors
 from gateway.tracking_calls import TrackingCalls
 from gateway.tracking_routes import ROUTES
 from mlgrpc.exceptions import MlgrpcException
@@ -25,6 +25,7 @@ from mlgrpc.tls import ClientTls
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/2.0/mlflow/"
+ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 _ROUTED_PATHS = {path for _, path in ROUTES}
 
 
@@ -38,17 +39,31 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
         handler = ROUTES.get((request.method, path))
         if handler is None:
             return _unrouted(request.method, path)
-        try:
+
+        async def answer() -> Response:
             body = await _request_fields(request)
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, tracking, body))
-        except errors.RequestError as error:
-            return errors.request_error_response(error)
-        except MlgrpcException as error:
-            return errors.service_error_response(error)
-        except Exception:
-            logger.exception("%s %s failed", request.method, request.url.path)
-            return errors.error_response("INTERNAL_ERROR", "Internal error in the gateway", 500)
+
+        return await _answer_or_error(request, answer)
+
+    async def proxied_file(request: Request) -> Response:
+        async def answer() -> Response:
+            path = request.path_params["path"]
+            artifact = await run_in_threadpool(artifact_proxy.resolve, tracking, path)
+            if request.method == "PUT":
+                await artifact_proxy.upload(tracking, artifact, request)
+                return _json({})
+            return await run_in_threadpool(artifact_proxy.open_download, tracking, artifact)
+
+        return await _answer_or_error(request, answer)
+
+    async def proxied_listing(request: Request) -> Response:
+        async def answer() -> Response:
+            path = request.query_params.get("path", "")
+            return _json(await run_in_threadpool(artifact_proxy.list_files, tracking, path))
+
+        return await _answer_or_error(request, answer)
 
     async def health(_: Request) -> Response:
         return PlainTextResponse("OK")
@@ -66,8 +81,23 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
         Route(API_PREFIX + "{path:path}", mlflow_endpoint, methods=methods),
+        Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
+        Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+
+async def _answer_or_error(request: Request, answer: Callable[[], Awaitable[Response]]) -> Response:
+    """`answer()`, or MLflow's error body for whatever it raised (never a stack trace)."""
+    try:
+        return await answer()
+    except errors.RequestError as error:
+        return errors.request_error_response(error)
+    except MlgrpcException as error:
+        return errors.service_error_response(error)
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.url.path)
+        return errors.error_response("INTERNAL_ERROR", "Internal error in the gateway", 500)
 
 
 async def _request_fields(request: Request) -> Mapping[str, Any]:
@@ -104,7 +134,10 @@ def _unrouted(method: str, path: str) -> JSONResponse:
 
 
 def _endpoint_not_found(path: str) -> JSONResponse:
-    message = f"No API endpoint {path} here: the gateway serves MLflow's tracking API only so far."
+    message = (
+        f"No API endpoint {path} here: the gateway serves MLflow's tracking API and artifact "
+        "proxy only so far."
+    )
     return errors.error_response(errors.ENDPOINT_NOT_FOUND, message, 404)
 
 

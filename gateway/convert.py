@@ -204,6 +204,13 @@ def experiment_json(experiment: pb.Experiment) -> Json:
     )
 
 
+def proxied_artifact_uri(experiment_id: str, run_id: str) -> str:
+    """The run's artifact root as MLflow's server shows it when it proxies artifacts: MLflow's
+    client then sends the files through the gateway (`gateway.artifact_proxy`) instead of
+    writing to a store URI that may not be reachable from where it runs."""
+    return f"mlflow-artifacts:/{experiment_id}/{run_id}/artifacts"
+
+
 def run_info_json(info: pb.RunInfo) -> Json:
     return _without_empty(
         {
@@ -214,7 +221,7 @@ def run_info_json(info: pb.RunInfo) -> Json:
             "status": RUN_STATUS_NAMES.get(info.status, "RUNNING"),
             "start_time": info.start_time,
             "end_time": info.end_time if info.HasField("end_time") else None,
-            "artifact_uri": info.artifact_uri,
+            "artifact_uri": proxied_artifact_uri(info.experiment_id, info.run_id),
             "lifecycle_stage": info.lifecycle_stage,
             "run_id": info.run_id,
         }

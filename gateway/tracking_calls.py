@@ -4,9 +4,13 @@ the bearer token of MLGRPC_TOKEN), so the gateway is one more client of the cont
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from mlgrpc._channel import TRACKING_SERVICE, call_unary, get_channel
+import grpc
+
+from mlgrpc import config
+from mlgrpc._channel import TRACKING_SERVICE, call_server_stream, call_unary, get_channel
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc
 
@@ -21,3 +25,11 @@ class TrackingCalls:
 
     def call(self, method: str, request: Any) -> Any:
         return call_unary(getattr(self._stub, method), request, name=method)
+
+    def upload(self, messages: Iterator[Any]) -> grpc.Future:
+        """Start an UploadArtifact fed by `messages`; the future can be cancelled (a caller that
+        went away must not leave a shortened file behind)."""
+        return self._stub.UploadArtifact.future(messages, timeout=config.artifact_timeout())
+
+    def download(self, request: Any) -> Iterator[Any]:
+        return call_server_stream(self._stub.DownloadArtifact, request, name="DownloadArtifact")

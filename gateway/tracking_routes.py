@@ -207,10 +207,13 @@ def search_runs(tracking: TrackingCalls, body: Body) -> c.Json:
 
 
 def list_artifacts(tracking: TrackingCalls, body: Body) -> c.Json:
-    request = pb.ListArtifactsRequest(run_id=c.run_id_of(body), path=c.optional_str(body, "path"))
+    run_id = c.run_id_of(body)
+    request = pb.ListArtifactsRequest(run_id=run_id, path=c.optional_str(body, "path"))
     response = tracking.call("ListArtifacts", request)
     files = [c.file_info_json(file) for file in response.files]
-    return c.page_json("files", files, "") | {"root_uri": response.root_uri}
+    experiment_id = tracking.call("GetRun", pb.GetRunRequest(run_id=run_id)).run.info.experiment_id
+    root_uri = c.proxied_artifact_uri(experiment_id, run_id)
+    return c.page_json("files", files, "") | {"root_uri": root_uri}
 
 
 #: (method, path under /api/2.0/mlflow/) → handler, as MLflow's service.proto routes them.

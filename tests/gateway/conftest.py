@@ -42,6 +42,11 @@ class Gateway:
         except urllib.error.HTTPError as error:
             return Answer(error.code, _decode(error.read()))
 
+    def raw(self, method: str, path: str) -> bytes:
+        """The body of a successful call, undecoded."""
+        with urllib.request.urlopen(urllib.request.Request(self.url + path, method=method)) as r:
+            return bytes(r.read())
+
     def get(self, endpoint: str, **query: Any) -> Answer:
         return self.call("GET", "/api/2.0/mlflow/" + endpoint, query=query)
 

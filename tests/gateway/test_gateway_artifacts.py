@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 from conftest import Gateway
@@ -64,3 +66,73 @@ def test_list_of_missing_directory_is_empty_as_in_mlflow(
     answer = gateway.get("artifacts/list", run_id=run_with_files, path="absent")
     assert answer.status == 200
     assert "files" not in answer.body
+
+
+def test_runs_show_the_proxied_artifact_root(gateway: Gateway, run_with_files: str) -> None:
+    info = gateway.get("runs/get", run_id=run_with_files).body["run"]["info"]
+    assert (
+        info["artifact_uri"]
+        == f"mlflow-artifacts:/{info['experiment_id']}/{run_with_files}/artifacts"
+    )
+
+
+def _proxied(gateway: Gateway, run_id: str) -> str:
+    info = gateway.get("runs/get", run_id=run_id).body["run"]["info"]
+    return f"/api/2.0/mlflow-artifacts/artifacts/{info['experiment_id']}/{run_id}/artifacts"
+
+
+def test_proxy_put_then_get_round_trips_a_large_file(
+    gateway: Gateway, run_with_files: str, tracking_server: str, tmp_path: Path
+) -> None:
+    content = os.urandom(3 * 1024 * 1024 + 17)
+    base = _proxied(gateway, run_with_files)
+    put = gateway.call("PUT", f"{base}/data/blob.bin", content)
+    assert (put.status, put.body) == (200, {})
+    got = gateway.raw("GET", f"{base}/data/blob.bin")
+    assert got == content
+    client = mlgrpc.MlgrpcClient(f"grpc://{tracking_server}")
+    local = client.download_artifacts(run_with_files, "data/blob.bin", str(tmp_path))
+    assert Path(local).read_bytes() == content
+
+
+def test_proxy_listing_names_entries_by_base_name(gateway: Gateway, run_with_files: str) -> None:
+    base = _proxied(gateway, run_with_files).removeprefix("/api/2.0/mlflow-artifacts/artifacts/")
+    answer = gateway.call(
+        "GET", "/api/2.0/mlflow-artifacts/artifacts", query={"path": f"{base}/model"}
+    )
+    assert answer.status == 200
+    assert answer.body == {"files": [{"path": "MLmodel", "is_dir": False, "file_size": 12}]}
+
+
+def test_proxy_get_of_missing_file_is_resource_does_not_exist(
+    gateway: Gateway, run_with_files: str
+) -> None:
+    answer = gateway.call("GET", _proxied(gateway, run_with_files) + "/absent.txt")
+    assert (answer.status, answer.body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_proxy_get_of_directory_is_invalid_parameter_value(
+    gateway: Gateway, run_with_files: str
+) -> None:
+    answer = gateway.call("GET", _proxied(gateway, run_with_files) + "/model")
+    assert (answer.status, answer.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_proxy_path_with_another_experiment_is_resource_does_not_exist(
+    gateway: Gateway, run_with_files: str
+) -> None:
+    path = f"/api/2.0/mlflow-artifacts/artifacts/987654/{run_with_files}/artifacts/notes.txt"
+    answer = gateway.call("GET", path)
+    assert (answer.status, answer.body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_proxy_path_outside_runs_is_invalid_parameter_value(gateway: Gateway) -> None:
+    answer = gateway.call("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/models/x", b"data")
+    assert (answer.status, answer.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_proxy_put_escaping_the_run_is_invalid_parameter_value(
+    gateway: Gateway, run_with_files: str
+) -> None:
+    answer = gateway.call("PUT", _proxied(gateway, run_with_files) + "/a/%2E%2E/%2E%2E/x", b"d")
+    assert (answer.status, answer.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")

@@ -8,6 +8,7 @@ import math
 import subprocess
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,53 @@ def test_mlflow_search_runs_filters_and_orders(logged: dict, ours: mlgrpc.Mlgrpc
 
 def test_mlflow_search_runs_pages(logged: dict) -> None:
     assert logged["pages"] == [["s3", "s0"], ["s4", "s2"]]
+
+
+#: Runs in the MLflow venv: argv = tracking URI, experiment name, a scratch directory.
+ARTIFACTS = """
+import json, os, sys
+import mlflow
+from mlflow import MlflowClient
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment(sys.argv[2])
+scratch = sys.argv[3]
+with open(os.path.join(scratch, "weights.bin"), "wb") as out:
+    out.write(bytes(range(256)) * 8192)
+with mlflow.start_run() as run:
+    mlflow.log_artifact(os.path.join(scratch, "weights.bin"), artifact_path="model")
+    mlflow.log_text("hello", "notes/readme.txt")
+client = MlflowClient()
+root = [(f.path, f.is_dir, f.file_size) for f in client.list_artifacts(run.info.run_id)]
+# By artifact URI: with a run id and a path, MLflow 3 resolves runs:/ through LoggedModels
+# (logged-models/search), which the gateway does not serve yet.
+listed = mlflow.artifacts.list_artifacts(artifact_uri=run.info.artifact_uri + "/model")
+model = [(f.path, f.is_dir, f.file_size) for f in listed]
+local = mlflow.artifacts.download_artifacts(
+    artifact_uri=run.info.artifact_uri + "/notes/readme.txt", dst_path=os.path.join(scratch, "dl")
+)
+print(json.dumps({
+    "run_id": run.info.run_id,
+    "artifact_uri": run.info.artifact_uri,
+    "root": root,
+    "model": model,
+    "text": open(local).read(),
+}))
+"""
+
+
+def test_mlflow_artifacts_go_through_the_proxy(
+    gateway_url: str,
+    run_in_mlflow_venv: RunScript,
+    ours: mlgrpc.MlgrpcClient,
+    tmp_path: Path,
+) -> None:
+    name = f"mlflow-artifacts-{uuid.uuid4().hex[:8]}"
+    result = run_in_mlflow_venv(ARTIFACTS, gateway_url, name, str(tmp_path))
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["artifact_uri"].startswith("mlflow-artifacts:/")
+    assert seen["root"] == [["model", True, None], ["notes", True, None]]
+    assert seen["model"] == [["model/weights.bin", False, 256 * 8192]]
+    assert seen["text"] == "hello"
+    local = ours.download_artifacts(seen["run_id"], "model/weights.bin", str(tmp_path / "ours"))
+    assert Path(local).read_bytes() == bytes(range(256)) * 8192

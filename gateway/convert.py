@@ -195,7 +195,8 @@ def experiment_json(experiment: pb.Experiment) -> Json:
         {
             "experiment_id": experiment.experiment_id,
             "name": experiment.name,
-            "artifact_location": experiment.artifact_location,
+            # The proxied root, as MLflow's server shows it: the runs' roots lie under it.
+            "artifact_location": f"mlflow-artifacts:/{experiment.experiment_id}",
             "lifecycle_stage": experiment.lifecycle_stage,
             "last_update_time": experiment.last_update_time,
             "creation_time": experiment.creation_time,

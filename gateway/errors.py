@@ -28,8 +28,30 @@ class RequestError(Exception):
         self.error_code = error_code
 
 
+#: MLflow 3.17's classification fields of an error body, derived from the error code as its
+#: server derives them (`mlflow/error_classification.py`, client-side tables): error code →
+#: (error_class, sqlstate).
+_ERROR_CLASSIFICATION = {
+    "BAD_REQUEST": ("INVALID_PARAMETER_VALUE", "KAM00"),
+    "CUSTOMER_UNAUTHORIZED": ("PERMISSION_DENIED", "KAM00"),
+    "ENDPOINT_NOT_FOUND": ("RESOURCE_NOT_FOUND", "KAM00"),
+    "INTERNAL_ERROR": ("CLIENT_INTERNAL_ERROR", "XXM00"),
+    "INVALID_PARAMETER_VALUE": ("INVALID_PARAMETER_VALUE", "KAM00"),
+    "INVALID_STATE": ("CLIENT_INTERNAL_ERROR", "XXM00"),
+    "NOT_FOUND": ("RESOURCE_NOT_FOUND", "KAM00"),
+    "PERMISSION_DENIED": ("PERMISSION_DENIED", "KAM00"),
+    "RESOURCE_ALREADY_EXISTS": ("RESOURCE_ALREADY_EXISTS", "KAM00"),
+    "RESOURCE_DOES_NOT_EXIST": ("RESOURCE_NOT_FOUND", "KAM00"),
+    "TEMPORARILY_UNAVAILABLE": ("CLIENT_INTERNAL_ERROR", "XXM00"),
+}
+
+
 def error_response(error_code: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error_code": error_code, "message": message}, status_code=status)
+    body = {"error_code": error_code, "message": message}
+    classification = _ERROR_CLASSIFICATION.get(error_code)
+    if classification is not None:
+        body["error_class"], body["sqlstate"] = classification
+    return JSONResponse(body, status_code=status)
 
 
 def request_error_response(error: RequestError) -> JSONResponse:

@@ -41,27 +41,30 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
             return _unrouted(request.method, path)
 
         async def answer() -> Response:
+            calls = tracking.as_caller(request.headers.get("authorization"))
             body = await _request_fields(request)
             # The gRPC stub blocks: run it off the event loop.
-            return _json(await run_in_threadpool(handler, tracking, body))
+            return _json(await run_in_threadpool(handler, calls, body))
 
         return await _answer_or_error(request, answer)
 
     async def proxied_file(request: Request) -> Response:
         async def answer() -> Response:
+            calls = tracking.as_caller(request.headers.get("authorization"))
             path = request.path_params["path"]
-            artifact = await run_in_threadpool(artifact_proxy.resolve, tracking, path)
+            artifact = await run_in_threadpool(artifact_proxy.resolve, calls, path)
             if request.method == "PUT":
-                await artifact_proxy.upload(tracking, artifact, request)
+                await artifact_proxy.upload(calls, artifact, request)
                 return _json({})
-            return await run_in_threadpool(artifact_proxy.open_download, tracking, artifact)
+            return await run_in_threadpool(artifact_proxy.open_download, calls, artifact)
 
         return await _answer_or_error(request, answer)
 
     async def proxied_listing(request: Request) -> Response:
         async def answer() -> Response:
+            calls = tracking.as_caller(request.headers.get("authorization"))
             path = request.query_params.get("path", "")
-            return _json(await run_in_threadpool(artifact_proxy.list_files, tracking, path))
+            return _json(await run_in_threadpool(artifact_proxy.list_files, calls, path))
 
         return await _answer_or_error(request, answer)
 

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +30,22 @@ class Gateway:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def call(self, method: str, path: str, body: Any = None, query: Any = None) -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         url = self.url + path
         if query:
             url += "?" + urllib.parse.urlencode(query, doseq=True)
         data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return Answer(response.status, _decode(response.read()))
@@ -64,6 +74,13 @@ def _decode(raw: bytes) -> Any:
 @pytest.fixture(scope="module")
 def gateway_url(tracking_server: str) -> Iterator[str]:
     """`http://127.0.0.1:PORT` of a gateway (uvicorn in a thread) before `tracking_server`."""
+    with serve_gateway(tracking_server) as url:
+        yield url
+
+
+@contextmanager
+def serve_gateway(tracking_address: str) -> Iterator[str]:
+    """A gateway before `tracking_address`, in a thread of this process; its URL."""
     import uvicorn
 
     from gateway.app import create_app
@@ -71,7 +88,7 @@ def gateway_url(tracking_server: str) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(tracking_server), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(tracking_address), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import time
 import uuid
 from pathlib import Path
 
@@ -136,3 +138,21 @@ def test_proxy_put_escaping_the_run_is_invalid_parameter_value(
 ) -> None:
     answer = gateway.call("PUT", _proxied(gateway, run_with_files) + "/a/%2E%2E/%2E%2E/x", b"d")
     assert (answer.status, answer.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+def test_proxy_put_cut_short_stores_nothing(
+    gateway: Gateway, run_with_files: str, tracking_server: str
+) -> None:
+    base = _proxied(gateway, run_with_files)
+    host, port = gateway.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = (
+            f"PUT {base}/cut/part.bin HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Length: 4000000\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"x" * 100_000)
+    client = mlgrpc.MlgrpcClient(f"grpc://{tracking_server}")
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:  # the gateway notices the disconnect a little later
+        time.sleep(0.2)
+        assert [f.path for f in client.list_artifacts(run_with_files, "cut")] == []

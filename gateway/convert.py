@@ -64,7 +64,16 @@ def optional_str(body: Mapping[str, Any], name: str) -> str:
         return ""
     if isinstance(value, bool | dict | list):
         raise RequestError(_invalid(name, value))
-    return str(value)
+    return _text(name, str(value))
+
+
+def _text(name: str, value: str) -> str:
+    """`value` if a proto string can hold it: JSON's escapes allow lone surrogates, UTF-8 not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RequestError(_invalid(name, value)) from None
+    return value
 
 
 def run_id_of(body: Mapping[str, Any]) -> str:
@@ -72,17 +81,21 @@ def run_id_of(body: Mapping[str, Any]) -> str:
     return optional_str(body, "run_id") or required_str(body, "run_uuid")
 
 
-def optional_int(body: Mapping[str, Any], name: str) -> int | None:
-    """An int64 field: a JSON number or, as protobuf's JSON mapping allows, a decimal string."""
+def optional_int(body: Mapping[str, Any], name: str, bits: int = 64) -> int | None:
+    """A signed integer field of `bits` bits (MLflow's are int64, page sizes int32 here): a JSON
+    number or, as protobuf's JSON mapping allows, a decimal string."""
     value = body.get(name)
     if value is None or value == "":
         return None
     if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
         raise RequestError(_invalid(name, value))
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise RequestError(_invalid(name, value)) from None
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        raise RequestError(_invalid(name, value))
+    return number
 
 
 def required_double(body: Mapping[str, Any], name: str) -> float:
@@ -97,7 +110,7 @@ def _double(name: str, value: Any) -> float:
         raise RequestError(_invalid(name, value))
     try:
         return float(value)  # accepts "NaN", "Infinity", "-Infinity" as protobuf's JSON does
-    except ValueError:
+    except (ValueError, OverflowError):
         raise RequestError(_invalid(name, value)) from None
 
 
@@ -107,9 +120,11 @@ def string_list(body: Mapping[str, Any], name: str) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    if not isinstance(value, list) or not all(isinstance(item, str | int) for item in value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, str | int) and not isinstance(item, bool) for item in value
+    ):
         raise RequestError(_invalid(name, value))
-    return [str(item) for item in value]
+    return [_text(name, str(item)) for item in value]
 
 
 def object_list(body: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:

@@ -44,7 +44,7 @@ def get_experiment_by_name(tracking: TrackingCalls, body: Body) -> c.Json:
 
 def search_experiments(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.SearchExperimentsRequest(
-        max_results=c.optional_int(body, "max_results") or SEARCH_EXPERIMENTS_DEFAULT,
+        max_results=c.optional_int(body, "max_results", bits=32) or SEARCH_EXPERIMENTS_DEFAULT,
         page_token=c.optional_str(body, "page_token"),
         filter=c.optional_str(body, "filter"),
         order_by=c.string_list(body, "order_by"),
@@ -184,7 +184,7 @@ def get_metric_history(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.GetMetricHistoryRequest(
         run_id=c.run_id_of(body),
         metric_key=c.required_str(body, "metric_key"),
-        max_results=c.optional_int(body, "max_results") or 0,
+        max_results=c.optional_int(body, "max_results", bits=32) or 0,
         page_token=c.optional_str(body, "page_token"),
     )
     response = tracking.call("GetMetricHistory", request)
@@ -197,7 +197,7 @@ def search_runs(tracking: TrackingCalls, body: Body) -> c.Json:
         experiment_ids=c.string_list(body, "experiment_ids"),
         filter=c.optional_str(body, "filter"),
         run_view_type=c.view_type(body, "run_view_type"),
-        max_results=c.optional_int(body, "max_results") or SEARCH_RUNS_DEFAULT,
+        max_results=c.optional_int(body, "max_results", bits=32) or SEARCH_RUNS_DEFAULT,
         order_by=c.string_list(body, "order_by"),
         page_token=c.optional_str(body, "page_token"),
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from importlib import metadata
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+import mlgrpc
 from gateway import artifact_proxy, errors
 from gateway.tracking_calls import TrackingCalls
 from gateway.tracking_routes import ROUTES
@@ -72,7 +72,7 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
         return PlainTextResponse("OK")
 
     async def version(_: Request) -> Response:
-        return PlainTextResponse(metadata.version("mlgrpc"))
+        return PlainTextResponse(mlgrpc.__version__)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:

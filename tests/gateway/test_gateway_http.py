@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from conftest import Gateway
 
+import mlgrpc
+
 
 def test_health_is_200(gateway: Gateway) -> None:
     answer = gateway.call("GET", "/health")
@@ -14,7 +16,7 @@ def test_health_is_200(gateway: Gateway) -> None:
 
 def test_version_answers(gateway: Gateway) -> None:
     answer = gateway.call("GET", "/version")
-    assert answer.status == 200 and answer.body
+    assert (answer.status, str(answer.body)) == (200, mlgrpc.__version__)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import Gateway
+from gateway_helpers import Gateway
 
 import mlgrpc
 

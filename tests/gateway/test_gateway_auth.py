@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Answer, Gateway, serve_gateway
+from gateway_helpers import Answer, Gateway, serve_gateway
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 from auth_helpers import auth_tracking_server, issue_token  # noqa: E402

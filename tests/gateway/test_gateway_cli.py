@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Gateway
+from gateway_helpers import Gateway
 
 REPO = Path(__file__).resolve().parents[2]
 

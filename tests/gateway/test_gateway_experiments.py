@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import Gateway
+from gateway_helpers import Gateway
 
 
 def _name() -> str:

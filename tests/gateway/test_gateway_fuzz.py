@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Gateway
+from gateway_helpers import Gateway
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -4,7 +4,7 @@ methods and malformed bodies answer MLflow's error shape, never a stack trace.""
 from __future__ import annotations
 
 import pytest
-from conftest import Gateway
+from gateway_helpers import Gateway
 
 import mlgrpc
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import Gateway
+from gateway_helpers import Gateway
 
 RUN_INFO_KEYS = {
     "run_uuid",

@@ -7,12 +7,14 @@ side by side never see each other's rows.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ import sqlalchemy as sa
 PEER_VENV_ROOT = Path(
     os.environ.get("MLGRPC_PEER_VENVS", Path.home() / ".cache" / "mlgrpc" / "peer-venvs")
 )
+#: An existing MLflow virtualenv to use instead of the shared peer venv (optional).
+MLFLOW_VENV = os.environ.get("MLGRPC_MLFLOW_VENV")
 MYSQL_SERVER_URL = os.environ.get("MLGRPC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 BACKENDS = ("sqlite", "mysql")
 
@@ -126,6 +130,41 @@ def peer_python() -> Callable[[str, list[str]], Path]:
         return python
 
     return make
+
+
+@pytest.fixture(scope="session")
+def mlflow_python(peer_python: Callable[[str, list[str]], Path]) -> Path:
+    """The python of a virtualenv holding the real `mlflow`; created on first use.
+
+    Its scikit-learn is pinned to ours so that pickles and skops files travel both ways.
+    """
+    if MLFLOW_VENV:
+        return Path(MLFLOW_VENV) / "bin" / "python"
+    sklearn_pin = f"scikit-learn=={metadata.version('scikit-learn')}"
+    return peer_python("mlflow", ["mlflow", sklearn_pin, "pandas"])
+
+
+@pytest.fixture(scope="session")
+def run_in_mlflow_venv(mlflow_python: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`run(script, *args)` runs `script` with the MLflow venv's python (fails the test with
+    its stderr on error)."""
+    return functools.partial(_run_in_mlflow_venv, mlflow_python)
+
+
+def _run_in_mlflow_venv(python: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        # MLflow 3.17 refuses to deserialize any model (skops included) without this.
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+        "PYTHONWARNINGS": "ignore",
+    }
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [str(python), "-c", script, *args], capture_output=True, text=True, env=env, timeout=300
+    )
+    if result.returncode != 0:
+        pytest.fail(f"MLflow script failed:\n{result.stderr[-4000:]}")
+    return result
 
 
 @pytest.fixture(autouse=True)

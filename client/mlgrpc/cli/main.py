@@ -15,6 +15,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("server", "tracking"): "tracking_service.cli",
     ("server", "registry"): "registry_service.cli",
     ("server", "scoring"): "scoring_service.cli",
+    ("server", "gateway"): "gateway.cli",
     ("models", "serve"): "scoring_service.cli",
     ("db",): "mlgrpc_server.cli",
     ("health",): "mlgrpc_server.health_probe",
@@ -38,6 +39,7 @@ commands:
   server tracking     run the tracking service
   server registry     run the model-registry service
   server scoring      run the scoring service (same as `models serve`)
+  server gateway      serve MLflow's REST API (tracking) on HTTP :5000, in front of tracking
   models serve        serve a model over gRPC
   db upgrade          migrate the shared database to the newest schema
   health [ADDRESS]    exit 0 if the server at ADDRESS (grpcs:// for TLS) answers SERVING

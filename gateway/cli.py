@@ -1,0 +1,78 @@
+"""`mlgrpc server gateway` / `python -m gateway`: MLflow's REST API on HTTP, in front of the
+tracking service. Every flag falls back to an environment variable, then to a laptop default."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+DEFAULT_PORT = 5000  # `mlflow server`'s port: the one an MLflow user's URIs already name
+DEFAULT_TRACKING_ADDRESS = "127.0.0.1:50051"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="mlgrpc server gateway",
+        description="Serve MLflow's REST API (tracking so far) backed by the mlgrpc services; "
+        "point MLflow's client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.",
+    )
+    parser.add_argument(
+        "--tracking-address",
+        default=env("MLGRPC_TRACKING_ADDRESS", DEFAULT_TRACKING_ADDRESS),
+        help="the tracking service: HOST:PORT, grpc://… or grpcs://… (TLS from MLGRPC_TLS_CA / "
+        "MLGRPC_TLS_CERT / MLGRPC_TLS_KEY, token from MLGRPC_TOKEN) "
+        "(env MLGRPC_TRACKING_ADDRESS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--registry-address",
+        default=env("MLGRPC_REGISTRY_ADDRESS"),
+        help="the registry service (env MLGRPC_REGISTRY_ADDRESS); not used yet: the registry's "
+        "endpoints are not served so far",
+    )
+    parser.add_argument(
+        "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("MLGRPC_GATEWAY_PORT", str(DEFAULT_PORT))),
+        help="port to bind (env MLGRPC_GATEWAY_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=env("MLGRPC_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="log level (env MLGRPC_LOG_LEVEL; default %(default)s)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+    import uvicorn
+
+    from gateway.app import create_app
+    from mlgrpc.exceptions import MlgrpcException
+
+    try:
+        app = create_app(args.tracking_address)
+    except MlgrpcException as error:  # an address the client cannot read
+        print(f"mlgrpc server gateway: {error}", file=sys.stderr)
+        return 2
+    # uvicorn handles SIGINT/SIGTERM itself (requests in flight finish), then re-raises the
+    # signal to the handler it found: a no-op one makes the exit status 0, as the services'.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1

@@ -77,6 +77,7 @@ def test_up_refuses_an_unsupported_store_before_starting_any_service(
 ) -> None:
     tracking_port, registry_port = _free_port(), _free_port()
     ports = ["--tracking-port", str(tracking_port), "--registry-port", str(registry_port)]
+    ports.append("--no-gateway")
     done = _mlgrpc(["up", "--backend-store-uri", uri, *ports], tmp_path)
     _assert_refused(done, "mysql+pymysql://", max_lines=2)
     assert "SERVING" not in done.stdout

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from itertools import pairwise
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _serving(address: str) -> bool:
 
 @pytest.fixture
 def up_process(tmp_path: Path):
-    tracking_port, registry_port = _free_port(), _free_port()
+    tracking_port, registry_port, gateway_port = _free_port(), _free_port(), _free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -59,20 +60,22 @@ def up_process(tmp_path: Path):
             str(tracking_port),
             "--registry-port",
             str(registry_port),
+            "--gateway-port",
+            str(gateway_port),
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process, tracking_port, registry_port
+    yield process, tracking_port, registry_port, gateway_port
     if process.poll() is None:
         process.kill()
         process.wait()
 
 
 def test_up_starts_tracking_and_registry_on_sqlite_and_stops_cleanly_on_sigterm(up_process):
-    process, tracking_port, registry_port = up_process
+    process, tracking_port, registry_port, gateway_port = up_process
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 90
@@ -87,10 +90,14 @@ def test_up_starts_tracking_and_registry_on_sqlite_and_stops_cleanly_on_sigterm(
     assert "Ctrl-C stops everything" in output, output
     assert f"tracking SERVING on 127.0.0.1:{tracking_port}" in output
     assert f"registry SERVING on 127.0.0.1:{registry_port}" in output
+    assert f"gateway  SERVING on http://127.0.0.1:{gateway_port}" in output
+    assert f"MLFLOW_TRACKING_URI=http://127.0.0.1:{gateway_port}" in output
     assert _serving(f"127.0.0.1:{tracking_port}")
     assert _serving(f"127.0.0.1:{registry_port}")
+    with urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}/health", timeout=5) as reply:
+        assert reply.status == 200
     children = _children_of(process.pid)
-    assert len(children) == 2
+    assert len(children) == 3
 
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=60)
@@ -114,6 +121,7 @@ def test_up_reports_a_dead_child_and_exits_non_zero(tmp_path: Path):
                 str(busy.getsockname()[1]),
                 "--registry-port",
                 str(_free_port()),
+                "--no-gateway",
                 "--startup-timeout",
                 "30",
             ],
@@ -165,9 +173,10 @@ def _kill_groups(pids: list[int]) -> None:
 
 
 def test_up_detach_returns_once_serving_and_down_stops_everything(tmp_path: Path) -> None:
-    tracking_port, registry_port = _free_port(), _free_port()
+    tracking_port, registry_port, gateway_port = _free_port(), _free_port(), _free_port()
     run_dir = tmp_path / "run"
     ports = ["--tracking-port", str(tracking_port), "--registry-port", str(registry_port)]
+    ports += ["--gateway-port", str(gateway_port)]
     pids: list[int] = []
     try:
         up = _mlgrpc("up", "--detach", *ports, "--run-dir", str(run_dir), cwd=tmp_path)
@@ -177,10 +186,11 @@ def test_up_detach_returns_once_serving_and_down_stops_everything(tmp_path: Path
         assert f"registry SERVING on 127.0.0.1:{registry_port}" in up.stdout
         assert f"log {run_dir / 'tracking.log'}" in up.stdout
         assert f"mlgrpc down --run-dir {run_dir}" in up.stdout
+        assert f"MLFLOW_TRACKING_URI=http://127.0.0.1:{gateway_port}" in up.stdout
         # Returned means serving: the next command needs no wait.
         assert _serving(f"127.0.0.1:{tracking_port}")
         assert _serving(f"127.0.0.1:{registry_port}")
-        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        assert len(pids) == 3 and all(_alive(pid) for pid in pids)
 
         again = _mlgrpc("up", "--detach", *ports, "--run-dir", str(run_dir), cwd=tmp_path)
         assert again.returncode == 1
@@ -189,9 +199,10 @@ def test_up_detach_returns_once_serving_and_down_stops_everything(tmp_path: Path
 
         down = _mlgrpc("down", "--run-dir", str(run_dir), cwd=tmp_path)
         assert down.returncode == 0, down.stdout + down.stderr
-        assert down.stdout.count(" stopped") == 2, down.stdout
+        assert down.stdout.count(" stopped") == 3, down.stdout
         assert not [pid for pid in pids if _alive(pid)]
         assert _port_is_free(tracking_port) and _port_is_free(registry_port)
+        assert _port_is_free(gateway_port)
         assert not (run_dir / "up.json").exists()
 
         nothing = _mlgrpc("down", "--run-dir", str(run_dir), cwd=tmp_path)
@@ -221,7 +232,7 @@ def test_up_detach_stops_everything_when_a_service_is_not_serving_in_time(
     run_dir = tmp_path / "run"
     up = _mlgrpc(
         "up", "--detach", "--tracking-port", str(tracking_port), "--registry-port",
-        str(registry_port), "--run-dir", str(run_dir), "--startup-timeout", "0",
+        str(registry_port), "--no-gateway", "--run-dir", str(run_dir), "--startup-timeout", "0",
         cwd=tmp_path,
     )  # fmt: skip
     left = _processes_started_for(tracking_port) + _processes_started_for(registry_port)

@@ -45,7 +45,8 @@ def test_up_serves_mutual_tls_and_stops_cleanly(tls_pki: TlsPki, tmp_path: Path)
     tls += ["--tls-ca", tls_pki.ca, "--tls-client-ca", tls_pki.ca]
     process = subprocess.Popen(
         [sys.executable, "-m", "mlgrpc.cli.main", "up", *tls]
-        + ["--tracking-port", str(tracking_port), "--registry-port", str(registry_port)],
+        + ["--tracking-port", str(tracking_port), "--registry-port", str(registry_port)]
+        + ["--gateway-port", str(_free_port())],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

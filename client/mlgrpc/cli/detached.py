@@ -24,7 +24,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mlgrpc.cli.up import DEFAULT_RUN_DIR, Child, child_environ, stop_all, wait_serving
+from mlgrpc.cli.up import (
+    DEFAULT_RUN_DIR,
+    Child,
+    child_environ,
+    mlflow_hint,
+    shown_address,
+    stop_all,
+    wait_serving,
+)
 
 PID_FILE = "up.json"
 #: Lines of a service's log shown when it did not become SERVING.
@@ -134,12 +142,14 @@ def start_detached(args: argparse.Namespace, children: list[Child]) -> int:
         pid_file.unlink(missing_ok=True)
         print("mlgrpc up: interrupted; stopped what was started", file=sys.stderr)
         return 130
-    scheme = "grpcs://" if args.tls_cert else ""
-    for record in recorded:
+    for child, record in zip(children, recorded, strict=True):
         print(
-            f"mlgrpc up: {record.name:<8} SERVING on {scheme}{record.address} "
+            f"mlgrpc up: {record.name:<8} SERVING on {shown_address(child, args)} "
             f"(pid {record.pid}, log {record.log})"
         )
+    hint = mlflow_hint(children)
+    if hint:
+        print(hint)
     print(
         f"mlgrpc up: running in the background (pid file {pid_file}); "
         f"`{_down_command(args.run_dir)}` stops them",

@@ -48,6 +48,8 @@ class Child:
     name: str
     address: str
     argv: list[str]
+    #: Answers HTTP (`GET /health`), not gRPC's health service: the MLflow REST gateway.
+    http: bool = False
     process: subprocess.Popen[bytes] | None = None
     pump: threading.Thread | None = field(default=None, repr=False)
 
@@ -76,6 +78,16 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--tracking-port", type=int, default=50051)
     parser.add_argument("--registry-port", type=int, default=50052)
     parser.add_argument("--scoring-port", type=int, default=8088)
+    parser.add_argument(
+        "--gateway-port",
+        type=int,
+        default=int(os.environ.get("MLGRPC_GATEWAY_PORT", "5000")),
+        help="the MLflow REST gateway, for MLflow's own client (MLFLOW_TRACKING_URI="
+        "http://HOST:PORT; env MLGRPC_GATEWAY_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-gateway", action="store_true", help="do not start the MLflow REST gateway"
+    )
     parser.add_argument(
         "--scoring-http-port",
         type=int,
@@ -172,6 +184,18 @@ def _children(args: argparse.Namespace) -> list[Child]:
             ],
         ),
     ]
+    if not args.no_gateway:
+        scheme = "grpcs://" if args.tls_cert else ""
+        children.append(
+            Child(
+                "gateway",
+                f"{args.host}:{args.gateway_port}",
+                [python, "-m", "gateway", "--host", args.host, "--port", str(args.gateway_port),
+                 "--tracking-address", f"{scheme}{tracking}",
+                 "--registry-address", f"{scheme}{registry}"],
+                http=True,
+            )  # fmt: skip
+        )
     if args.model:
         models = [part for uri in args.model for part in ("-m", uri)]
         children.append(
@@ -222,7 +246,40 @@ def _probe_channel(address: str, args: argparse.Namespace) -> grpc.Channel:
     return grpc.secure_channel(address, credentials)
 
 
+def _wait_http(child: Child, deadline: float) -> bool:
+    import urllib.error
+    import urllib.request
+
+    while time.monotonic() < deadline:
+        if child.process is not None and child.process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"http://{child.address}/health", timeout=1) as reply:
+                if reply.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def shown_address(child: Child, args: argparse.Namespace) -> str:
+    if child.http:
+        return f"http://{child.address}"
+    return f"{'grpcs://' if args.tls_cert else ''}{child.address}"
+
+
+def mlflow_hint(children: list[Child]) -> str | None:
+    """The line that tells MLflow users where to point their client, if a gateway runs."""
+    for child in children:
+        if child.http:
+            return f"mlgrpc up: MLFLOW_TRACKING_URI=http://{child.address} (MLflow's own client)"
+    return None
+
+
 def wait_serving(child: Child, deadline: float, args: argparse.Namespace) -> bool:
+    if child.http:
+        return _wait_http(child, deadline)
     with _probe_channel(child.address, args) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
@@ -335,8 +392,10 @@ def main(argv: list[str]) -> int:
             stop_all(children)
             return 1
     for child in children:
-        scheme = "grpcs://" if args.tls_cert else ""
-        print(f"mlgrpc up: {child.name:<8} SERVING on {scheme}{child.address}", flush=True)
+        print(f"mlgrpc up: {child.name:<8} SERVING on {shown_address(child, args)}", flush=True)
+    hint = mlflow_hint(children)
+    if hint:
+        print(hint, flush=True)
     print("mlgrpc up: Ctrl-C stops everything", flush=True)
 
     exit_code = 0

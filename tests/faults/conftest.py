@@ -1,12 +1,14 @@
-"""Fixtures of the fault tests: saved wine models for the scoring service."""
+"""Fixtures of the fault tests: saved wine models for the scoring service, and a tracking
+service process on MariaDB that a test may kill and restart."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from .processes import ROOT
+from .processes import ROOT, ServiceProcess, free_port, wait_serving
 
 WINE_CSV = ROOT / "tests" / "fixtures" / "winequality-red.csv"
 #: The seed's request row, columns not in training order.
@@ -34,3 +36,28 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         mlgrpc_sklearn.save_model(model, path, input_example=x.head(3))
         paths.append(path)
     return paths[0], paths[1]
+
+
+@pytest.fixture
+def mariadb_uri(new_database: Callable[[str], str]) -> str:
+    return new_database("mysql")
+
+
+@pytest.fixture
+def tracking(mariadb_uri: str, tmp_path: Path) -> Iterator[ServiceProcess]:
+    port = free_port()
+    service = ServiceProcess(
+        "tracking_service",
+        [
+            "--port", str(port),
+            "--backend-store-uri", mariadb_uri,
+            "--default-artifact-root", str(tmp_path / "artifacts"),
+            "--log-level", "WARNING",
+        ],
+        tmp_path / "tracking.log",
+        port,
+    )  # fmt: skip
+    service.start()
+    wait_serving(service.address)
+    yield service
+    service.stop()

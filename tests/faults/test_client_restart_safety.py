@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,38 +25,13 @@ from mlgrpc import spool
 from mlgrpc._batch_retry import send_batch
 from mlgrpc._spool_replay import batch_request
 
-from .processes import ServiceProcess, free_port, wait_serving
+from .processes import ServiceProcess, wait_serving
 
 SYNC_CLIENT = Path(__file__).with_name("sync_logging_client.py")
 SYNC_STEPS = 1500
 #: Async values logged while the service is up, then while it is down (2.5 batches' worth).
 SENT_STEPS = 500
 UNSENT_STEPS = 2500
-
-
-@pytest.fixture
-def mariadb_uri(new_database: Callable[[str], str]) -> str:
-    return new_database("mysql")
-
-
-@pytest.fixture
-def tracking(mariadb_uri: str, tmp_path: Path) -> Iterator[ServiceProcess]:
-    port = free_port()
-    service = ServiceProcess(
-        "tracking_service",
-        [
-            "--port", str(port),
-            "--backend-store-uri", mariadb_uri,
-            "--default-artifact-root", str(tmp_path / "artifacts"),
-            "--log-level", "WARNING",
-        ],
-        tmp_path / "tracking.log",
-        port,
-    )  # fmt: skip
-    service.start()
-    wait_serving(service.address)
-    yield service
-    service.stop()
 
 
 def _count(engine: sa.Engine, sql: str, **params: object) -> int:

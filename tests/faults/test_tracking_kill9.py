@@ -13,44 +13,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 import mlgrpc
 
-from .processes import ServiceProcess, free_port, wait_serving
+from .processes import ServiceProcess, wait_serving
 
 CLIENTS = 4
 METRICS_PER_CLIENT = 20_000
 CLIENT_SCRIPT = Path(__file__).with_name("async_logging_client.py")
-
-
-@pytest.fixture
-def mariadb_uri(new_database: Callable[[str], str]) -> str:
-    return new_database("mysql")
-
-
-@pytest.fixture
-def tracking(mariadb_uri: str, tmp_path: Path) -> Iterator[ServiceProcess]:
-    port = free_port()
-    service = ServiceProcess(
-        "tracking_service",
-        [
-            "--port", str(port),
-            "--backend-store-uri", mariadb_uri,
-            "--default-artifact-root", str(tmp_path / "artifacts"),
-            "--log-level", "WARNING",
-        ],
-        tmp_path / "tracking.log",
-        port,
-    )  # fmt: skip
-    service.start()
-    wait_serving(service.address)
-    yield service
-    service.stop()
 
 
 def _metric_rows(engine: sa.Engine) -> int:

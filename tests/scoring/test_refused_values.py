@@ -18,8 +18,6 @@ import grpc
 import numpy as np
 import pytest
 from google.protobuf import json_format
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from mlgrpc.inference import grpc_predict_v2_pb2 as ipb
 from mlgrpc.inference import grpc_predict_v2_pb2_grpc as ipb_grpc
@@ -31,6 +29,7 @@ from scoring_service.models.loaded import InputColumn, LoadedModel
 from scoring_service.models.predict import predict
 
 from .conftest import SEED_COLUMNS, SEED_ROW
+from .helpers import error_field
 
 SPLIT = {"columns": SEED_COLUMNS}
 
@@ -89,14 +88,6 @@ def infer_stub(channel: grpc.Channel) -> ipb_grpc.GRPCInferenceServiceStub:
     return ipb_grpc.GRPCInferenceServiceStub(channel)
 
 
-def _field_of(error: grpc.RpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None, error
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return info.metadata.get("field", "")
-
-
 def _predict_error(
     stub: pb_grpc.ScoringServiceStub, payload: dict[str, Any], model: str = "wine"
 ) -> grpc.RpcError:
@@ -148,7 +139,7 @@ def test_null_is_invalid_argument_naming_column_and_row(
     error = _predict_error(stub, payload)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
     assert error.details() == "column 'density' row 1 is null; this model takes no missing values"
-    assert _field_of(error) == "density"
+    assert error_field(error) == "density"
 
 
 @pytest.mark.parametrize(
@@ -164,7 +155,7 @@ def test_nested_value_in_a_cell_is_invalid_argument_without_a_traceback(
         error = _predict_error(stub, {"dataframe_split": {**SPLIT, "data": rows}})
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
     assert error.details().startswith(f"column 'pH' row 2 holds {shown}")
-    assert _field_of(error) == "pH"
+    assert error_field(error) == "pH"
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
@@ -185,7 +176,7 @@ def test_model_infer_non_finite_is_invalid_argument_naming_input_and_row(
         infer_stub.ModelInfer(request, timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     assert caught.value.details() == f"input 'sulphates' row 2 is {shown}; {remedy}"
-    assert _field_of(caught.value) == "sulphates"
+    assert error_field(caught.value) == "sulphates"
 
 
 def test_model_infer_matrix_names_the_tensor_and_the_column(
@@ -203,7 +194,7 @@ def test_model_infer_matrix_names_the_tensor_and_the_column(
     assert caught.value.details().startswith(
         f"input 'input-0' column {names.index('pH')} ('pH') row 1 is NaN"
     )
-    assert _field_of(caught.value) == "input-0"
+    assert error_field(caught.value) == "input-0"
 
 
 def test_a_model_that_takes_missing_values_answers_null_and_nan(
@@ -242,7 +233,7 @@ def test_a_value_the_model_itself_refuses_is_invalid_argument_naming_column_and_
         "column 'chlorides' row 1 is inf; model 'forest' version 1 cannot take the input: "
         "ValueError: Input X contains infinity"
     )
-    assert _field_of(error) == "chlorides"
+    assert error_field(error) == "chlorides"
 
 
 def test_duplicate_tensor_names_are_invalid_argument(
@@ -255,7 +246,7 @@ def test_duplicate_tensor_names_are_invalid_argument(
         infer_stub.ModelInfer(request, timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
     assert "'pH' is given twice" in caught.value.details()
-    assert _field_of(caught.value) == "pH"
+    assert error_field(caught.value) == "pH"
 
 
 def test_duplicate_column_names_are_invalid_argument(stub: pb_grpc.ScoringServiceStub) -> None:

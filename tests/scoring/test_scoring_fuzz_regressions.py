@@ -5,26 +5,18 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import struct_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from mlgrpc.inference import grpc_predict_v2_pb2 as ipb
 from mlgrpc.inference import grpc_predict_v2_pb2_grpc as ipb_grpc
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc as pb_grpc
 
+from .helpers import error_field
+
 
 @pytest.fixture(scope="module")
 def stub(channel: grpc.Channel) -> pb_grpc.ScoringServiceStub:
     return pb_grpc.ScoringServiceStub(channel)
-
-
-def _field_of(error: grpc.RpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    assert status is not None, error
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return info.metadata.get("field", "")
 
 
 def _nested_list(depth: int) -> struct_pb2.Value:
@@ -44,7 +36,7 @@ def test_load_model_of_an_unusable_path_is_invalid_argument(
     with pytest.raises(grpc.RpcError) as caught:
         stub.LoadModel(pb.LoadModelRequest(model_name="x", model_uri=model_uri))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
-    assert _field_of(caught.value) == "model_uri"
+    assert error_field(caught.value) == "model_uri"
 
 
 def test_request_nested_deeper_than_protobuf_parses_is_invalid_argument(
@@ -56,7 +48,7 @@ def test_request_nested_deeper_than_protobuf_parses_is_invalid_argument(
     with pytest.raises(grpc.RpcError) as caught:
         stub.Predict(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
-    assert _field_of(caught.value) == "request"
+    assert error_field(caught.value) == "request"
     assert stub.ListModels(pb.ListModelsRequest()).models  # still serving
 
 
@@ -77,4 +69,4 @@ def test_model_infer_with_an_impossible_shape_is_invalid_argument(
     with pytest.raises(grpc.RpcError) as caught:
         ipb_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
-    assert _field_of(caught.value) == "alcohol"
+    assert error_field(caught.value) == "alcohol"

@@ -119,7 +119,7 @@ def string_list(body: Mapping[str, Any], name: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [value]
+        return [_text(name, value)]
     if not isinstance(value, list) or not all(
         isinstance(item, str | int) and not isinstance(item, bool) for item in value
     ):

@@ -94,3 +94,12 @@ def test_no_json_body_gives_a_500(
     assert answer.status < 500, (route, body, answer)
     if answer.status >= 400:
         assert set(answer.body) >= {"error_code", "message"}
+
+
+@pytest.mark.parametrize("path", ["experiments/search", "runs/search"])
+def test_a_lone_surrogate_as_a_single_order_by_is_a_400(gateway: Gateway, path: str) -> None:
+    """Found by the fuzz above in CI: a one-string `order_by` skipped the UTF-8 check a list of
+    strings had, and reached the proto as a 500."""
+    answer = gateway.call("POST", "/api/2.0/mlflow/" + path, {"order_by": "\ud800"})
+    assert answer.status == 400, answer
+    assert answer.body["error_code"] == "INVALID_PARAMETER_VALUE"

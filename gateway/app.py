@@ -19,6 +19,7 @@ import mlgrpc
 from gateway import artifact_proxy, errors
 from gateway.tracking_calls import TrackingCalls
 from gateway.tracking_routes import ROUTES
+from gateway.ui.routes import ui_routes
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc.tls import ClientTls
 
@@ -87,6 +88,7 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
         Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
         Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),
     ]
+    routes += ui_routes(tracking, _answer_or_error)  # the web UI at / (docs/webui.md)
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 

@@ -30,9 +30,12 @@ ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
 _ROUTED_PATHS = {path for _, path in ROUTES}
 
 
-def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette:
+def create_app(
+    tracking_address: str, tls: ClientTls | None = None, registry_address: str | None = None
+) -> Starlette:
     """The gateway in front of the tracking service at `tracking_address` (any form the client
-    takes: `host:port`, `grpc://…`, `grpcs://…` with `tls`)."""
+    takes: `host:port`, `grpc://…`, `grpcs://…` with `tls`); the web UI's registry page calls
+    the registry service at `registry_address`, if given."""
     tracking = TrackingCalls(tracking_address, tls)
 
     async def mlflow_endpoint(request: Request) -> Response:
@@ -88,7 +91,8 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
         Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
         Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),
     ]
-    routes += ui_routes(tracking, _answer_or_error)  # the web UI at / (docs/webui.md)
+    # the web UI at / (docs/webui.md)
+    routes += ui_routes(tracking, _answer_or_error, registry_address, tls)
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 

@@ -30,8 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--registry-address",
         default=env("MLGRPC_REGISTRY_ADDRESS"),
-        help="the registry service (env MLGRPC_REGISTRY_ADDRESS); not used yet: the registry's "
-        "endpoints are not served so far",
+        help="the registry service (env MLGRPC_REGISTRY_ADDRESS); so far only the web UI's "
+        "registry page calls it",
     )
     parser.add_argument(
         "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from mlgrpc.exceptions import MlgrpcException
 
     try:
-        app = create_app(args.tracking_address)
+        app = create_app(args.tracking_address, registry_address=args.registry_address)
     except MlgrpcException as error:  # an address the client cannot read
         print(f"mlgrpc server gateway: {error}", file=sys.stderr)
         return 2

@@ -67,7 +67,7 @@ const VIEWS = [
   [(p) => p[0] === "experiments" && p.length === 2, runs],
   [(p) => p[0] === "runs" && p.length === 2, run],
   [(p) => p[0] === "compare", compare],
-  [(p) => p[0] === "models", models],
+  [(p) => p[0] === "models" && p.length <= 2, models],
 ];
 
 export async function draw() {

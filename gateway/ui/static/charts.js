@@ -61,7 +61,8 @@ export function lineChart(el, series, { x = "step", smoothing = 0, log = false, 
     axes: [axis(colors, { label: { step: "step", wall: "", relative: "seconds" }[x] }), axis(colors)],
     series: [{ label: x }, ...series.map((s, i) => ({
       label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
-      points: { show: false },
+      // dots where there are few points: a single value is no line
+      points: { show: s.steps.length <= 60, size: 5, fill: PALETTE[i % PALETTE.length] },
     }))],
     hooks: onZoom ? { setSelect: [(u) => {
       if (u.select.width < 2) return;

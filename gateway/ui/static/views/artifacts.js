@@ -30,10 +30,10 @@ async function listInto(el, run, path, preview, signal) {
       list.append(h("li", {}, h("a", { href: "javascript:void 0", onclick: () => {
         children.hidden = !children.hidden;
         if (!loaded) { loaded = true; listInto(children, run, file.path, preview, signal); }
-      } }, `📁 ${name}`), children));
+      } }, `▸ ${name}/`), children));
     } else {
       list.append(h("li", {}, h("a", { href: "javascript:void 0", "data-artifact": file.path,
-        onclick: () => showPreview(preview, run, file) }, `📄 ${name}`),
+        onclick: () => showPreview(preview, run, file) }, name),
         h("span", { class: "muted" }, ` ${sizeOf(file.file_size)}`)));
     }
   }

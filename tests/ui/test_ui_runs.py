@@ -140,3 +140,18 @@ def test_comparing_three_runs_overlays_one_chart_with_three_series(
     assert page.locator("#parallel svg polyline").count() == 3
     assert page.locator("#compare-table tr.differs").count() >= 2  # alpha and rmse differ
     page.screenshot(path=screenshots / "compare.png", full_page=True)
+
+
+def test_the_theme_button_switches_and_the_choice_stays(
+    page: Any, ui_url: str, story: dict[str, Any], screenshots: Path
+) -> None:
+    _runs_page(page, ui_url, story)
+    first = page.evaluate("document.documentElement.dataset.theme")
+    page.click("#theme")
+    other = "dark" if first == "light" else "light"
+    assert page.evaluate("document.documentElement.dataset.theme") == other
+    page.reload()
+    page.locator("#runs").wait_for()
+    assert page.evaluate("document.documentElement.dataset.theme") == other
+    if other == "dark":
+        page.screenshot(path=screenshots / "runs-table-dark.png")

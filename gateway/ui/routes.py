@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from gateway import convert as c
 from gateway.errors import RequestError
 from gateway.tracking_calls import TrackingCalls
-from gateway.ui import handlers, registry
+from gateway.ui import handlers, logged_models, registry
 from gateway.ui.registry import RegistryCalls
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
@@ -98,6 +98,14 @@ def ui_routes(
 
         return await answer_or_error(request, answer)
 
+    async def run_logged_models(request: Request) -> Response:
+        async def answer() -> Response:
+            run_id = request.path_params["run_id"]
+            calls = caller(request)
+            return _json(await run_in_threadpool(logged_models.logged_models, calls, run_id))
+
+        return await answer_or_error(request, answer)
+
     async def run_events(request: Request) -> Response:
         async def answer() -> Response:
             calls = caller(request)
@@ -117,6 +125,7 @@ def ui_routes(
         Route("/ui/api/experiments/{experiment_id}/summary", experiment_summary, methods=["GET"]),
         Route("/ui/api/metric-history", metric_history, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/events", run_events, methods=["GET"]),
+        Route("/ui/api/runs/{run_id}/logged-models", run_logged_models, methods=["GET"]),
         registry_route("/ui/api/models", "GET", registry.list_models, "query"),
         registry_route("/ui/api/models/{name}", "GET", registry.describe_model),
         registry_route("/ui/api/models/{name}/aliases", "POST", registry.set_alias, "body"),

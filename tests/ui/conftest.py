@@ -9,6 +9,9 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+# Imported before any server thread runs: the in-process tracking service imports numpy lazily
+# in a request thread, and pytest.approx in the test thread then saw a half-imported numpy.
+import numpy  # noqa: F401
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))

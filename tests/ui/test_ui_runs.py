@@ -155,3 +155,33 @@ def test_the_theme_button_switches_and_the_choice_stays(
     assert page.evaluate("document.documentElement.dataset.theme") == other
     if other == "dark":
         page.screenshot(path=screenshots / "runs-table-dark.png")
+
+
+def test_the_seed_runs_logged_model_shows_its_flavors(
+    page: Any, ui_url: str, story: dict[str, Any]
+) -> None:
+    page.goto(f"{ui_url}/#/runs/{story['seed'].info.run_id}")
+    card = page.locator("#logged-models [data-model-path='model']")
+    card.wait_for()
+    flavors = card.locator("h3 .chip").all_inner_texts()
+    assert "sklearn" in flavors and "python_function" in flavors
+
+
+def test_a_logged_models_signature_and_input_example_are_shown(
+    page: Any, ui_url: str, tracking_server: str, story: dict[str, Any]
+) -> None:
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    import mlgrpc.sklearn
+
+    frame = pd.DataFrame({"acidity": [7.4, 7.8, 11.2], "alcohol": [9.4, 9.8, 9.8]})
+    model = LinearRegression().fit(frame, [5, 5, 6])
+    mlgrpc.set_tracking_uri(f"grpc://{tracking_server}")
+    with mlgrpc.start_run(experiment_id=story["experiment_id"], run_name="with-example") as run:
+        mlgrpc.sklearn.log_model(model, "regressor", input_example=frame.head(2))
+    page.goto(f"{ui_url}/#/runs/{run.info.run_id}")
+    card = page.locator("#logged-models [data-model-path='regressor']")
+    card.wait_for()
+    assert card.locator(".signature-inputs th").all_inner_texts() == ["acidity", "alcohol"]
+    assert "9.8" in card.locator(".input-example").inner_text()

@@ -69,7 +69,8 @@ export async function render(root, { parts, params }, signal) {
   root.append(info, h("h2", {}, "Metrics"), metricsTable, settings.controls, charts,
     h("h2", {}, "Parameters"), keyValueTable(run.data?.params, "params"),
     h("h2", {}, "Tags"), tagsEditor(run), h("h2", {}, "Notes"), notesEditor(run),
-    inputsSection(run), h("h2", {}, "Artifacts"), artifactsPanel(run, signal));
+    inputsSection(run), loggedModelsSection(runId, signal), h("h2", {}, "Artifacts"),
+    artifactsPanel(run, signal));
   drawMetrics();
   drawCharts();
 
@@ -148,4 +149,28 @@ function inputsSection(run) {
   return h("div", {}, h("h2", {}, "Inputs"), h("table", { id: "inputs" }, h("tbody", {}, datasets.map((d) =>
     h("tr", {}, h("th", {}, d.dataset?.name), h("td", { class: "mono" }, d.dataset?.digest),
       h("td", {}, d.dataset?.source_type), h("td", {}, (d.tags || []).map((t) => `${t.key}=${t.value}`).join(", ")))))));
+}
+
+// The models logged in the run: flavors, signature and input example, read from their MLmodel
+// by /ui/api/runs/ID/logged-models (drawn when it answers; the rest of the page does not wait).
+function loggedModelsSection(runId, signal) {
+  const section = h("div", { id: "logged-models" });
+  ui.get(`runs/${runId}/logged-models`, {}, { signal }).then(({ logged_models: models = [] }) => {
+    if (!models.length) return;
+    section.append(h("h2", {}, "Logged model"));
+    for (const m of models) {
+      const columns = (spec) => (Array.isArray(spec) ? spec : []).map((c) =>
+        h("tr", {}, h("th", {}, c.name ?? ""), h("td", { class: "mono" }, c.type ?? JSON.stringify(c))));
+      section.append(h("div", { class: "card", "data-model-path": m.path },
+        h("h3", {}, m.path, " ", (m.flavors || []).map((f) => h("span", { class: "chip" }, f))),
+        m.signature?.inputs ? h("div", {}, h("strong", {}, "Signature inputs"),
+          h("table", { class: "signature-inputs" }, h("tbody", {}, columns(m.signature.inputs)))) : "",
+        m.signature?.outputs ? h("div", {}, h("strong", {}, "Outputs"),
+          h("table", { class: "signature-outputs" }, h("tbody", {}, columns(m.signature.outputs)))) : "",
+        m.input_example !== null && m.input_example !== undefined ? h("div", {}, h("strong", {}, "Input example"),
+          h("pre", { class: "input-example" }, typeof m.input_example === "string"
+            ? m.input_example : JSON.stringify(m.input_example, null, 2))) : ""));
+    }
+  }).catch((error) => showError(error, section));
+  return section;
 }

@@ -16,9 +16,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import mlgrpc
-from gateway import artifact_proxy, errors
+from gateway import artifact_proxy, errors, registry_routes, tracking_routes
+from gateway.registry_calls import RegistryCalls
+from gateway.service_calls import ServiceCalls
 from gateway.tracking_calls import TrackingCalls
-from gateway.tracking_routes import ROUTES
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc.tls import ClientTls
 
@@ -26,22 +27,36 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/2.0/mlflow/"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
-_ROUTED_PATHS = {path for _, path in ROUTES}
+Endpoints = dict[tuple[str, str], tuple[Callable[[Any, Mapping[str, Any]], Any], ServiceCalls]]
 
 
-def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette:
-    """The gateway in front of the tracking service at `tracking_address` (any form the client
-    takes: `host:port`, `grpc://…`, `grpcs://…` with `tls`)."""
+def create_app(
+    tracking_address: str, tls: ClientTls | None = None, registry_address: str | None = None
+) -> Starlette:
+    """The gateway in front of the tracking service at `tracking_address` and, when given, the
+    registry service at `registry_address` (any form the client takes: `host:port`, `grpc://…`,
+    `grpcs://…` with `tls`). Without a registry its endpoints are not served."""
     tracking = TrackingCalls(tracking_address, tls)
+    # Each route table with the calls its handlers take.
+    endpoints: Endpoints = {
+        key: (handler, tracking) for key, handler in tracking_routes.ROUTES.items()
+    }
+    if registry_address:
+        registry = RegistryCalls(registry_address, tracking, tls)
+        endpoints |= {key: (handler, registry) for key, handler in registry_routes.ROUTES.items()}
+    routed_paths = {path for _, path in endpoints}
 
     async def mlflow_endpoint(request: Request) -> Response:
         path = request.path_params["path"]
-        handler = ROUTES.get((request.method, path))
-        if handler is None:
-            return _unrouted(request.method, path)
+        endpoint = endpoints.get((request.method, path))
+        if endpoint is None:
+            if path in routed_paths:
+                return _method_not_allowed(request.method, API_PREFIX + path)
+            return _endpoint_not_found(API_PREFIX + path)
+        handler, service = endpoint
 
         async def answer() -> Response:
-            calls = tracking.as_caller(request.headers.get("authorization"))
+            calls = service.as_caller(request.headers.get("authorization"))
             body = await _request_fields(request)
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, calls, body))
@@ -130,16 +145,10 @@ def _json(body: Mapping[str, Any]) -> Response:
     return Response(content, media_type="application/json")
 
 
-def _unrouted(method: str, path: str) -> JSONResponse:
-    if path in _ROUTED_PATHS:
-        return _method_not_allowed(method, API_PREFIX + path)
-    return _endpoint_not_found(API_PREFIX + path)
-
-
 def _endpoint_not_found(path: str) -> JSONResponse:
     message = (
-        f"No API endpoint {path} here: the gateway serves MLflow's tracking API and artifact "
-        "proxy only so far."
+        f"No API endpoint {path} here: the gateway serves MLflow's tracking and model-registry "
+        "APIs and its artifact proxy."
     )
     return errors.error_response(errors.ENDPOINT_NOT_FOUND, message, 404)
 

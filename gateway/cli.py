@@ -11,14 +11,15 @@ import sys
 
 DEFAULT_PORT = 5000  # `mlflow server`'s port: the one an MLflow user's URIs already name
 DEFAULT_TRACKING_ADDRESS = "127.0.0.1:50051"
+DEFAULT_REGISTRY_ADDRESS = "127.0.0.1:50052"
 
 
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="mlgrpc server gateway",
-        description="Serve MLflow's REST API (tracking so far) backed by the mlgrpc services; "
-        "point MLflow's client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.",
+        description="Serve MLflow's REST API (tracking, model registry, artifacts) backed by "
+        "the mlgrpc services; point MLflow's client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.",
     )
     parser.add_argument(
         "--tracking-address",
@@ -29,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--registry-address",
-        default=env("MLGRPC_REGISTRY_ADDRESS"),
-        help="the registry service (env MLGRPC_REGISTRY_ADDRESS); not used yet: the registry's "
-        "endpoints are not served so far",
+        default=env("MLGRPC_REGISTRY_ADDRESS", DEFAULT_REGISTRY_ADDRESS),
+        help="the registry service, for MLflow's registered-models/* and model-versions/* "
+        "(same forms and TLS as --tracking-address; an empty value serves no registry "
+        "endpoints) (env MLGRPC_REGISTRY_ADDRESS; default %(default)s)",
     )
     parser.add_argument(
         "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from mlgrpc.exceptions import MlgrpcException
 
     try:
-        app = create_app(args.tracking_address)
+        app = create_app(args.tracking_address, registry_address=args.registry_address or None)
     except MlgrpcException as error:  # an address the client cannot read
         print(f"mlgrpc server gateway: {error}", file=sys.stderr)
         return 2

@@ -16,7 +16,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import mlgrpc
-from gateway import artifact_proxy, errors, registry_routes, tracking_routes
+from gateway import (
+    artifact_proxy,
+    errors,
+    metric_history_routes,
+    registry_routes,
+    tracking_routes,
+)
 from gateway.registry_calls import RegistryCalls
 from gateway.service_calls import ServiceCalls
 from gateway.tracking_calls import TrackingCalls
@@ -39,7 +45,9 @@ def create_app(
     tracking = TrackingCalls(tracking_address, tls)
     # Each route table with the calls its handlers take.
     endpoints: Endpoints = {
-        key: (handler, tracking) for key, handler in tracking_routes.ROUTES.items()
+        key: (handler, tracking)
+        for table in (tracking_routes.ROUTES, metric_history_routes.ROUTES)
+        for key, handler in table.items()
     }
     if registry_address:
         registry = RegistryCalls(registry_address, tracking, tls)

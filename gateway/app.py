@@ -20,6 +20,7 @@ from gateway import (
     artifact_proxy,
     errors,
     metric_history_routes,
+    openapi,
     registry_routes,
     tracking_routes,
 )
@@ -92,10 +93,28 @@ def create_app(
         return await _answer_or_error(request, answer)
 
     async def health(_: Request) -> Response:
+        """Liveness: `OK` while the gateway answers."""
         return PlainTextResponse("OK")
 
     async def version(_: Request) -> Response:
+        """The mlgrpc version of the gateway."""
         return PlainTextResponse(mlgrpc.__version__)
+
+    document = openapi.openapi_document(
+        [(method, API_PREFIX + path, handler) for (method, path), (handler, _) in endpoints.items()]
+        + [
+            ("GET", "/health", health),
+            ("GET", "/version", version),
+            ("GET", ARTIFACTS_PREFIX, artifact_proxy.list_files),
+            ("GET", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.open_download),
+            ("PUT", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.upload),
+        ],
+        mlgrpc.__version__,
+    )
+    openapi_body = json.dumps(document, separators=(",", ":"))
+
+    async def openapi_json(_: Request) -> Response:
+        return Response(openapi_body, media_type="application/json")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
@@ -106,6 +125,7 @@ def create_app(
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route(API_PREFIX + "{path:path}", mlflow_endpoint, methods=methods),
         Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
         Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),

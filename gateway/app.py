@@ -20,6 +20,7 @@ from gateway import (
     artifact_proxy,
     errors,
     metric_history_routes,
+    multipart,
     openapi,
     registry_routes,
     tracking_routes,
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/2.0/mlflow/"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
+MULTIPART_PREFIX = "/api/2.0/mlflow-artifacts/mpu/"
 Endpoints = dict[tuple[str, str], tuple[Callable[[Any, Mapping[str, Any]], Any], ServiceCalls]]
 
 
@@ -92,6 +94,17 @@ def create_app(
 
         return await _answer_or_error(request, answer)
 
+    async def multipart_upload(request: Request) -> Response:
+        operation = request.path_params["operation"]
+        if operation not in multipart.REQUIRED_FIELDS:
+            return _endpoint_not_found(request.url.path)
+
+        async def answer() -> Response:
+            body = await _request_fields(request)
+            raise multipart.refusal(operation, request.path_params["path"], body)
+
+        return await _answer_or_error(request, answer)
+
     async def health(_: Request) -> Response:
         """Liveness: `OK` while the gateway answers."""
         return PlainTextResponse("OK")
@@ -108,6 +121,10 @@ def create_app(
             ("GET", ARTIFACTS_PREFIX, artifact_proxy.list_files),
             ("GET", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.open_download),
             ("PUT", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.upload),
+        ]
+        + [
+            ("POST", MULTIPART_PREFIX + operation + "/{path}", multipart.refusal)
+            for operation in multipart.REQUIRED_FIELDS
         ],
         mlgrpc.__version__,
     )
@@ -129,6 +146,7 @@ def create_app(
         Route(API_PREFIX + "{path:path}", mlflow_endpoint, methods=methods),
         Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
         Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),
+        Route(MULTIPART_PREFIX + "{operation}/{path:path}", multipart_upload, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 

@@ -91,13 +91,20 @@ def _send(
     return gateway.call(method, path, body)
 
 
+def _not_a_failure(answer: Answer) -> bool:
+    """A 4xx, a success, or the multipart endpoints' deliberate 501 (as `mlflow server`)."""
+    if answer.status == 501:
+        return answer.body["error_code"] == "NOT_IMPLEMENTED"
+    return answer.status < 500
+
+
 def test_edge_values_in_every_field_give_no_500(
     registry_gateway: Gateway, operations: list[tuple[str, str]]
 ) -> None:
     for method, path in operations:
         for edge in EDGES:
             answer = _send(registry_gateway, method, path, dict.fromkeys(FIELDS, edge), "x")
-            assert answer.status < 500, (method, path, edge, answer)
+            assert _not_a_failure(answer), (method, path, edge, answer)
 
 
 @settings(
@@ -113,7 +120,7 @@ def test_no_json_body_gives_a_500(
 ) -> None:
     method, path = data.draw(st.sampled_from(operations), label="operation")
     answer = _send(registry_gateway, method, path, body, proxy_path)
-    assert answer.status < 500, (method, path, body, answer)
+    assert _not_a_failure(answer), (method, path, body, answer)
     if answer.status >= 400:
         assert set(answer.body) >= {"error_code", "message"}
 

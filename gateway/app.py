@@ -82,6 +82,9 @@ def create_app(
             if request.method == "PUT":
                 await artifact_proxy.upload(calls, artifact, request)
                 return _json({})
+            if request.method == "DELETE":
+                await run_in_threadpool(artifact_proxy.delete, calls, artifact)
+                return _json({})
             return await run_in_threadpool(artifact_proxy.open_download, calls, artifact)
 
         return await _answer_or_error(request, answer)
@@ -121,6 +124,7 @@ def create_app(
             ("GET", ARTIFACTS_PREFIX, artifact_proxy.list_files),
             ("GET", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.open_download),
             ("PUT", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.upload),
+            ("DELETE", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.delete),
         ]
         + [
             ("POST", MULTIPART_PREFIX + operation + "/{path}", multipart.refusal)
@@ -145,7 +149,7 @@ def create_app(
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route(API_PREFIX + "{path:path}", mlflow_endpoint, methods=methods),
         Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
-        Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),
+        Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT", "DELETE"]),
         Route(MULTIPART_PREFIX + "{operation}/{path:path}", multipart_upload, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

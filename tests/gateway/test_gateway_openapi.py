@@ -39,6 +39,7 @@ def test_every_routed_endpoint_is_described(document: dict) -> None:
         ("GET", "/api/2.0/mlflow-artifacts/artifacts"),
         ("GET", "/api/2.0/mlflow-artifacts/artifacts/{path}"),
         ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{path}"),
+        ("DELETE", "/api/2.0/mlflow-artifacts/artifacts/{path}"),
         ("POST", "/api/2.0/mlflow-artifacts/mpu/create/{path}"),
         ("POST", "/api/2.0/mlflow-artifacts/mpu/complete/{path}"),
         ("POST", "/api/2.0/mlflow-artifacts/mpu/abort/{path}"),

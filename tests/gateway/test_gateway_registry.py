@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from gateway_helpers import Answer, Gateway
+from gateway_helpers import Answer, Gateway, serve_gateway
 
 
 def _name() -> str:
@@ -215,3 +215,21 @@ def test_update_rename_and_delete(registry_gateway: Gateway, run: dict) -> None:
     assert deleted.status == 200
     answer = registry_gateway.get("registered-models/get", name=name + "-x")
     _assert_error(answer, 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_replicas_share_nothing_a_page_token_of_one_serves_at_another(
+    tracking_server: str, registry_server: str, registry_gateway: Gateway
+) -> None:
+    """Stateless: two gateways before the same services, one request to each, as a load
+    balancer would send them."""
+    prefix = _name()
+    for index in range(3):
+        registry_gateway.post("registered-models/create", {"name": f"{prefix}-{index}"})
+    query = {"filter": f"name LIKE '{prefix}-%'", "max_results": "2"}
+    first = registry_gateway.get("registered-models/search", **query).body
+    with serve_gateway(tracking_server, registry_server) as other_url:
+        second = Gateway(other_url).get(
+            "registered-models/search", **query, page_token=first["next_page_token"]
+        )
+    assert [m["name"] for m in first["registered_models"]] == [f"{prefix}-0", f"{prefix}-1"]
+    assert [m["name"] for m in second.body["registered_models"]] == [f"{prefix}-2"]

@@ -16,9 +16,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import mlgrpc
-from gateway import artifact_proxy, errors
+from gateway import artifact_proxy, errors, logged_model_routes
 from gateway.tracking_calls import TrackingCalls
-from gateway.tracking_routes import ROUTES
+from gateway.tracking_routes import ROUTES as TRACKING_ROUTES
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc.tls import ClientTls
 
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/2.0/mlflow/"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
+ROUTES = {**TRACKING_ROUTES, **logged_model_routes.ROUTES}
 _ROUTED_PATHS = {path for _, path in ROUTES}
 
 
@@ -37,12 +38,15 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
     async def mlflow_endpoint(request: Request) -> Response:
         path = request.path_params["path"]
         handler = ROUTES.get((request.method, path))
+        path_fields: dict[str, str] = {}
+        if handler is None and (found := logged_model_routes.match(request.method, path)):
+            handler, path_fields = found  # logged-models/{model_id}…
         if handler is None:
             return _unrouted(request.method, path)
 
         async def answer() -> Response:
             calls = tracking.as_caller(request.headers.get("authorization"))
-            body = await _request_fields(request)
+            body = {**await _request_fields(request), **path_fields}
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, calls, body))
 
@@ -131,7 +135,7 @@ def _json(body: Mapping[str, Any]) -> Response:
 
 
 def _unrouted(method: str, path: str) -> JSONResponse:
-    if path in _ROUTED_PATHS:
+    if path in _ROUTED_PATHS or logged_model_routes.is_model_path(path):
         return _method_not_allowed(method, API_PREFIX + path)
     return _endpoint_not_found(API_PREFIX + path)
 

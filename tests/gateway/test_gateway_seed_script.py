@@ -16,9 +16,15 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from gateway_helpers import serve_gateway
 from network_standin import network_standin
+from sklearn.model_selection import train_test_split
+
+import mlgrpc
+import mlgrpc.pyfunc
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = FIXTURES / "seed_train_mlflow.py.txt"
@@ -160,3 +166,16 @@ def test_the_model_linked_the_runs_metrics(seeded: dict, tracking_server: str) -
         model = stub.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model_id)).model
     assert {m.key for m in model.metrics} == {"rmse", "r2", "mae"}
     assert {f.path for f in []} == set()
+
+
+def test_our_client_loads_the_same_models_uri_over_grpc(
+    seeded: dict, tracking_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    [[model_id, *_]] = seeded["models"]
+    mlgrpc.set_tracking_uri(f"grpc://{tracking_server}")
+    model = mlgrpc.pyfunc.load_model(f"models:/{model_id}")
+    np.random.seed(40)
+    _, test = train_test_split(pd.read_csv(WINE_CSV, sep=";"))
+    predicted = np.asarray(model.predict(test.drop(["quality"], axis=1))).ravel().tolist()
+    assert predicted == pytest.approx(seeded["in_process"], rel=1e-12, abs=1e-12)

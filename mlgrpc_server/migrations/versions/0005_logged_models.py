@@ -12,7 +12,8 @@ keeps its rows (`lifecycle_stage`), as MLflow's soft delete.
 `datasets` is one row per (experiment, name, digest), as MLflow stores them; `run_dataset_inputs`
 says which run used which dataset, and `run_input_tags` the tags of that use
 (`mlflow.data.context`). `run_model_io` lists the LoggedModels a run used (`input`) or produced
-(`output`, with the step).
+(`output`, with the step). `model_versions.logged_model_id` names the LoggedModel a registered
+version points at (`model_id` there is already the registered model's key).
 
 Every table uses only portable types and bound parameters: SQLite, MariaDB/MySQL, PostgreSQL.
 """
@@ -164,9 +165,12 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger, nullable=False),
         **_MYSQL_TABLE,
     )
+    op.add_column("model_versions", sa.Column("logged_model_id", sa.String(34), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("model_versions") as batch:
+        batch.drop_column("logged_model_id")
     for table in (
         "run_model_io",
         "run_input_tags",

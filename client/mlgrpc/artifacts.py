@@ -51,12 +51,13 @@ def upload_file(
     path: str,
     progress: Progress | None = None,
 ) -> FileInfo:
-    """Upload one local file as the artifact `path` of the run."""
+    """Upload one local file as the artifact `path` of the run (or, given an `m-…` id, of the
+    LoggedModel)."""
     local = Path(local_path)
     if not local.is_file():
         raise InvalidArgumentError(f"{str(local)!r} is not a file", field="local_path")
     header = pb.UploadArtifactHeader(
-        run_id=run_id, path=path, file_size=local.stat().st_size, sha256=file_sha256(local)
+        **owner_fields(run_id), path=path, file_size=local.stat().st_size, sha256=file_sha256(local)
     )
 
     def requests() -> Iterator[pb.UploadArtifactRequest]:

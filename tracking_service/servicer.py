@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import grpc
@@ -175,18 +175,22 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
             timestamp=request.timestamp if request.HasField("timestamp") else now_ms(),
             step=request.step if request.HasField("step") else 0,
         )
-        self._store.log_batch(request.run_id, metrics=[metric])
+        linked = []
         if request.model_id:
-            linked = pb.Metric(
-                key=metric.key,
-                value=metric.value,
-                timestamp=metric.timestamp,
-                step=metric.step,
-                model_id=request.model_id,
-                dataset_name=request.dataset_name,
-                dataset_digest=request.dataset_digest,
+            linked.append(
+                pb.Metric(
+                    key=metric.key,
+                    value=metric.value,
+                    timestamp=metric.timestamp,
+                    step=metric.step,
+                    model_id=request.model_id,
+                    dataset_name=request.dataset_name,
+                    dataset_digest=request.dataset_digest,
+                )
             )
-            self._store.log_model_metrics(request.run_id, [linked])
+            self._store.check_model_metrics(linked)  # type: ignore[arg-type]
+        self._store.log_batch(request.run_id, metrics=[metric])
+        self._link_model_metrics(request.run_id, linked)
         return pb.LogMetricResponse()
 
     def LogParam(self, request: pb.LogParamRequest, context: grpc.ServicerContext):
@@ -202,6 +206,9 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
         return pb.DeleteTagResponse()
 
     def LogBatch(self, request: pb.LogBatchRequest, context: grpc.ServicerContext):
+        linked = request.metrics if any(m.model_id for m in request.metrics) else []
+        if linked:  # refused before the run's values are written, not after
+            self._store.check_model_metrics(linked)  # type: ignore[arg-type]
         # Protobuf Metric/Param/RunTag messages have the attributes the store reads
         # (.key/.value/.timestamp/.step): passed as they are, which spares a copy per item.
         outcome = self._store.log_batch(
@@ -211,14 +218,14 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
             tags=request.tags,  # type: ignore[arg-type]
             batch_id=request.batch_id,
         )
-        self._link_model_metrics(request.run_id, request.metrics)
+        self._link_model_metrics(request.run_id, linked)
         return pb.LogBatchResponse(replayed=outcome.replayed)
 
-    def _link_model_metrics(self, run_id: str, metrics: Iterable[pb.Metric]) -> None:
-        """Values logged with a `model_id` are also linked to that LoggedModel. A second
-        transaction after the run's own: a failure here is answered (the client retries the
-        batch; the run's points are then no-ops) and never loses the run's values."""
-        linked = [metric for metric in metrics if metric.model_id]
+    def _link_model_metrics(self, run_id: str, linked: Sequence[pb.Metric]) -> None:
+        """Values logged with a `model_id` are also linked to that LoggedModel, checked before
+        (`check_model_metrics`) and written in a second transaction after the run's own: a
+        failure here is answered (a retried batch rewrites nothing of the run's) and never
+        loses the run's values."""
         if linked:
             self._store.log_model_metrics(run_id, linked)  # type: ignore[arg-type]
 

@@ -248,48 +248,24 @@ class LoggedModelStore(StoreBase):
 
         self.write("log_logged_model_params", work)
 
+    def check_model_metrics(self, metrics: Sequence[ModelMetricLike]) -> None:
+        """What log_model_metrics would refuse (a malformed field, a model that does not
+        exist), checked before the run's own values are written. Values without a model id
+        are skipped (by both)."""
+        rows = _model_metric_rows("", metrics)
+        model_ids = sorted({key[0] for key in rows})
+        self.read(lambda connection: _require_models(connection, model_ids))
+
     def log_model_metrics(self, run_id: str, metrics: Sequence[ModelMetricLike]) -> None:
         """Link metric values a run logged with a `model_id` to their models (the run's own
         history is written by log_batch). A value logged again replaces the linked one."""
-        rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for index, metric in enumerate(metrics):
-            model_id = check_model_id(metric.model_id, f"metrics[{index}].model_id")
-            name = v.check_string(
-                metric.dataset_name, f"metrics[{index}].dataset_name", MAX_DATASET_NAME_LENGTH
-            )
-            digest = v.check_string(
-                metric.dataset_digest,
-                f"metrics[{index}].dataset_digest",
-                MAX_DATASET_DIGEST_LENGTH,
-            )
-            value, kind = encode_value(metric.value)
-            key = (model_id, metric.key, metric.step, metric.timestamp, run_id, name, digest)
-            rows[key] = {
-                "model_id": model_id,
-                "key": metric.key,
-                "step": metric.step,
-                "timestamp": metric.timestamp,
-                "run_uuid": run_id,
-                "dataset_name": name,
-                "dataset_digest": digest,
-                "value": value,
-                "value_kind": kind,
-            }
+        rows = _model_metric_rows(run_id, metrics)
         if not rows:
             return
         model_ids = sorted({key[0] for key in rows})
 
         def work(connection: Connection) -> None:
-            found = set(
-                connection.execute(
-                    select(LoggedModelRow.model_id).where(LoggedModelRow.model_id.in_(model_ids))
-                ).scalars()
-            )
-            missing = [model_id for model_id in model_ids if model_id not in found]
-            if missing:
-                raise NotFound(
-                    f"logged model {missing[0]!r} does not exist", field="metrics.model_id"
-                )
+            _require_models(connection, model_ids)
             table = LoggedModelMetricRow
             columns = (
                 table.model_id,
@@ -344,6 +320,51 @@ class LoggedModelStore(StoreBase):
             .where(LoggedModelRow.model_id == model_id)
             .values(last_updated_timestamp_ms=now_ms())
         )
+
+
+def _model_metric_rows(
+    run_id: str, metrics: Sequence[ModelMetricLike]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The logged_model_metrics rows of the `metrics` that carry a model id, by primary key;
+    InvalidArgument naming the field (its index in `metrics`) of a malformed one."""
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for index, metric in enumerate(metrics):
+        if not metric.model_id:
+            continue
+        model_id = check_model_id(metric.model_id, f"metrics[{index}].model_id")
+        name = v.check_string(
+            metric.dataset_name, f"metrics[{index}].dataset_name", MAX_DATASET_NAME_LENGTH
+        )
+        digest = v.check_string(
+            metric.dataset_digest,
+            f"metrics[{index}].dataset_digest",
+            MAX_DATASET_DIGEST_LENGTH,
+        )
+        value, kind = encode_value(metric.value)
+        key = (model_id, metric.key, metric.step, metric.timestamp, run_id, name, digest)
+        rows[key] = {
+            "model_id": model_id,
+            "key": metric.key,
+            "step": metric.step,
+            "timestamp": metric.timestamp,
+            "run_uuid": run_id,
+            "dataset_name": name,
+            "dataset_digest": digest,
+            "value": value,
+            "value_kind": kind,
+        }
+    return rows
+
+
+def _require_models(connection: Connection, model_ids: Sequence[str]) -> None:
+    found = set(
+        connection.execute(
+            select(LoggedModelRow.model_id).where(LoggedModelRow.model_id.in_(list(model_ids)))
+        ).scalars()
+    )
+    missing = [model_id for model_id in model_ids if model_id not in found]
+    if missing:
+        raise NotFound(f"logged model {missing[0]!r} does not exist", field="metrics.model_id")
 
 
 def _insert_key_values(

@@ -228,16 +228,35 @@ def test_bad_ids_and_statuses(stub, model) -> None:
     )
 
 
-def test_metric_linked_to_a_missing_model_is_not_found(stub, run_id) -> None:
+def test_metric_linked_to_a_missing_model_is_not_found_and_writes_nothing(stub, run_id) -> None:
     assert_fails(
         stub,
         lambda: stub.LogBatch(
             pb.LogBatchRequest(
                 run_id=run_id,
-                metrics=[pb.Metric(key="x", value=1.0, timestamp=1, model_id=MISSING_MODEL)],
+                metrics=[
+                    pb.Metric(key="ok", value=1.0, timestamp=1),
+                    pb.Metric(key="x", value=1.0, timestamp=1, model_id=MISSING_MODEL),
+                ],
             )
         ),
         NOT_FOUND,
         reasons.RESOURCE_DOES_NOT_EXIST,
         "metrics.model_id",
     )
+    assert_fails(
+        stub,
+        lambda: stub.LogBatch(
+            pb.LogBatchRequest(
+                run_id=run_id,
+                metrics=[
+                    pb.Metric(key="ok", value=1.0, timestamp=1),
+                    pb.Metric(key="x", value=1.0, timestamp=1, model_id="m-bad"),
+                ],
+            )
+        ),
+        INVALID,
+        reasons.INVALID_PARAMETER_VALUE,
+        "metrics[1].model_id",
+    )
+    assert not stub.GetRun(pb.GetRunRequest(run_id=run_id)).run.data.metrics

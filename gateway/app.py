@@ -19,6 +19,7 @@ import mlgrpc
 from gateway import (
     artifact_proxy,
     errors,
+    logged_model_routes,
     metric_history_routes,
     multipart,
     openapi,
@@ -51,7 +52,11 @@ def create_app(
     # Each route table with the calls its handlers take.
     endpoints: Endpoints = {
         key: (handler, tracking)
-        for table in (tracking_routes.ROUTES, metric_history_routes.ROUTES)
+        for table in (
+            tracking_routes.ROUTES,
+            metric_history_routes.ROUTES,
+            logged_model_routes.ROUTES,
+        )
         for key, handler in table.items()
     }
     if registry_address:
@@ -62,15 +67,19 @@ def create_app(
     async def mlflow_endpoint(request: Request) -> Response:
         path = request.path_params["path"]
         endpoint = endpoints.get((request.method, path))
+        path_fields: dict[str, str] = {}
+        if endpoint is None and (found := logged_model_routes.match(request.method, path)):
+            handler, path_fields = found  # logged-models/{model_id}…
+            endpoint = (handler, tracking)
         if endpoint is None:
-            if path in routed_paths:
+            if path in routed_paths or logged_model_routes.is_model_path(path):
                 return _method_not_allowed(request.method, API_PREFIX + path)
             return _endpoint_not_found(API_PREFIX + path)
         handler, service = endpoint
 
         async def answer() -> Response:
             calls = service.as_caller(request.headers.get("authorization"))
-            body = await _request_fields(request)
+            body = {**await _request_fields(request), **path_fields}
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, calls, body))
 
@@ -120,6 +129,10 @@ def create_app(
 
     document = openapi.openapi_document(
         [(method, API_PREFIX + path, handler) for (method, path), (handler, _) in endpoints.items()]
+        + [
+            (method, API_PREFIX + path, handler)
+            for method, path, handler in logged_model_routes.TEMPLATED
+        ]
         + [
             ("GET", "/health", health),
             ("GET", "/version", version),

@@ -328,6 +328,11 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             files=[convert.file_entry_to_proto(e) for e in repository.list(request.path)],
         )
 
+    def DeleteArtifact(self, request: pb.DeleteArtifactRequest, context: grpc.ServicerContext):
+        validate_relative_path(request.path, field="path")
+        self._repository(request.run_id, writing=True).delete(request.path)
+        return pb.DeleteArtifactResponse()
+
 
 def _until_cancelled(messages: Iterable[T], context: grpc.ServicerContext) -> Iterator[T]:
     """The client's messages; ends quietly (no error to map) when the client cancels."""

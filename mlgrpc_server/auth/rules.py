@@ -127,6 +127,7 @@ TRACKING_RULES: dict[str, Rule] = {
             "UploadArtifact": _on(Permission.EDIT, _upload_header),
             "DeleteRun": _on(Permission.MANAGE, _run),
             "RestoreRun": _on(Permission.MANAGE, _run),
+            "DeleteArtifact": _on(Permission.EDIT, _run),
         },
     ),
 }

@@ -103,6 +103,12 @@ class TrackingServiceStub:
     """
     ListArtifacts: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.ListArtifactsRequest, _tracking_service_pb2.ListArtifactsResponse]
     """Lists the direct children of a directory of a run's artifacts."""
+    DeleteArtifact: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteArtifactRequest, _tracking_service_pb2.DeleteArtifactResponse]
+    """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+    artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+    artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+    be changed (FAILED_PRECONDITION).
+    """
 
 @_typing.type_check_only
 class TrackingServiceAsyncStub(TrackingServiceStub):
@@ -179,6 +185,12 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     """
     ListArtifacts: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.ListArtifactsRequest, _tracking_service_pb2.ListArtifactsResponse]  # type: ignore[assignment]
     """Lists the direct children of a directory of a run's artifacts."""
+    DeleteArtifact: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteArtifactRequest, _tracking_service_pb2.DeleteArtifactResponse]  # type: ignore[assignment]
+    """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+    artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+    artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+    be changed (FAILED_PRECONDITION).
+    """
 
 class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
     """Experiment tracking: experiments, runs, params, metrics, tags and artifacts.
@@ -402,5 +414,17 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.ListArtifactsResponse, _abc.Awaitable[_tracking_service_pb2.ListArtifactsResponse]]:
         """Lists the direct children of a directory of a run's artifacts."""
+
+    @_abc_1.abstractmethod
+    def DeleteArtifact(
+        self,
+        request: _tracking_service_pb2.DeleteArtifactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tracking_service_pb2.DeleteArtifactResponse, _abc.Awaitable[_tracking_service_pb2.DeleteArtifactResponse]]:
+        """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+        artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+        artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+        be changed (FAILED_PRECONDITION).
+        """
 
 def add_TrackingServiceServicer_to_server(servicer: TrackingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

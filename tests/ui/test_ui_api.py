@@ -161,3 +161,12 @@ def test_every_static_file_is_package_data() -> None:
     files = {p for p in (root / "static").rglob("*") if p.is_file()}
     packaged = {p for pattern in patterns for p in root.glob(pattern)}  # setuptools' globbing
     assert files and sorted(map(str, files - packaged)) == []
+
+
+def test_buckets_of_gaps_stay_gaps_and_infinite_values_are_skipped() -> None:
+    values: list[float | None] = [None] * 10 + [float(i) for i in range(90)]
+    series = Series(list(range(100)), list(range(100)), values)
+    shown = min_max_buckets(series, 20)
+    assert shown.steps[0] == 0 and shown.values[0] is None  # the first bucket is all gaps
+    assert 89.0 in shown.values and 0.0 in shown.values
+    assert len(shown) <= 20

@@ -168,7 +168,7 @@ def create_app(
         Route(MULTIPART_PREFIX + "{operation}/{path:path}", multipart_upload, methods=["POST"]),
     ]
     # the web UI at / (docs/webui.md)
-    routes += ui_routes(tracking, _answer_or_error, registry_address, tls)
+    routes += ui_routes(tracking, _answer_or_error)
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 

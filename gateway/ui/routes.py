@@ -18,11 +18,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway import convert as c
-from gateway.errors import RequestError
 from gateway.tracking_calls import TrackingCalls
-from gateway.ui import handlers, logged_models, registry
-from gateway.ui.registry import RegistryCalls
-from mlgrpc.tls import ClientTls
+from gateway.ui import handlers, logged_models
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
 STATIC = Path(__file__).parent / "static"
@@ -38,44 +35,9 @@ KEEPALIVE_SECONDS = 10.0
 AnswerOrError = Callable[[Request, Callable[[], Awaitable[Response]]], Awaitable[Response]]
 
 
-def ui_routes(
-    tracking: TrackingCalls,
-    answer_or_error: AnswerOrError,
-    registry_address: str | None = None,
-    tls: ClientTls | None = None,
-) -> list[BaseRoute]:
+def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[BaseRoute]:
     """The routes to add to the gateway; `answer_or_error` shapes failures as the gateway's
-    MLflow error bodies. Without `registry_address` the registry page says how to get one."""
-    registry_calls = RegistryCalls(registry_address, tls) if registry_address else None
-
-    def registry_caller(request: Request) -> RegistryCalls:
-        if registry_calls is None:
-            raise RequestError(
-                "This gateway knows no registry service: start it with --registry-address "
-                "(mlgrpc up does).",
-                "ENDPOINT_NOT_FOUND",
-            )
-        return registry_calls.as_caller(request.headers.get("authorization"))
-
-    def registry_route(
-        path: str, method: str, handler: Callable[..., Any], takes: str | None = None
-    ) -> Route:
-        """A registry call: handler(calls, *path values[, the query or the JSON body, as
-        `takes` says])."""
-
-        async def endpoint(request: Request) -> Response:
-            async def answer() -> Response:
-                calls = registry_caller(request)
-                args: list[Any] = list(request.path_params.values())
-                if takes == "query":
-                    args.append(dict(request.query_params))
-                elif takes == "body":
-                    args.append(await _json_body(request))
-                return _json(await run_in_threadpool(handler, calls, *args))
-
-            return await answer_or_error(request, answer)
-
-        return Route(path, endpoint, methods=[method])
+    MLflow error bodies. (The registry page calls MLflow's registry REST endpoints.)"""
 
     def caller(request: Request) -> TrackingCalls:
         return tracking.as_caller(request.headers.get("authorization"))
@@ -126,11 +88,6 @@ def ui_routes(
         Route("/ui/api/metric-history", metric_history, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/events", run_events, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/logged-models", run_logged_models, methods=["GET"]),
-        registry_route("/ui/api/models", "GET", registry.list_models, "query"),
-        registry_route("/ui/api/models/{name}", "GET", registry.describe_model),
-        registry_route("/ui/api/models/{name}/aliases", "POST", registry.set_alias, "body"),
-        registry_route("/ui/api/models/{name}/aliases/{alias}", "DELETE", registry.delete_alias),
-        registry_route("/ui/api/models/{name}/stage", "POST", registry.transition_stage, "body"),
         Mount("/ui/static", app=StaticFiles(directory=STATIC), name="ui-static"),
     ]
 
@@ -178,16 +135,6 @@ def _server_exiting() -> bool:
 
 def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, allow_nan=False, separators=(',', ':'))}\n\n"
-
-
-async def _json_body(request: Request) -> Any:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise RequestError("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise RequestError("The request body must be a JSON object.")
-    return body
 
 
 def _json(body: Any) -> Response:

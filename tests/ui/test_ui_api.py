@@ -146,3 +146,27 @@ def test_sigterm_ends_open_event_streams(client: mlgrpc.MlgrpcClient, tracking_s
     finally:
         gateway.kill()
         gateway.wait()
+
+
+def test_every_static_file_is_package_data() -> None:
+    """A wheel install serves the same files as the checkout (pyproject's package-data)."""
+    import tomllib
+    from pathlib import Path
+
+    import gateway.ui
+
+    root = Path(gateway.ui.__file__).parent
+    pyproject = tomllib.loads((root.parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["gateway.ui"]
+    files = {p for p in (root / "static").rglob("*") if p.is_file()}
+    packaged = {p for pattern in patterns for p in root.glob(pattern)}  # setuptools' globbing
+    assert files and sorted(map(str, files - packaged)) == []
+
+
+def test_buckets_of_gaps_stay_gaps_and_infinite_values_are_skipped() -> None:
+    values: list[float | None] = [None] * 10 + [float(i) for i in range(90)]
+    series = Series(list(range(100)), list(range(100)), values)
+    shown = min_max_buckets(series, 20)
+    assert shown.steps[0] == 0 and shown.values[0] is None  # the first bucket is all gaps
+    assert 89.0 in shown.values and 0.0 in shown.values
+    assert len(shown) <= 20

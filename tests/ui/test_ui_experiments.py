@@ -51,3 +51,18 @@ def test_create_rename_delete(page: Any, ui_url: str, tracking_server: str) -> N
     row.get_by_role("button", name="Delete").click()
     page.locator("text=No experiment matches").wait_for()
     assert client.get_experiment_by_name("perry").lifecycle_stage == "deleted"
+
+
+def test_runs_of_two_experiments_in_one_table(
+    page: Any, ui_url: str, experiments: dict[str, str], tracking_server: str
+) -> None:
+    client = mlgrpc.MlgrpcClient(tracking_server)
+    for name in ("Wine-red", "beer"):
+        client.create_run(experiments[name], run_name=f"run-of-{name}")
+    page.goto(ui_url + "/")
+    for name in ("Wine-red", "beer"):
+        page.locator(f"tr[data-experiment='{name}'] input[type=checkbox]").check()
+    page.click("#runs-of-selected")
+    page.locator("#runs").wait_for()
+    names = page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
+    assert sorted(names) == ["run-of-Wine-red", "run-of-beer"]

@@ -103,3 +103,20 @@ def test_moving_an_alias_is_seen_by_mlgrpc_models_describe(
 def test_without_a_registry_address_the_page_says_how_to_get_one(page: Any, ui_url: str) -> None:
     page.goto(ui_url + "/#/models")
     assert "--registry-address" in page.locator("main [role=alert]").inner_text()
+
+
+def test_a_stage_change_is_confirmed_then_made(
+    page: Any, registry_ui_url: str, model: list[str], registry_server: str
+) -> None:
+    page.goto(f"{registry_ui_url}/#/models/{MODEL}")
+    stage = page.locator("#versions tr[data-version='1'] select.stage")
+    stage.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    stage.select_option("Staging")
+    page.locator("#versions tr[data-version='1'] select.stage").wait_for()
+    page.wait_for_function(
+        "() => document.querySelector(\"#versions tr[data-version='1'] select.stage\")"
+        "?.value === 'Staging'"
+    )
+    version = RegistryClient(registry_server).get_model_version(MODEL, 1)
+    assert version.current_stage == "Staging"

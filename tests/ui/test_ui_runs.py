@@ -185,3 +185,18 @@ def test_a_logged_models_signature_and_input_example_are_shown(
     card.wait_for()
     assert card.locator(".signature-inputs th").all_inner_texts() == ["acidity", "alcohol"]
     assert "9.8" in card.locator(".input-example").inner_text()
+
+
+def test_notes_are_saved_and_shown_as_markdown_without_markup_injection(
+    page: Any, ui_url: str, story: dict[str, Any], tracking_server: str
+) -> None:
+    run_id = story["others"]["low-a"]
+    page.goto(f"{ui_url}/#/runs/{run_id}")
+    page.get_by_role("button", name="Edit notes").click()
+    page.fill("textarea", "# Findings\n- **alpha** 0.5 wins\n<img src=x onerror=alert(1)>")
+    page.get_by_role("button", name="Save notes").click()
+    page.locator(".notes h3", has_text="Findings").wait_for()
+    assert page.locator(".notes li strong").inner_text() == "alpha"
+    assert page.locator(".notes img").count() == 0  # shown as text
+    tags = mlgrpc.MlgrpcClient(tracking_server).get_run(run_id).data.tags
+    assert tags["mlflow.note.content"].startswith("# Findings")

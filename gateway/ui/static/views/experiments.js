@@ -15,7 +15,10 @@ export async function render(root, { params }, signal) {
       go(`/experiments/${experiment_id}`);
     } catch (error) { showError(error); }
   } }, "New experiment");
-  root.append(h("h1", {}, "Experiments"), h("div", { class: "toolbar" }, search, create));
+  const chosen = new Set();
+  const together = h("button", { type: "button", id: "runs-of-selected", disabled: true,
+    onclick: () => go(`/experiments/${[...chosen].join(",")}`) }, "Runs of the selected experiments");
+  root.append(h("h1", {}, "Experiments"), h("div", { class: "toolbar" }, search, create, together));
 
   const filter = q ? `name ILIKE '%${q.replaceAll("'", "\\'")}%'` : "";
   const { experiments = [] } = await mlflow.get("experiments/search",
@@ -31,7 +34,11 @@ export async function render(root, { params }, signal) {
       count.textContent = String(s.run_count);
       last.textContent = fmtTime(s.last_activity);
     }).catch((error) => { if (error.name !== "AbortError") count.textContent = "?"; });
-    return h("tr", { "data-experiment": e.name },
+    const pick = h("input", { type: "checkbox", title: "show its runs with others'", onchange: (event) => {
+      if (event.target.checked) chosen.add(e.experiment_id); else chosen.delete(e.experiment_id);
+      together.disabled = chosen.size < 2;
+    } });
+    return h("tr", { "data-experiment": e.name }, h("td", {}, pick),
       h("td", {}, h("a", { href: `#/experiments/${e.experiment_id}` }, e.name)),
       h("td", { class: "mono" }, e.experiment_id), count, last,
       h("td", {}, fmtTime(e.creation_time)),
@@ -40,7 +47,7 @@ export async function render(root, { params }, signal) {
         h("button", { type: "button", onclick: () => remove(e) }, "Delete")));
   });
   root.append(h("div", { class: "table-wrap" }, h("table", { id: "experiments" },
-    h("thead", {}, h("tr", {}, ["Name", "Id", "Runs", "Last activity", "Created", ""].map((t) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, ["", "Name", "Id", "Runs", "Last activity", "Created", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, rows))));
 }
 

@@ -1,7 +1,6 @@
 // The model registry: models, their versions (links to source runs), aliases and stages (each
-// change confirmed first) and tags. Served by the UI's /ui/api/models routes over the registry
-// service's gRPC contract.
-import { request, ui } from "../api.js";
+// change confirmed first) and tags, over MLflow's registry REST endpoints of the gateway.
+import { ApiError, mlflow, request } from "../api.js";
 import { setParams, showError } from "../app.js";
 import { fmtTime, h } from "../dom.js";
 
@@ -12,7 +11,9 @@ export async function render(root, { parts, params }, signal) {
   const q = params.get("q") || "";
   root.append(h("h1", {}, "Models"), h("div", { class: "toolbar" }, h("input", { type: "search", id: "model-search",
     placeholder: "Search models by name", value: q, onchange: (e) => setParams({ q: e.target.value }) })));
-  const { registered_models: models = [] } = await ui.get("models", { q }, { signal });
+  const filter = q ? `name ILIKE '%${q.replaceAll("'", "\\'")}%'` : "";
+  const { registered_models: models = [] } = await registry(() =>
+    mlflow.get("registered-models/search", { filter, max_results: 1000 }, { signal }));
   if (!models.length) { root.append(h("p", { class: "muted" }, q ? `No model matches “${q}”.` : "No registered models yet.")); return; }
   root.append(h("div", { class: "table-wrap" }, h("table", { id: "models" },
     h("thead", {}, h("tr", {}, ["Name", "Aliases", "Latest versions", "Updated"].map((t) => h("th", {}, t)))),
@@ -24,12 +25,16 @@ export async function render(root, { parts, params }, signal) {
 }
 
 async function renderModel(root, name, signal) {
-  const path = `models/${encodeURIComponent(name)}`;
-  const { registered_model: model, model_versions: versions = [] } = await ui.get(path, {}, { signal });
+  const quoted = name.replaceAll("\\", "\\\\").replaceAll("'", "\\'");
+  const [{ registered_model: model }, { model_versions: versions = [] }] = await registry(() => Promise.all([
+    mlflow.get("registered-models/get", { name }, { signal }),
+    mlflow.get("model-versions/search", { filter: `name = '${quoted}'`, max_results: 1000 }, { signal }),
+  ]));
+  versions.sort((a, b) => Number(b.version) - Number(a.version));
   const versionNumbers = versions.map((v) => Number(v.version));
-  const change = async (method, sub, body) => {
+  const change = async (method, endpoint, body) => {
     try {
-      await request(method, `/ui/api/${path}${sub}`, { body });
+      await request(method, `/api/2.0/mlflow/${endpoint}`, { body: { name: model.name, ...body } });
       setParams({});
     } catch (error) { showError(error); }
   };
@@ -45,10 +50,10 @@ async function renderModel(root, name, signal) {
       h("td", {}, select, " ", h("button", { type: "button", class: "move-alias", onclick: () => {
         if (Number(select.value) === Number(a.version)) return;
         if (confirm(`Move @${a.alias} of ${model.name} from version ${a.version} to version ${select.value}?`)) {
-          change("POST", "/aliases", { alias: a.alias, version: Number(select.value) });
+          change("POST", "registered-models/alias", { alias: a.alias, version: select.value });
         }
       } }, "Move"), " ", h("button", { type: "button", onclick: () => {
-        if (confirm(`Delete the alias @${a.alias} of ${model.name}?`)) change("DELETE", `/aliases/${encodeURIComponent(a.alias)}`);
+        if (confirm(`Delete the alias @${a.alias} of ${model.name}?`)) change("DELETE", "registered-models/alias", { alias: a.alias });
       } }, "Delete")));
   }))));
   const newAlias = h("input", { id: "new-alias", placeholder: "alias, e.g. champion" });
@@ -56,7 +61,7 @@ async function renderModel(root, name, signal) {
   root.append(h("div", { class: "toolbar" }, newAlias, newVersion, h("button", { type: "button", id: "add-alias", onclick: () => {
     const alias = newAlias.value.trim();
     if (alias && confirm(`Point @${alias} of ${model.name} at version ${newVersion.value}?`)) {
-      change("POST", "/aliases", { alias, version: Number(newVersion.value) });
+      change("POST", "registered-models/alias", { alias, version: newVersion.value });
     }
   } }, "Set alias")));
 
@@ -67,7 +72,7 @@ async function renderModel(root, name, signal) {
       h("td", {}, h("select", { class: "stage", onchange: (e) => {
         const stage = e.target.value;
         if (confirm(`Move version ${v.version} of ${model.name} from ${v.current_stage} to ${stage}?`)) {
-          change("POST", "/stage", { version: Number(v.version), stage });
+          change("POST", "model-versions/transition-stage", { version: v.version, stage, archive_existing_versions: false });
         } else e.target.value = v.current_stage;
       } }, STAGES.map((s) => h("option", { value: s, selected: s === v.current_stage }, s)))),
       h("td", {}, (v.aliases || []).map((a) => h("span", { class: "chip" }, `@${a}`))),
@@ -78,5 +83,19 @@ async function renderModel(root, name, signal) {
 
   if ((model.tags || []).length) {
     root.append(h("h2", {}, "Tags"), h("table", {}, h("tbody", {}, model.tags.map((t) => h("tr", {}, h("th", {}, t.key), h("td", {}, t.value))))));
+  }
+}
+
+// A registry call; a gateway started without a registry serves none of its endpoints: say how
+// to get one instead of "no such endpoint".
+async function registry(call) {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "ENDPOINT_NOT_FOUND") {
+      throw new ApiError(404, error.code, "This gateway serves no model registry: start it with " +
+        "--registry-address (mlgrpc up does).");
+    }
+    throw error;
   }
 }

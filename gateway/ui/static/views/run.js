@@ -103,6 +103,7 @@ async function live(runId, onRun, signal) {
       }, signal);
     } catch (error) {
       if (error.name === "AbortError") return;
+      if (error.unauthenticated) { showError(error); return; } // the login, not a retry loop
     }
     if (running) await new Promise((resolve) => setTimeout(resolve, 500));
   }

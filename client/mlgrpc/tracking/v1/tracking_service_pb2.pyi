@@ -179,11 +179,11 @@ class Run(_message.Message):
 
     @_builtins.property
     def inputs(self) -> _logged_models_pb2.RunInputs:
-        """Datasets and models the run used (GetRun; empty in SearchRuns)."""
+        """Datasets and models the run used."""
 
     @_builtins.property
     def outputs(self) -> _logged_models_pb2.RunOutputs:
-        """Models the run produced (GetRun; empty in SearchRuns)."""
+        """Models the run produced."""
 
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/<path>`: PUT a file, GET a file,
-GET the listing of `?path=`), streamed both ways over the tracking service's UploadArtifact and
-DownloadArtifact: no whole file is held in memory.
+DELETE a file or directory, GET the listing of `?path=`), streamed both ways over the tracking
+service's UploadArtifact and DownloadArtifact: no whole file is held in memory.
 
 MLflow names proxied files by a path under its artifact root; runs here show the root
 `mlflow-artifacts:/<experiment id>/<run id>/artifacts` (`convert.proxied_artifact_uri`), so a
@@ -85,6 +85,18 @@ def list_files(tracking: TrackingCalls, proxied_path: str) -> c.Json:
         entry = c.file_info_json(file)
         entries.append(entry | {"path": posixpath.basename(file.path)})
     return c.page_json("files", entries, "")
+
+
+def delete(tracking: TrackingCalls, artifact: RunArtifact) -> None:
+    """Delete a file or a directory of the run's artifacts; nothing there is no error."""
+    if not artifact.path:
+        raise RequestError("Name the file or directory to delete under the run's artifact root.")
+    tracking.call(
+        "DeleteArtifact",
+        pb.DeleteArtifactRequest(
+            run_id=artifact.run_id, path=artifact.path, model_id=artifact.model_id
+        ),
+    )
 
 
 def open_download(tracking: TrackingCalls, artifact: RunArtifact) -> Response:

@@ -214,6 +214,13 @@ _BY_ID: dict[tuple[str, str], Handler] = {
 }
 
 
+#: The id paths as (method, path, handler), for the OpenAPI description.
+ID_PATHS: list[tuple[str, str, Handler]] = [
+    (method, "logged-models/{model_id}" + rest, handler)
+    for (method, rest), handler in _BY_ID.items()
+] + [("DELETE", "logged-models/{model_id}/tags/{tag_key}", delete_logged_model_tag)]
+
+
 def match(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
     """The handler of `logged-models/{model_id}…` and the fields the path carries; None for
     another path (or a method the path does not take)."""

@@ -377,6 +377,12 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
             files=[convert.file_entry_to_proto(e) for e in repository.list(request.path)],
         )
 
+    def DeleteArtifact(self, request: pb.DeleteArtifactRequest, context: grpc.ServicerContext):
+        validate_relative_path(request.path, field="path")
+        repository = self._repository(request.run_id, writing=True, model_id=request.model_id)
+        repository.delete(request.path)
+        return pb.DeleteArtifactResponse()
+
 
 def _until_cancelled(messages: Iterable[T], context: grpc.ServicerContext) -> Iterator[T]:
     """The client's messages; ends quietly (no error to map) when the client cancels."""

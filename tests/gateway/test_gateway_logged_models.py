@@ -151,6 +151,13 @@ def test_model_artifacts_through_the_proxy(gateway: Gateway, experiment_id: str)
         query={"path": f"{experiment_id}/models/{model_id}/artifacts"},
     )
     assert listing.body["files"] == [{"path": "MLmodel", "is_dir": False, "file_size": 12}]
+    assert gateway.call("DELETE", f"{base}/MLmodel").status == 200
+    gone = gateway.call(
+        "GET",
+        "/api/2.0/mlflow-artifacts/artifacts",
+        query={"path": f"{experiment_id}/models/{model_id}/artifacts"},
+    )
+    assert "files" not in gone.body
     elsewhere = gateway.call(
         "PUT", f"/api/2.0/mlflow-artifacts/artifacts/999999/models/{model_id}/artifacts/x", b"x"
     )

@@ -165,6 +165,11 @@ class TrackingServiceStub:
                 request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsRequest.SerializeToString,
                 response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsResponse.FromString,
                 _registered_method=True)
+        self.DeleteArtifact = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/DeleteArtifact',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactResponse.FromString,
+                _registered_method=True)
         self.CreateLoggedModel = channel.unary_unary(
                 '/mlgrpc.tracking.v1.TrackingService/CreateLoggedModel',
                 request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelRequest.SerializeToString,
@@ -408,6 +413,16 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteArtifact(self, request, context):
+        """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+        artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+        artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+        be changed (FAILED_PRECONDITION).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateLoggedModel(self, request, context):
         """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
         to `<experiment artifact location>/models/<model_id>/artifacts`.
@@ -606,6 +621,11 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.ListArtifacts,
                     request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsRequest.FromString,
                     response_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsResponse.SerializeToString,
+            ),
+            'DeleteArtifact': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteArtifact,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactResponse.SerializeToString,
             ),
             'CreateLoggedModel': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateLoggedModel,
@@ -1338,6 +1358,33 @@ class TrackingService:
             '/mlgrpc.tracking.v1.TrackingService/ListArtifacts',
             mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsRequest.SerializeToString,
             mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/DeleteArtifact',
+            mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -104,6 +104,12 @@ class TrackingServiceStub:
     """
     ListArtifacts: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.ListArtifactsRequest, _tracking_service_pb2.ListArtifactsResponse]
     """Lists the direct children of a directory of a run's artifacts."""
+    DeleteArtifact: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteArtifactRequest, _tracking_service_pb2.DeleteArtifactResponse]
+    """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+    artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+    artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+    be changed (FAILED_PRECONDITION).
+    """
     CreateLoggedModel: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.CreateLoggedModelRequest, _logged_models_pb2.CreateLoggedModelResponse]
     """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
     to `<experiment artifact location>/models/<model_id>/artifacts`.
@@ -202,6 +208,12 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     """
     ListArtifacts: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.ListArtifactsRequest, _tracking_service_pb2.ListArtifactsResponse]  # type: ignore[assignment]
     """Lists the direct children of a directory of a run's artifacts."""
+    DeleteArtifact: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteArtifactRequest, _tracking_service_pb2.DeleteArtifactResponse]  # type: ignore[assignment]
+    """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+    artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+    artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+    be changed (FAILED_PRECONDITION).
+    """
     CreateLoggedModel: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.CreateLoggedModelRequest, _logged_models_pb2.CreateLoggedModelResponse]  # type: ignore[assignment]
     """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
     to `<experiment artifact location>/models/<model_id>/artifacts`.
@@ -447,6 +459,18 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.ListArtifactsResponse, _abc.Awaitable[_tracking_service_pb2.ListArtifactsResponse]]:
         """Lists the direct children of a directory of a run's artifacts."""
+
+    @_abc_1.abstractmethod
+    def DeleteArtifact(
+        self,
+        request: _tracking_service_pb2.DeleteArtifactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tracking_service_pb2.DeleteArtifactResponse, _abc.Awaitable[_tracking_service_pb2.DeleteArtifactResponse]]:
+        """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+        artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+        artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+        be changed (FAILED_PRECONDITION).
+        """
 
     @_abc_1.abstractmethod
     def CreateLoggedModel(

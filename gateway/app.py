@@ -69,7 +69,8 @@ def create_app(
         endpoint = endpoints.get((request.method, path))
         path_fields: dict[str, str] = {}
         if endpoint is None and (found := logged_model_routes.match(request.method, path)):
-            endpoint, path_fields = (found[0], tracking), found[1]  # logged-models/{model_id}…
+            handler, path_fields = found  # logged-models/{model_id}…
+            endpoint = (handler, tracking)
         if endpoint is None:
             if path in routed_paths or logged_model_routes.is_model_path(path):
                 return _method_not_allowed(request.method, API_PREFIX + path)
@@ -130,7 +131,7 @@ def create_app(
         [(method, API_PREFIX + path, handler) for (method, path), (handler, _) in endpoints.items()]
         + [
             (method, API_PREFIX + path, handler)
-            for method, path, handler in logged_model_routes.ID_PATHS
+            for method, path, handler in logged_model_routes.TEMPLATED
         ]
         + [
             ("GET", "/health", health),

@@ -214,8 +214,8 @@ _BY_ID: dict[tuple[str, str], Handler] = {
 }
 
 
-#: The id paths as (method, path, handler), for the OpenAPI description.
-ID_PATHS: list[tuple[str, str, Handler]] = [
+#: The id paths as OpenAPI templates, for /openapi.json: (method, path, handler).
+TEMPLATED: list[tuple[str, str, Handler]] = [
     (method, "logged-models/{model_id}" + rest, handler)
     for (method, rest), handler in _BY_ID.items()
 ] + [("DELETE", "logged-models/{model_id}/tags/{tag_key}", delete_logged_model_tag)]

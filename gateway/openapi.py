@@ -66,13 +66,12 @@ def openapi_document(
     operations: Iterable[tuple[str, str, Callable[..., Any]]], version: str
 ) -> Json:
     """The document for `(method, full path, handler)` triples; `{name}` in a path is a path
-    parameter (the artifact proxy's `{path}` spans slashes, a LoggedModel's `{model_id}` not)."""
+    parameter (the artifact proxy's `{path}` spans slashes)."""
     paths: dict[str, Json] = {}
     for method, path, handler in sorted(operations, key=lambda op: (op[1], op[0])):
         item = paths.setdefault(path, {})
         item[method.lower()] = _operation(method, handler, path)
-        names = re.findall(r"\{(\w+)\}", path)
-        if names:
+        if names := re.findall(r"\{(\w+)\}", path):
             item["parameters"] = [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in names

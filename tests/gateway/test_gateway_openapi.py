@@ -35,8 +35,9 @@ def test_every_routed_endpoint_is_described(document: dict) -> None:
         registry_routes.ROUTES,
         logged_model_routes.ROUTES,
     )
-    routed = {(m, "/api/2.0/mlflow/" + p) for table in tables for m, p in table}
-    routed |= {(m, "/api/2.0/mlflow/" + p) for m, p, _ in logged_model_routes.ID_PATHS}
+    routed = {(m, "/api/2.0/mlflow/" + p) for table in tables for m, p in table} | {
+        (m, "/api/2.0/mlflow/" + p) for m, p, _ in logged_model_routes.TEMPLATED
+    }
     assert routed <= described
     assert {("GET", "/health"), ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{path}")} <= described
     assert described - routed == {

@@ -92,7 +92,10 @@ def delete(tracking: TrackingCalls, artifact: RunArtifact) -> None:
     if not artifact.path:
         raise RequestError("Name the file or directory to delete under the run's artifact root.")
     tracking.call(
-        "DeleteArtifact", pb.DeleteArtifactRequest(run_id=artifact.run_id, path=artifact.path)
+        "DeleteArtifact",
+        pb.DeleteArtifactRequest(
+            run_id=artifact.run_id, path=artifact.path, model_id=artifact.model_id
+        ),
     )
 
 

@@ -85,6 +85,8 @@ def model_version_json(version: pb.ModelVersion) -> Json:
     data["run_link"] = version.run_link
     if version.aliases:
         data["aliases"] = list(version.aliases)
+    if version.model_id:
+        data["model_id"] = version.model_id
     return data
 
 

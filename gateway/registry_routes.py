@@ -161,6 +161,7 @@ def create_model_version(registry: RegistryCalls, body: Body) -> c.Json:
         tags=c.tags_of(body, pb.ModelVersionTag),
         run_link=c.optional_str(body, "run_link"),
         description=c.optional_str(body, "description"),
+        model_id=c.optional_str(body, "model_id"),  # MLflow 3: the LoggedModel it registers
     )
     version = registry.call("CreateModelVersion", request).model_version
     return {"model_version": rc.model_version_json(version)}
@@ -268,11 +269,20 @@ def _delete_unless_unset(
 def _source_for_registry(registry: RegistryCalls, source: str) -> str:
     """MLflow's client registers a run's model by its proxied location
     (`mlflow-artifacts:/<experiment>/<run>/artifacts/<path>`, the runs' roots the gateway shows);
-    the registry knows runs' files as `runs:/<run>/<path>`. Other sources pass unchanged."""
+    the registry knows runs' files as `runs:/<run>/<path>`, and a LoggedModel's root
+    (`…/<experiment>/models/<model id>/artifacts`, what MLflow 3 registers) as
+    `models:/<model id>`. Other sources pass unchanged."""
     parsed = urllib.parse.urlparse(source)
     if parsed.scheme != "mlflow-artifacts":
         return source
     artifact = artifact_proxy.resolve(registry.tracking, parsed.path)
+    if artifact.model_id and not artifact.path:
+        return f"models:/{artifact.model_id}"
+    if artifact.model_id:
+        raise RequestError(
+            f"Invalid value {source!r} for parameter 'source' supplied: register a logged "
+            "model by its artifact root, not a file below it."
+        )
     return f"runs:/{artifact.run_id}/{artifact.path}"
 
 

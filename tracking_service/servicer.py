@@ -287,6 +287,11 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
         response = pb.SearchRunsResponse(next_page_token=page.next_page_token)
         for run in page.items:
             convert.fill_run(response.runs.add(), run)
+        if page.items:  # datasets and models used and produced, as MLflow returns them
+            io = self._store.get_runs_io([run.info.run_id for run in page.items])
+            for message in response.runs:
+                if message.info.run_id in io:
+                    lc.fill_run_io(message.inputs, message.outputs, io[message.info.run_id])
         return response
 
     def _active_experiment_ids(self) -> list[str]:
@@ -374,7 +379,8 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
 
     def DeleteArtifact(self, request: pb.DeleteArtifactRequest, context: grpc.ServicerContext):
         validate_relative_path(request.path, field="path")
-        self._repository(request.run_id, writing=True).delete(request.path)
+        repository = self._repository(request.run_id, writing=True, model_id=request.model_id)
+        repository.delete(request.path)
         return pb.DeleteArtifactResponse()
 
 

@@ -75,6 +75,10 @@ def _logged_model(request: Any) -> ResourceRef | None:
     return ResourceRef(LOGGED_MODEL, request.model_id) if request.model_id else None
 
 
+def _run_or_logged_model(request: Any) -> ResourceRef | None:
+    return _run(request) or _logged_model(request)
+
+
 def _upload_header(request: Any) -> ResourceRef | None:
     # Only the first message (the header) names the run or the LoggedModel; chunks name nothing.
     if request.WhichOneof("content") != "header":
@@ -135,7 +139,7 @@ TRACKING_RULES: dict[str, Rule] = {
             "UploadArtifact": _on(Permission.EDIT, _upload_header),
             "DeleteRun": _on(Permission.MANAGE, _run),
             "RestoreRun": _on(Permission.MANAGE, _run),
-            "DeleteArtifact": _on(Permission.EDIT, _run),
+            "DeleteArtifact": _on(Permission.EDIT, _run_or_logged_model),
             "CreateLoggedModel": _on(Permission.EDIT, _experiment),
             "FinalizeLoggedModel": _on(Permission.EDIT, _logged_model),
             "SetLoggedModelTags": _on(Permission.EDIT, _logged_model),

@@ -151,6 +151,13 @@ def test_model_artifacts_through_the_proxy(gateway: Gateway, experiment_id: str)
         query={"path": f"{experiment_id}/models/{model_id}/artifacts"},
     )
     assert listing.body["files"] == [{"path": "MLmodel", "is_dir": False, "file_size": 12}]
+    assert gateway.call("DELETE", f"{base}/MLmodel").status == 200
+    gone = gateway.call(
+        "GET",
+        "/api/2.0/mlflow-artifacts/artifacts",
+        query={"path": f"{experiment_id}/models/{model_id}/artifacts"},
+    )
+    assert "files" not in gone.body
     elsewhere = gateway.call(
         "PUT", f"/api/2.0/mlflow-artifacts/artifacts/999999/models/{model_id}/artifacts/x", b"x"
     )
@@ -179,3 +186,31 @@ def test_bad_requests_answer_mlflows_errors(
 ) -> None:
     answer = gateway.call(method, path, body)
     assert (answer.status, answer.body["error_code"]) == (status, error_code), answer.body
+
+
+def test_a_logged_models_proxied_root_registers_it(registry_gateway: Gateway) -> None:
+    experiment = registry_gateway.post(
+        "experiments/create", {"name": f"reg-{uuid.uuid4().hex[:8]}"}
+    )
+    experiment_id = experiment.body["experiment_id"]
+    run = registry_gateway.post("runs/create", {"experiment_id": experiment_id, "start_time": 1})
+    run_id = run.body["run"]["info"]["run_id"]
+    model = _create(registry_gateway, experiment_id, source_run_id=run_id)["info"]
+    name = f"logged-{uuid.uuid4().hex[:8]}"
+    assert registry_gateway.post("registered-models/create", {"name": name}).status == 200
+    answer = registry_gateway.post(
+        "model-versions/create",
+        {
+            "name": name,
+            "source": model["artifact_uri"],
+            "run_id": run_id,
+            "model_id": model["model_id"],
+        },
+    )
+    assert answer.status == 200, answer.body
+    version = answer.body["model_version"]
+    assert version["model_id"] == model["model_id"] and version["run_id"] == run_id
+    below = registry_gateway.post(
+        "model-versions/create", {"name": name, "source": model["artifact_uri"] + "/MLmodel"}
+    )
+    assert below.status == 400

@@ -4,6 +4,7 @@ and the `datasets.*` conditions of SearchRuns. Portable SQLAlchemy, bound parame
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, insert, select
@@ -110,51 +111,75 @@ class RunInputStore(StoreBase):
         self.write("log_outputs", work)
 
     def get_run_io(self, run_id: str) -> RunIo:
-        """The datasets and models the run used and produced (in the order they were logged
-        is not kept: datasets by name, models by id)."""
+        """The datasets and models the run used and produced (datasets by name, models by id:
+        the order they were logged in is not kept)."""
 
         def work(connection: Connection) -> RunIo:
             self.fetch_run_info(connection, run_id)
-            d = DatasetRow
-            rows = connection.execute(
-                select(d.__table__)
-                .join(RunDatasetInputRow, RunDatasetInputRow.dataset_uuid == d.dataset_uuid)
-                .where(RunDatasetInputRow.run_uuid == run_id)
-                .order_by(d.name, d.digest)
-            )
-            datasets = {
-                row.dataset_uuid: Dataset(
-                    name=row.name,
-                    digest=row.digest,
-                    source_type=row.source_type,
-                    source=row.source,
-                    schema=row.dataset_schema,
-                    profile=row.profile,
-                )
-                for row in rows
-            }
-            tags: dict[str, dict[str, str]] = {key: {} for key in datasets}
-            for dataset_uuid, key, value in connection.execute(
-                select(RunInputTagRow.dataset_uuid, RunInputTagRow.key, RunInputTagRow.value)
-                .where(RunInputTagRow.run_uuid == run_id)
-                .order_by(RunInputTagRow.key)
-            ):
-                tags.setdefault(dataset_uuid, {})[key] = value
-            inputs, outputs = [], []
-            for model_id, direction, step in connection.execute(
-                select(RunModelIoRow.model_id, RunModelIoRow.direction, RunModelIoRow.step)
-                .where(RunModelIoRow.run_uuid == run_id)
-                .order_by(RunModelIoRow.model_id)
-            ):
-                target = inputs if direction == MODEL_INPUT else outputs
-                target.append(ModelIo(model_id, step))
-            return RunIo(
-                dataset_inputs=[DatasetInput(ds, tags[key]) for key, ds in datasets.items()],
-                model_inputs=inputs,
-                model_outputs=outputs,
-            )
+            return load_runs_io(connection, [run_id]).get(run_id, RunIo())
 
         return self.read(work)
+
+    def get_runs_io(self, run_ids: Sequence[str]) -> dict[str, RunIo]:
+        """get_run_io of many runs (a page of SearchRuns), by run id; runs without any are
+        left out."""
+        return self.read(lambda connection: load_runs_io(connection, run_ids))
+
+
+#: Run ids per IN list: far below every backend's bound-parameter limit.
+_IDS_PER_QUERY = 1000
+
+
+def load_runs_io(connection: Connection, run_ids: Sequence[str]) -> dict[str, RunIo]:
+    """What each of `run_ids` used and produced, by run id; runs that used and produced
+    nothing are left out."""
+    ids = list(dict.fromkeys(run_ids))
+    datasets: dict[str, dict[str, Dataset]] = defaultdict(dict)
+    tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    models: dict[str, tuple[list[ModelIo], list[ModelIo]]] = defaultdict(lambda: ([], []))
+    d = DatasetRow
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = ids[start : start + _IDS_PER_QUERY]
+        for row in connection.execute(
+            select(RunDatasetInputRow.run_uuid, d.__table__)
+            .join(d, RunDatasetInputRow.dataset_uuid == d.dataset_uuid)
+            .where(RunDatasetInputRow.run_uuid.in_(chunk))
+            .order_by(d.name, d.digest)
+        ):
+            datasets[row.run_uuid][row.dataset_uuid] = Dataset(
+                name=row.name,
+                digest=row.digest,
+                source_type=row.source_type,
+                source=row.source,
+                schema=row.dataset_schema,
+                profile=row.profile,
+            )
+        t = RunInputTagRow
+        for run_uuid, dataset_uuid, key, value in connection.execute(
+            select(t.run_uuid, t.dataset_uuid, t.key, t.value)
+            .where(t.run_uuid.in_(chunk))
+            .order_by(t.key)
+        ):
+            tags[(run_uuid, dataset_uuid)][key] = value
+        m = RunModelIoRow
+        for run_uuid, model_id, direction, step in connection.execute(
+            select(m.run_uuid, m.model_id, m.direction, m.step)
+            .where(m.run_uuid.in_(chunk))
+            .order_by(m.model_id)
+        ):
+            inputs, outputs = models[run_uuid]
+            (inputs if direction == MODEL_INPUT else outputs).append(ModelIo(model_id, step))
+    out = {}
+    for run_id in ids:
+        if run_id not in datasets and run_id not in models:
+            continue
+        inputs, outputs = models.get(run_id, ([], []))
+        used = [
+            DatasetInput(dataset, tags.get((run_id, dataset_uuid), {}))
+            for dataset_uuid, dataset in datasets.get(run_id, {}).items()
+        ]
+        out[run_id] = RunIo(dataset_inputs=used, model_inputs=inputs, model_outputs=outputs)
+    return out
 
 
 def _dataset_uuid(connection: Connection, experiment_id: int, dataset: Dataset) -> str:

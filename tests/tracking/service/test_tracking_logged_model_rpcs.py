@@ -137,6 +137,12 @@ def test_log_inputs_and_outputs_come_back_with_the_run(stub, model, run_id) -> N
     assert [i.dataset for i in run.inputs.dataset_inputs] == [dataset]
     assert run.inputs.dataset_inputs[0].tags[0].value == "training"
     assert [o.model_id for o in run.outputs.model_outputs] == [model.model_id]
+    found = stub.SearchRuns(
+        pb.SearchRunsRequest(
+            experiment_ids=[run.info.experiment_id], filter="datasets.name = 'wine'"
+        )
+    )
+    assert [(r.inputs, r.outputs) for r in found.runs] == [(run.inputs, run.outputs)]
 
 
 def test_artifacts_of_a_model_by_model_id(stub, model) -> None:

@@ -84,3 +84,14 @@ def test_search_runs_filters_on_dataset_name_digest_and_context(
     assert found("datasets.digest = 'd2'") == {"evaluated"}
     assert found("datasets.context = 'training'") == {"trained"}
     assert found("datasets.name LIKE 'wi%' AND datasets.context IN ('eval')") == {"evaluated"}
+
+
+def test_runs_io_of_a_page_in_one_call(
+    store: SqlTrackingStore, experiment_id: str, run_id: str
+) -> None:
+    plain = store.create_run(experiment_id).info.run_id
+    store.log_inputs(run_id, [wine()])
+    io = store.get_runs_io([run_id, plain])
+    assert set(io) == {run_id}
+    assert io[run_id].dataset_inputs == [wine()]
+    assert not store.get_run_io(plain).dataset_inputs

@@ -179,11 +179,11 @@ class Run(_message.Message):
 
     @_builtins.property
     def inputs(self) -> _logged_models_pb2.RunInputs:
-        """Datasets and models the run used (GetRun; empty in SearchRuns)."""
+        """Datasets and models the run used."""
 
     @_builtins.property
     def outputs(self) -> _logged_models_pb2.RunOutputs:
-        """Models the run produced (GetRun; empty in SearchRuns)."""
+        """Models the run produced."""
 
     def __init__(
         self,
@@ -1941,19 +1941,23 @@ class DeleteArtifactRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
     path: _builtins.str
     """File or directory relative to the run's artifact root; not empty."""
+    model_id: _builtins.str
+    """Id of a LoggedModel instead of a run: `path` is then relative to the model's artifact root."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         path: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -28,6 +28,9 @@ Handler = Callable[[RegistryCalls, Body], c.Json]
 #: Page sizes MLflow's server uses when the request gives none (its stores' defaults).
 SEARCH_REGISTERED_MODELS_DEFAULT = 100
 SEARCH_MODEL_VERSIONS_DEFAULT = 10_000
+#: MLflow's server orders model versions so when no order is given (its SQL store); our
+#: registry's own default is name ASC, version DESC.
+MODEL_VERSIONS_DEFAULT_ORDER = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]
 
 
 # --- registered models -----------------------------------------------------------------------
@@ -193,11 +196,13 @@ def search_model_versions(registry: RegistryCalls, body: Body) -> c.Json:
     request = pb.SearchModelVersionsRequest(
         filter=c.optional_str(body, "filter"),
         max_results=c.optional_int(body, "max_results", bits=32) or SEARCH_MODEL_VERSIONS_DEFAULT,
-        order_by=c.string_list(body, "order_by"),
+        order_by=c.string_list(body, "order_by") or MODEL_VERSIONS_DEFAULT_ORDER,
         page_token=c.optional_str(body, "page_token"),
     )
     response = registry.call("SearchModelVersions", request)
-    versions = [rc.model_version_json(version) for version in response.model_versions]
+    versions = [
+        rc.model_version_json(version, with_aliases=False) for version in response.model_versions
+    ]
     return c.page_json("model_versions", versions, response.next_page_token)
 
 

@@ -19,6 +19,7 @@ import mlgrpc
 from gateway import (
     artifact_proxy,
     errors,
+    logged_model_routes,
     metric_history_routes,
     multipart,
     openapi,
@@ -28,6 +29,7 @@ from gateway import (
 from gateway.registry_calls import RegistryCalls
 from gateway.service_calls import ServiceCalls
 from gateway.tracking_calls import TrackingCalls
+from gateway.ui.routes import ui_routes
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc.tls import ClientTls
 
@@ -44,12 +46,17 @@ def create_app(
 ) -> Starlette:
     """The gateway in front of the tracking service at `tracking_address` and, when given, the
     registry service at `registry_address` (any form the client takes: `host:port`, `grpc://…`,
-    `grpcs://…` with `tls`). Without a registry its endpoints are not served."""
+    `grpcs://…` with `tls`). Without a registry its endpoints are not served
+    (nor the web UI's registry page)."""
     tracking = TrackingCalls(tracking_address, tls)
     # Each route table with the calls its handlers take.
     endpoints: Endpoints = {
         key: (handler, tracking)
-        for table in (tracking_routes.ROUTES, metric_history_routes.ROUTES)
+        for table in (
+            tracking_routes.ROUTES,
+            metric_history_routes.ROUTES,
+            logged_model_routes.ROUTES,
+        )
         for key, handler in table.items()
     }
     if registry_address:
@@ -60,15 +67,19 @@ def create_app(
     async def mlflow_endpoint(request: Request) -> Response:
         path = request.path_params["path"]
         endpoint = endpoints.get((request.method, path))
+        path_fields: dict[str, str] = {}
+        if endpoint is None and (found := logged_model_routes.match(request.method, path)):
+            handler, path_fields = found  # logged-models/{model_id}…
+            endpoint = (handler, tracking)
         if endpoint is None:
-            if path in routed_paths:
+            if path in routed_paths or logged_model_routes.is_model_path(path):
                 return _method_not_allowed(request.method, API_PREFIX + path)
             return _endpoint_not_found(API_PREFIX + path)
         handler, service = endpoint
 
         async def answer() -> Response:
             calls = service.as_caller(request.headers.get("authorization"))
-            body = await _request_fields(request)
+            body = {**await _request_fields(request), **path_fields}
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, calls, body))
 
@@ -119,6 +130,10 @@ def create_app(
     document = openapi.openapi_document(
         [(method, API_PREFIX + path, handler) for (method, path), (handler, _) in endpoints.items()]
         + [
+            (method, API_PREFIX + path, handler)
+            for method, path, handler in logged_model_routes.TEMPLATED
+        ]
+        + [
             ("GET", "/health", health),
             ("GET", "/version", version),
             ("GET", ARTIFACTS_PREFIX, artifact_proxy.list_files),
@@ -152,6 +167,8 @@ def create_app(
         Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT", "DELETE"]),
         Route(MULTIPART_PREFIX + "{operation}/{path:path}", multipart_upload, methods=["POST"]),
     ]
+    # the web UI at / (docs/webui.md)
+    routes += ui_routes(tracking, _answer_or_error, registry_address, tls)
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 

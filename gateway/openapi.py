@@ -9,6 +9,7 @@ as a JSON object.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -70,9 +71,10 @@ def openapi_document(
     for method, path, handler in sorted(operations, key=lambda op: (op[1], op[0])):
         item = paths.setdefault(path, {})
         item[method.lower()] = _operation(method, handler, path)
-        if "{path}" in path:
+        if names := re.findall(r"\{(\w+)\}", path):
             item["parameters"] = [
-                {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in names
             ]
     return {
         "openapi": "3.1.0",

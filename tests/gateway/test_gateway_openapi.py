@@ -7,7 +7,7 @@ import pytest
 from gateway_helpers import Gateway
 from openapi_spec_validator import validate
 
-from gateway import metric_history_routes, registry_routes, tracking_routes
+from gateway import logged_model_routes, metric_history_routes, registry_routes, tracking_routes
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,15 @@ def test_every_routed_endpoint_is_described(document: dict) -> None:
         for method in item
         if method != "parameters"
     }
-    tables = (tracking_routes.ROUTES, metric_history_routes.ROUTES, registry_routes.ROUTES)
-    routed = {(m, "/api/2.0/mlflow/" + p) for table in tables for m, p in table}
+    tables = (
+        tracking_routes.ROUTES,
+        metric_history_routes.ROUTES,
+        registry_routes.ROUTES,
+        logged_model_routes.ROUTES,
+    )
+    routed = {(m, "/api/2.0/mlflow/" + p) for table in tables for m, p in table} | {
+        (m, "/api/2.0/mlflow/" + p) for m, p, _ in logged_model_routes.TEMPLATED
+    }
     assert routed <= described
     assert {("GET", "/health"), ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{path}")} <= described
     assert described - routed == {

@@ -17,9 +17,11 @@ from gateway import artifact_proxy
 from gateway import convert as c
 from gateway import registry_convert as rc
 from gateway.errors import RequestError
+from gateway.logged_model_convert import proxied_model_artifact_uri
 from gateway.registry_calls import RegistryCalls
 from mlgrpc.exceptions import NotFoundError
 from mlgrpc.registry.v1 import registry_service_pb2 as pb
+from mlgrpc.tracking.v1 import logged_models_pb2 as lm
 from mlgrpc.tracking.v1 import tracking_service_pb2 as tracking_pb
 
 Body = Mapping[str, Any]
@@ -164,6 +166,7 @@ def create_model_version(registry: RegistryCalls, body: Body) -> c.Json:
         tags=c.tags_of(body, pb.ModelVersionTag),
         run_link=c.optional_str(body, "run_link"),
         description=c.optional_str(body, "description"),
+        model_id=c.optional_str(body, "model_id"),
     )
     version = registry.call("CreateModelVersion", request).model_version
     return {"model_version": rc.model_version_json(version)}
@@ -240,11 +243,16 @@ def transition_model_version_stage(registry: RegistryCalls, body: Body) -> c.Jso
 
 
 def get_model_version_download_uri(registry: RegistryCalls, body: Body) -> c.Json:
-    """The proxied URI of the run's files for a `runs:/` source (what MLflow's client can read
-    through the gateway); the stored location otherwise."""
+    """The proxied URI of the files (what MLflow's client can read through the gateway): the
+    LoggedModel's for a version of one, the run's for a `runs:/` source; the stored location
+    otherwise."""
     name = c.required_str(body, "name")
     request = pb.GetModelVersionRequest(name=name, version=rc.version_of(body))
     version = registry.call("GetModelVersion", request).model_version
+    if version.model_id:
+        get_model = lm.GetLoggedModelRequest(model_id=version.model_id, allow_deleted=True)
+        model = registry.tracking.call("GetLoggedModel", get_model).model
+        return {"artifact_uri": proxied_model_artifact_uri(model.experiment_id, model.model_id)}
     run_path = _run_path(version.source)
     if run_path is not None:
         run_id, path = run_path

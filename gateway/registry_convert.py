@@ -65,7 +65,9 @@ def optional_bool(body: Mapping[str, Any], name: str) -> bool:
 # --- writing MLflow's response shapes --------------------------------------------------------
 
 
-def model_version_json(version: pb.ModelVersion) -> Json:
+def model_version_json(version: pb.ModelVersion, *, with_aliases: bool = True) -> Json:
+    """MLflow's ModelVersion; `with_aliases=False` where MLflow's server leaves them out (a
+    model's latest versions, search results)."""
     data: Json = {
         "name": version.name,
         "version": str(version.version),
@@ -83,7 +85,7 @@ def model_version_json(version: pb.ModelVersion) -> Json:
     if version.tags:
         data["tags"] = [{"key": tag.key, "value": tag.value} for tag in version.tags]
     data["run_link"] = version.run_link
-    if version.aliases:
+    if version.aliases and with_aliases:
         data["aliases"] = list(version.aliases)
     if version.model_id:
         data["model_id"] = version.model_id
@@ -99,7 +101,10 @@ def registered_model_json(model: pb.RegisteredModel) -> Json:
     if model.description:
         data["description"] = model.description
     if model.latest_versions:
-        data["latest_versions"] = [model_version_json(v) for v in model.latest_versions]
+        # Without aliases, as MLflow's server lists them (the model's own `aliases` has them).
+        data["latest_versions"] = [
+            model_version_json(version, with_aliases=False) for version in model.latest_versions
+        ]
     if model.tags:
         data["tags"] = [{"key": tag.key, "value": tag.value} for tag in model.tags]
     if model.aliases:

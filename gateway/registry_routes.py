@@ -17,9 +17,11 @@ from gateway import artifact_proxy
 from gateway import convert as c
 from gateway import registry_convert as rc
 from gateway.errors import RequestError
+from gateway.logged_model_convert import proxied_model_artifact_uri
 from gateway.registry_calls import RegistryCalls
 from mlgrpc.exceptions import NotFoundError
 from mlgrpc.registry.v1 import registry_service_pb2 as pb
+from mlgrpc.tracking.v1 import logged_models_pb2 as lm
 from mlgrpc.tracking.v1 import tracking_service_pb2 as tracking_pb
 
 Body = Mapping[str, Any]
@@ -28,6 +30,9 @@ Handler = Callable[[RegistryCalls, Body], c.Json]
 #: Page sizes MLflow's server uses when the request gives none (its stores' defaults).
 SEARCH_REGISTERED_MODELS_DEFAULT = 100
 SEARCH_MODEL_VERSIONS_DEFAULT = 10_000
+#: MLflow's server orders model versions so when no order is given (its SQL store); our
+#: registry's own default is name ASC, version DESC.
+MODEL_VERSIONS_DEFAULT_ORDER = ["last_updated_timestamp DESC", "name ASC", "version_number DESC"]
 
 
 # --- registered models -----------------------------------------------------------------------
@@ -194,11 +199,13 @@ def search_model_versions(registry: RegistryCalls, body: Body) -> c.Json:
     request = pb.SearchModelVersionsRequest(
         filter=c.optional_str(body, "filter"),
         max_results=c.optional_int(body, "max_results", bits=32) or SEARCH_MODEL_VERSIONS_DEFAULT,
-        order_by=c.string_list(body, "order_by"),
+        order_by=c.string_list(body, "order_by") or MODEL_VERSIONS_DEFAULT_ORDER,
         page_token=c.optional_str(body, "page_token"),
     )
     response = registry.call("SearchModelVersions", request)
-    versions = [rc.model_version_json(version) for version in response.model_versions]
+    versions = [
+        rc.model_version_json(version, with_aliases=False) for version in response.model_versions
+    ]
     return c.page_json("model_versions", versions, response.next_page_token)
 
 
@@ -236,11 +243,16 @@ def transition_model_version_stage(registry: RegistryCalls, body: Body) -> c.Jso
 
 
 def get_model_version_download_uri(registry: RegistryCalls, body: Body) -> c.Json:
-    """The proxied URI of the run's files for a `runs:/` source (what MLflow's client can read
-    through the gateway); the stored location otherwise."""
+    """The proxied URI of the files (what MLflow's client can read through the gateway): the
+    LoggedModel's for a version of one, the run's for a `runs:/` source; the stored location
+    otherwise."""
     name = c.required_str(body, "name")
     request = pb.GetModelVersionRequest(name=name, version=rc.version_of(body))
     version = registry.call("GetModelVersion", request).model_version
+    if version.model_id:
+        get_model = lm.GetLoggedModelRequest(model_id=version.model_id, allow_deleted=True)
+        model = registry.tracking.call("GetLoggedModel", get_model).model
+        return {"artifact_uri": proxied_model_artifact_uri(model.experiment_id, model.model_id)}
     run_path = _run_path(version.source)
     if run_path is not None:
         run_id, path = run_path

@@ -164,3 +164,46 @@ def test_mlflow_sees_mlflows_error_codes(
 
 def test_bad_version_message_names_the_field(registered: dict) -> None:
     assert "version" in registered["errors"]["bad_version"][2]
+
+
+#: MLflow 3's usual path: `log_model` makes a LoggedModel, `register_model("runs:/…/model")`
+#: registers it as `models:/m-…` with its model_id. argv = URI, experiment, model name.
+LOGGED_MODEL_REGISTERED = """
+import json, sys
+import numpy as np
+import mlflow
+import mlflow.sklearn
+from mlflow import MlflowClient
+from sklearn.linear_model import ElasticNet
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment(sys.argv[2])
+name = sys.argv[3]
+X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 2.0]])
+model = ElasticNet(alpha=0.1, random_state=0).fit(X, np.array([1.0, 2.0, 3.0, 5.0]))
+with mlflow.start_run() as run:
+    info = mlflow.sklearn.log_model(model, name="model", input_example=X[:1])
+version = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+client = MlflowClient()
+client.set_registered_model_alias(name, "champion", version.version)
+loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+print(json.dumps({
+    "model_id": info.model_id,
+    "source": version.source,
+    "download_uri": client.get_model_version_download_uri(name, version.version),
+    "prediction": loaded.predict(X).tolist(),
+    "in_process": model.predict(X).tolist(),
+}))
+"""
+
+
+def test_a_logged_model_registered_and_loaded_by_alias(
+    registry_gateway_url: str, run_in_mlflow_venv: RunScript
+) -> None:
+    name = f"wine-lm-{uuid.uuid4().hex[:8]}"
+    result = run_in_mlflow_venv(LOGGED_MODEL_REGISTERED, registry_gateway_url, f"lm-{name}", name)
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["source"] == f"models:/{seen['model_id']}"
+    assert seen["download_uri"].startswith("mlflow-artifacts:/")
+    assert seen["download_uri"].endswith(f"/models/{seen['model_id']}/artifacts")
+    assert seen["prediction"] == seen["in_process"]

@@ -52,9 +52,8 @@ SUPPORTED_SERIALIZATION_FORMATS = (
 )
 #: Formats whose loading runs code stored in the model file.
 CODE_EXECUTING_FORMATS = frozenset({SERIALIZATION_FORMAT_PICKLE, SERIALIZATION_FORMAT_CLOUDPICKLE})
-#: `loader_module` we write (so that MLflow loads our models) and the ones we accept.
+#: `loader_module` we write (so that MLflow loads our models); the registry lists those we accept.
 LOADER_MODULE = "mlflow.sklearn"
-ACCEPTED_LOADER_MODULES = frozenset({"mlflow.sklearn", "mlgrpc.sklearn"})
 
 _MODEL_FILE = {
     SERIALIZATION_FORMAT_SKOPS: "model.skops",
@@ -312,6 +311,17 @@ def load_model_from_dir(model_dir: str | os.PathLike[str], *, allow_pickle: bool
         skops_trusted_types=conf.get("skops_trusted_types"),
         allow_pickle=allow_pickle,
     )
+
+
+def load_pyfunc(model_dir: Path, conf: dict[str, Any], *, allow_pickle: bool) -> Any:
+    """The estimator wrapped for `python_function` (the flavor registry's entry point)."""
+    from mlgrpc.models.sklearn_pyfunc import SklearnPyfunc
+
+    estimator = load_model_from_dir(model_dir, allow_pickle=allow_pickle)
+    predict_fn = conf.get("predict_fn", "predict")
+    if not hasattr(estimator, predict_fn):
+        raise ModelFormatError(f"the {type(estimator).__name__} has no method {predict_fn!r}")
+    return SklearnPyfunc(estimator, predict_fn)
 
 
 def load_model(

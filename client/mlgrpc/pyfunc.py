@@ -31,10 +31,35 @@ from mlgrpc.models.schema_enforcement import (
     numeric_plan,
 )
 from mlgrpc.models.signature import Schema
+from mlgrpc.python_model import PythonModel, PythonModelContext
+from mlgrpc.python_model import log_model as _log_python_model
+from mlgrpc.python_model import save_model as _save_python_model
 
 logger = logging.getLogger(__name__)
 
 FLAVOR_NAME = PYFUNC_FLAVOR
+__all__ = [
+    "PyFuncModel",
+    "PythonModel",
+    "PythonModelContext",
+    "load_model",
+    "load_model_from_dir",
+    "log_model",
+    "save_model",
+]
+
+
+def log_model(name: str | None = None, **kwargs: Any) -> Any:
+    """Log a custom model: `log_model(name="m", python_model=…, artifacts=…, code_paths=…)`.
+
+    See `mlgrpc.python_model.log_model`; the model is cloudpickled (loading it runs code).
+    """
+    return _log_python_model(name, **kwargs)
+
+
+def save_model(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """Save a custom model directory: `save_model(path, python_model=…, artifacts=…)`."""
+    return _save_python_model(path, **kwargs)
 
 
 class PyFuncModel:

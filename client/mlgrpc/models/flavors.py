@@ -125,3 +125,4 @@ def for_loader_module(loader_module: str | None, model_dir: Path | str = "") -> 
 # ---- the flavors mlgrpc ships: one line each ---------------------------------------------------
 register(Flavor("sklearn", "mlgrpc.sklearn", ("mlflow.sklearn", "mlgrpc.sklearn"),
                 version_key="sklearn_version", distribution="scikit-learn"))  # fmt: skip
+register(Flavor("python_function", "mlgrpc.python_model", ("mlflow.pyfunc.model",)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -84,15 +85,17 @@ def log_version_mismatches(model_flavors: dict[str, dict[str, Any]], model_dir: 
         recorded = (model_flavors.get(flavor.name) or {}).get(flavor.version_key or "")
         if not recorded:
             continue
-        try:
-            running = metadata.version(flavor.distribution)
-        except metadata.PackageNotFoundError:
-            continue
+        running = getattr(sys.modules.get(flavor.library or ""), "__version__", None)
+        if running is None:
+            try:
+                running = metadata.version(flavor.distribution)
+            except metadata.PackageNotFoundError:
+                continue
         if str(recorded) != running:
             logger.warning(
                 "model %s was saved with %s %s; this server runs %s",
                 model_dir,
-                flavor.distribution,
+                flavor.distribution or flavor.library,
                 recorded,
                 running,
             )

@@ -126,3 +126,7 @@ def for_loader_module(loader_module: str | None, model_dir: Path | str = "") -> 
 register(Flavor("sklearn", "mlgrpc.sklearn", ("mlflow.sklearn", "mlgrpc.sklearn"),
                 version_key="sklearn_version", distribution="scikit-learn"))  # fmt: skip
 register(Flavor("python_function", "mlgrpc.python_model", ("mlflow.pyfunc.model",)))
+register(Flavor("xgboost", "mlgrpc.xgboost", ("mlflow.xgboost", "mlgrpc.xgboost"),
+                library="xgboost", extra="xgboost", version_key="xgb_version"))  # fmt: skip
+register(Flavor("lightgbm", "mlgrpc.lightgbm", ("mlflow.lightgbm", "mlgrpc.lightgbm"),
+                library="lightgbm", extra="lightgbm", version_key="lgb_version"))  # fmt: skip

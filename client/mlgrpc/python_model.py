@@ -107,15 +107,34 @@ class _ModuleRef:
         return importlib.import_module, (self.name,)
 
 
+class _TypeHints:
+    """Stands in for MLflow's `_TypeHints`, which its PythonModel caches in the pickled state."""
+
+    def __init__(self, input_: Any = None, output: Any = None) -> None:
+        self.input = input_
+        self.output = output
+
+
+#: Classes of MLflow's that its pickled PythonModels reference, and ours for them.
+_MLFLOW_STAND_INS = {("mlflow.models.signature", "_TypeHints"): _TypeHints}
+
+
 class _Unpickler(pickle.Unpickler):
-    """Resolves MLflow's model module to ours when MLflow is not installed."""
+    """Resolves MLflow's model module (and the helpers its state names) to ours when MLflow is
+    not installed."""
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == ("importlib", "import_module"):
             return _import_module
         if module in (_MLFLOW_MODULE, "mlflow.pyfunc"):
             return getattr(_import_module(_MLFLOW_MODULE), name)
-        return super().find_class(module, name)
+        try:
+            return super().find_class(module, name)
+        except ImportError:
+            stand_in = _MLFLOW_STAND_INS.get((module, name))
+            if stand_in is None:
+                raise
+            return stand_in
 
 
 # ---- saving --------------------------------------------------------------------------------

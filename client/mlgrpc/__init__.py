@@ -65,6 +65,10 @@ from mlgrpc.fluent import (
     set_tracking_uri,
     start_run,
 )
+from mlgrpc.system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+)
 
 __version__ = "0.1.0"
 
@@ -94,6 +98,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "ActiveRun",
     "Experiment",
     "FileInfo",

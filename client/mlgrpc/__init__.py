@@ -14,6 +14,7 @@ from typing import Any
 
 from mlgrpc import _mlflow_alias, config
 from mlgrpc._auth import get_token, set_token
+from mlgrpc.autologging import autolog
 from mlgrpc.client import MlgrpcClient
 from mlgrpc.config import get_registry_uri, set_registry_uri
 from mlgrpc.entities import (
@@ -98,6 +99,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "autolog",
     "disable_system_metrics_logging",
     "enable_system_metrics_logging",
     "ActiveRun",

@@ -188,3 +188,10 @@ class LightGBMPyfunc:
 def load_pyfunc(model_dir: Path, conf: dict[str, Any], *, allow_pickle: bool) -> LightGBMPyfunc:
     del conf
     return LightGBMPyfunc(load_model_from_dir(model_dir, allow_pickle=allow_pickle))
+
+
+def autolog(**flags: Any) -> None:
+    """Autologging of lightgbm training, as MLflow's (see `mlgrpc.autologging.lightgbm`)."""
+    from mlgrpc.autologging.lightgbm import autolog as enable
+
+    enable(**flags)

@@ -423,3 +423,10 @@ def _register(model_uri: str, name: str) -> int | None:
     registered = register(model_uri, name)
     version = getattr(registered, "version", None)
     return int(version) if version is not None else None
+
+
+def autolog(**flags: Any) -> None:
+    """Autologging of sklearn training, as MLflow's (see `mlgrpc.autologging.sklearn`)."""
+    from mlgrpc.autologging.sklearn import autolog as enable
+
+    enable(**flags)

@@ -204,3 +204,10 @@ class XGBoostPyfunc:
 def load_pyfunc(model_dir: Path, conf: dict[str, Any], *, allow_pickle: bool) -> XGBoostPyfunc:
     del conf, allow_pickle  # XGBoost's own formats run no code when loaded
     return XGBoostPyfunc(load_model_from_dir(model_dir))
+
+
+def autolog(**flags: Any) -> None:
+    """Autologging of xgboost training, as MLflow's (see `mlgrpc.autologging.xgboost`)."""
+    from mlgrpc.autologging.xgboost import autolog as enable
+
+    enable(**flags)

@@ -84,7 +84,9 @@ def register_model(model_uri: str, name: str, tags: Any = None, **kwargs: Any) -
 _mlflow_alias.install()
 
 #: Submodules imported on first attribute access, to keep `import mlgrpc` light.
-_LAZY_SUBMODULES = frozenset({"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri"})
+_LAZY_SUBMODULES = frozenset(
+    {"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri", "xgboost", "lightgbm"}
+)
 
 #: MLflow's name of the client, for `mlflow.MlflowClient()` in code ported by one import line.
 MlflowClient = MlgrpcClient

@@ -86,11 +86,20 @@ class AutologRun:
 
         return fluent._client()
 
+    def _safely(self, what: str, call: Callable[[], Any]) -> None:
+        # As MLflow's autologging: a value that cannot be logged never breaks training.
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("autologging could not log %s to run %s: %s", what, self.run_id, exc)
+
     def log_params(self, params: dict[str, Any]) -> None:
         from mlgrpc.entities import Param
 
         batch = [Param(str(k), _param_text(v)) for k, v in params.items()]
-        self._client().log_batch(self.run_id, params=batch, synchronous=False)
+        self._safely(
+            "params", lambda: self._client().log_batch(self.run_id, params=batch, synchronous=False)
+        )
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         import time
@@ -99,22 +108,27 @@ class AutologRun:
 
         now = int(time.time() * 1000)
         batch = [Metric(str(k), float(v), now, step) for k, v in metrics.items()]
-        self._client().log_batch(self.run_id, metrics=batch, synchronous=False)
+        self._safely(
+            "metrics",
+            lambda: self._client().log_batch(self.run_id, metrics=batch, synchronous=False),
+        )
 
     def set_tags(self, tags: dict[str, str]) -> None:
         from mlgrpc.entities import RunTag
 
         batch = [RunTag(k, str(v)) for k, v in tags.items()]
-        self._client().log_batch(self.run_id, tags=batch, synchronous=False)
+        self._safely(
+            "tags", lambda: self._client().log_batch(self.run_id, tags=batch, synchronous=False)
+        )
 
     def log_dict(self, data: Any, path: str) -> None:
-        self._client().log_dict(self.run_id, data, path)
+        self._safely(path, lambda: self._client().log_dict(self.run_id, data, path))
 
     def log_text(self, text: str, path: str) -> None:
-        self._client().log_text(self.run_id, text, path)
+        self._safely(path, lambda: self._client().log_text(self.run_id, text, path))
 
     def log_figure(self, figure: Any, path: str) -> None:
-        self._client().log_figure(self.run_id, figure, path)
+        self._safely(path, lambda: self._client().log_figure(self.run_id, figure, path))
 
 
 def _param_text(value: Any) -> str:

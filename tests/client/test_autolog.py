@@ -132,3 +132,16 @@ def test_lightgbm_autolog_logs_params_metrics_and_a_native_model(
     assert "t-l2" in data.metrics
     model = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
     assert len(model.predict(xy[0])) == len(xy[0])
+
+
+def test_without_input_examples_the_model_still_has_a_signature(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.sklearn.autolog(log_input_examples=False)
+    Ridge().fit(*xy)
+    (run,) = _runs(experiment_id)
+    model = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
+    assert model.metadata.signature is not None
+    assert model.metadata.saved_input_example_info is None

@@ -16,9 +16,20 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import mlgrpc
-from gateway import artifact_proxy, errors
+from gateway import (
+    artifact_proxy,
+    errors,
+    logged_model_routes,
+    metric_history_routes,
+    multipart,
+    openapi,
+    registry_routes,
+    tracking_routes,
+)
+from gateway.registry_calls import RegistryCalls
+from gateway.service_calls import ServiceCalls
 from gateway.tracking_calls import TrackingCalls
-from gateway.tracking_routes import ROUTES
+from gateway.ui.routes import ui_routes
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc.tls import ClientTls
 
@@ -26,23 +37,49 @@ logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/2.0/mlflow/"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts"
-_ROUTED_PATHS = {path for _, path in ROUTES}
+MULTIPART_PREFIX = "/api/2.0/mlflow-artifacts/mpu/"
+Endpoints = dict[tuple[str, str], tuple[Callable[[Any, Mapping[str, Any]], Any], ServiceCalls]]
 
 
-def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette:
-    """The gateway in front of the tracking service at `tracking_address` (any form the client
-    takes: `host:port`, `grpc://…`, `grpcs://…` with `tls`)."""
+def create_app(
+    tracking_address: str, tls: ClientTls | None = None, registry_address: str | None = None
+) -> Starlette:
+    """The gateway in front of the tracking service at `tracking_address` and, when given, the
+    registry service at `registry_address` (any form the client takes: `host:port`, `grpc://…`,
+    `grpcs://…` with `tls`). Without a registry its endpoints are not served
+    (nor the web UI's registry page)."""
     tracking = TrackingCalls(tracking_address, tls)
+    # Each route table with the calls its handlers take.
+    endpoints: Endpoints = {
+        key: (handler, tracking)
+        for table in (
+            tracking_routes.ROUTES,
+            metric_history_routes.ROUTES,
+            logged_model_routes.ROUTES,
+        )
+        for key, handler in table.items()
+    }
+    if registry_address:
+        registry = RegistryCalls(registry_address, tracking, tls)
+        endpoints |= {key: (handler, registry) for key, handler in registry_routes.ROUTES.items()}
+    routed_paths = {path for _, path in endpoints}
 
     async def mlflow_endpoint(request: Request) -> Response:
         path = request.path_params["path"]
-        handler = ROUTES.get((request.method, path))
-        if handler is None:
-            return _unrouted(request.method, path)
+        endpoint = endpoints.get((request.method, path))
+        path_fields: dict[str, str] = {}
+        if endpoint is None and (found := logged_model_routes.match(request.method, path)):
+            handler, path_fields = found  # logged-models/{model_id}…
+            endpoint = (handler, tracking)
+        if endpoint is None:
+            if path in routed_paths or logged_model_routes.is_model_path(path):
+                return _method_not_allowed(request.method, API_PREFIX + path)
+            return _endpoint_not_found(API_PREFIX + path)
+        handler, service = endpoint
 
         async def answer() -> Response:
-            calls = tracking.as_caller(request.headers.get("authorization"))
-            body = await _request_fields(request)
+            calls = service.as_caller(request.headers.get("authorization"))
+            body = {**await _request_fields(request), **path_fields}
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, calls, body))
 
@@ -56,6 +93,9 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
             if request.method == "PUT":
                 await artifact_proxy.upload(calls, artifact, request)
                 return _json({})
+            if request.method == "DELETE":
+                await run_in_threadpool(artifact_proxy.delete, calls, artifact)
+                return _json({})
             return await run_in_threadpool(artifact_proxy.open_download, calls, artifact)
 
         return await _answer_or_error(request, answer)
@@ -68,11 +108,49 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
 
         return await _answer_or_error(request, answer)
 
+    async def multipart_upload(request: Request) -> Response:
+        operation = request.path_params["operation"]
+        if operation not in multipart.REQUIRED_FIELDS:
+            return _endpoint_not_found(request.url.path)
+
+        async def answer() -> Response:
+            body = await _request_fields(request)
+            raise multipart.refusal(operation, request.path_params["path"], body)
+
+        return await _answer_or_error(request, answer)
+
     async def health(_: Request) -> Response:
+        """Liveness: `OK` while the gateway answers."""
         return PlainTextResponse("OK")
 
     async def version(_: Request) -> Response:
+        """The mlgrpc version of the gateway."""
         return PlainTextResponse(mlgrpc.__version__)
+
+    document = openapi.openapi_document(
+        [(method, API_PREFIX + path, handler) for (method, path), (handler, _) in endpoints.items()]
+        + [
+            (method, API_PREFIX + path, handler)
+            for method, path, handler in logged_model_routes.TEMPLATED
+        ]
+        + [
+            ("GET", "/health", health),
+            ("GET", "/version", version),
+            ("GET", ARTIFACTS_PREFIX, artifact_proxy.list_files),
+            ("GET", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.open_download),
+            ("PUT", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.upload),
+            ("DELETE", ARTIFACTS_PREFIX + "/{path}", artifact_proxy.delete),
+        ]
+        + [
+            ("POST", MULTIPART_PREFIX + operation + "/{path}", multipart.refusal)
+            for operation in multipart.REQUIRED_FIELDS
+        ],
+        mlgrpc.__version__,
+    )
+    openapi_body = json.dumps(document, separators=(",", ":"))
+
+    async def openapi_json(_: Request) -> Response:
+        return Response(openapi_body, media_type="application/json")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
@@ -83,10 +161,14 @@ def create_app(tracking_address: str, tls: ClientTls | None = None) -> Starlette
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route(API_PREFIX + "{path:path}", mlflow_endpoint, methods=methods),
         Route(ARTIFACTS_PREFIX, proxied_listing, methods=["GET"]),
-        Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT"]),
+        Route(ARTIFACTS_PREFIX + "/{path:path}", proxied_file, methods=["GET", "PUT", "DELETE"]),
+        Route(MULTIPART_PREFIX + "{operation}/{path:path}", multipart_upload, methods=["POST"]),
     ]
+    # the web UI at / (docs/webui.md)
+    routes += ui_routes(tracking, _answer_or_error, registry_address, tls)
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 
@@ -130,16 +212,10 @@ def _json(body: Mapping[str, Any]) -> Response:
     return Response(content, media_type="application/json")
 
 
-def _unrouted(method: str, path: str) -> JSONResponse:
-    if path in _ROUTED_PATHS:
-        return _method_not_allowed(method, API_PREFIX + path)
-    return _endpoint_not_found(API_PREFIX + path)
-
-
 def _endpoint_not_found(path: str) -> JSONResponse:
     message = (
-        f"No API endpoint {path} here: the gateway serves MLflow's tracking API and artifact "
-        "proxy only so far."
+        f"No API endpoint {path} here: the gateway serves MLflow's tracking and model-registry "
+        "APIs and its artifact proxy."
     )
     return errors.error_response(errors.ENDPOINT_NOT_FOUND, message, 404)
 

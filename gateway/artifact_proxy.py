@@ -1,10 +1,11 @@
 """MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/<path>`: PUT a file, GET a file,
-GET the listing of `?path=`), streamed both ways over the tracking service's UploadArtifact and
-DownloadArtifact: no whole file is held in memory.
+DELETE a file or directory, GET the listing of `?path=`), streamed both ways over the tracking
+service's UploadArtifact and DownloadArtifact: no whole file is held in memory.
 
 MLflow names proxied files by a path under its artifact root; runs here show the root
 `mlflow-artifacts:/<experiment id>/<run id>/artifacts` (`convert.proxied_artifact_uri`), so a
-path is `<experiment id>/<run id>/artifacts/<path in the run>`, resolved by run id.
+path is `<experiment id>/<run id>/artifacts/<path in the run>`, resolved by run id. LoggedModels
+show `mlflow-artifacts:/<experiment id>/models/<model id>/artifacts`, resolved by model id.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from gateway import convert as c
 from gateway.errors import RequestError
 from gateway.tracking_calls import TrackingCalls
 from mlgrpc.exceptions import NotFoundError, from_rpc_error
+from mlgrpc.tracking.v1 import logged_models_pb2 as lm
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
 _RUN_PATH = re.compile(r"^(\d+)/([0-9a-f]{32})/artifacts(?:/(.*))?$")
+_MODEL_PATH = re.compile(r"^(\d+)/models/(m-[0-9a-f]{32})/artifacts(?:/(.*))?$")
 #: Bytes per UploadArtifact message: HTTP bodies arrive in small pieces, gRPC takes up to 4 MiB.
 UPLOAD_MESSAGE_BYTES = 1024 * 1024
 #: Messages buffered between the HTTP body and the gRPC stream (back-pressure beyond that).
@@ -37,17 +40,31 @@ UPLOAD_QUEUE_MESSAGES = 8
 
 @dataclass(frozen=True)
 class RunArtifact:
-    run_id: str
-    path: str  # relative to the run's artifact root; "" is the root
+    run_id: str  # "" for a LoggedModel's artifact
+    path: str  # relative to the run's (or model's) artifact root; "" is the root
+    model_id: str = ""  # a LoggedModel's artifact instead of a run's
 
 
 def resolve(tracking: TrackingCalls, proxied_path: str) -> RunArtifact:
-    """The run and path a proxied path names; the experiment in it must be the run's."""
+    """The run (or LoggedModel) and path a proxied path names; the experiment in it must be
+    the run's (the model's)."""
+    model_match = _MODEL_PATH.match(proxied_path.strip("/"))
+    if model_match is not None:
+        experiment_id, model_id, path = (
+            model_match.group(1),
+            model_match.group(2),
+            model_match.group(3) or "",
+        )
+        model = tracking.call("GetLoggedModel", lm.GetLoggedModelRequest(model_id=model_id)).model
+        if model.experiment_id != experiment_id:
+            raise NotFoundError(f"Logged model '{model_id}' is not in experiment {experiment_id}.")
+        return RunArtifact("", path, model_id)
     match = _RUN_PATH.match(proxied_path.strip("/"))
     if match is None:
         raise RequestError(
-            f"Artifact path {proxied_path!r} is not '<experiment id>/<run id>/artifacts/<path>': "
-            "the gateway proxies the artifacts of runs only."
+            f"Artifact path {proxied_path!r} is not '<experiment id>/<run id>/artifacts/<path>' "
+            "or '<experiment id>/models/<model id>/artifacts/<path>': the gateway proxies the "
+            "artifacts of runs and logged models only."
         )
     experiment_id, run_id, path = match.group(1), match.group(2), match.group(3) or ""
     run = tracking.call("GetRun", pb.GetRunRequest(run_id=run_id)).run
@@ -59,7 +76,9 @@ def resolve(tracking: TrackingCalls, proxied_path: str) -> RunArtifact:
 def list_files(tracking: TrackingCalls, proxied_path: str) -> c.Json:
     """MLflow's proxied listing: entries named by their base names."""
     artifact = resolve(tracking, proxied_path)
-    request = pb.ListArtifactsRequest(run_id=artifact.run_id, path=artifact.path)
+    request = pb.ListArtifactsRequest(
+        run_id=artifact.run_id, path=artifact.path, model_id=artifact.model_id
+    )
     files = tracking.call("ListArtifacts", request).files
     entries = []
     for file in files:
@@ -68,13 +87,24 @@ def list_files(tracking: TrackingCalls, proxied_path: str) -> c.Json:
     return c.page_json("files", entries, "")
 
 
+def delete(tracking: TrackingCalls, artifact: RunArtifact) -> None:
+    """Delete a file or a directory of the run's artifacts; nothing there is no error."""
+    if not artifact.path:
+        raise RequestError("Name the file or directory to delete under the run's artifact root.")
+    tracking.call(
+        "DeleteArtifact", pb.DeleteArtifactRequest(run_id=artifact.run_id, path=artifact.path)
+    )
+
+
 def open_download(tracking: TrackingCalls, artifact: RunArtifact) -> Response:
     """A streamed response of one file; its header is read first, so that a missing file is a
     404 body and not a broken stream."""
     if not artifact.path:
         raise RequestError("The run's artifact root is a directory; name a file.")
     stream = tracking.download(
-        pb.DownloadArtifactRequest(run_id=artifact.run_id, path=artifact.path)
+        pb.DownloadArtifactRequest(
+            run_id=artifact.run_id, path=artifact.path, model_id=artifact.model_id
+        )
     )
     first = next(stream, None)
     if first is None or not first.HasField("header") or first.header.path != artifact.path:
@@ -113,6 +143,7 @@ async def upload(tracking: TrackingCalls, artifact: RunArtifact, request: Reques
     declared = request.headers.get("content-length", "")
     header = pb.UploadArtifactHeader(
         run_id=artifact.run_id,
+        model_id=artifact.model_id,
         path=artifact.path,
         file_size=int(declared) if declared.isdigit() else 0,
     )

@@ -11,14 +11,15 @@ import sys
 
 DEFAULT_PORT = 5000  # `mlflow server`'s port: the one an MLflow user's URIs already name
 DEFAULT_TRACKING_ADDRESS = "127.0.0.1:50051"
+DEFAULT_REGISTRY_ADDRESS = "127.0.0.1:50052"
 
 
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="mlgrpc server gateway",
-        description="Serve MLflow's REST API (tracking so far) backed by the mlgrpc services; "
-        "point MLflow's client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.",
+        description="Serve MLflow's REST API (tracking, model registry, artifacts) backed by "
+        "the mlgrpc services; point MLflow's client at it with MLFLOW_TRACKING_URI=http://HOST:PORT.",
     )
     parser.add_argument(
         "--tracking-address",
@@ -29,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--registry-address",
-        default=env("MLGRPC_REGISTRY_ADDRESS"),
-        help="the registry service (env MLGRPC_REGISTRY_ADDRESS); not used yet: the registry's "
-        "endpoints are not served so far",
+        default=env("MLGRPC_REGISTRY_ADDRESS", DEFAULT_REGISTRY_ADDRESS),
+        help="the registry service, for MLflow's registered-models/* and model-versions/* "
+        "(same forms and TLS as --tracking-address; an empty value serves no registry "
+        "endpoints) (env MLGRPC_REGISTRY_ADDRESS; default %(default)s)",
     )
     parser.add_argument(
         "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
@@ -41,6 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=int(env("MLGRPC_GATEWAY_PORT", str(DEFAULT_PORT))),
         help="port to bind (env MLGRPC_GATEWAY_PORT; default %(default)s)",
+    )
+    tls = parser.add_argument_group(
+        "HTTPS (off unless both are given; the TLS of the calls to the services is MLGRPC_TLS_*)"
+    )
+    tls.add_argument(
+        "--tls-cert",
+        default=env("MLGRPC_GATEWAY_TLS_CERT") or None,
+        metavar="PEM",
+        help="certificate chain the gateway presents (env MLGRPC_GATEWAY_TLS_CERT)",
+    )
+    tls.add_argument(
+        "--tls-key",
+        default=env("MLGRPC_GATEWAY_TLS_KEY") or None,
+        metavar="PEM",
+        help="private key of --tls-cert (env MLGRPC_GATEWAY_TLS_KEY)",
     )
     parser.add_argument(
         "--log-level",
@@ -52,8 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_https(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse at start-up (one line, exit status 2) a certificate without its key, an unreadable
+    file or a key of another certificate, rather than fail every handshake later."""
+    from mlgrpc_server.tls import TlsConfigError, TlsServerConfig
+
+    if not args.tls_cert and not args.tls_key:
+        return
+    if not args.tls_cert or not args.tls_key:
+        missing = "--tls-key" if args.tls_cert else "--tls-cert"
+        parser.exit(2, f"{parser.prog}: HTTPS needs a certificate and its key: give {missing}\n")
+    try:
+        TlsServerConfig.from_files(args.tls_cert, args.tls_key)
+    except TlsConfigError as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_https(parser, args)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -64,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     from mlgrpc.exceptions import MlgrpcException
 
     try:
-        app = create_app(args.tracking_address)
+        app = create_app(args.tracking_address, registry_address=args.registry_address or None)
     except MlgrpcException as error:  # an address the client cannot read
         print(f"mlgrpc server gateway: {error}", file=sys.stderr)
         return 2
@@ -72,7 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     # signal to the handler it found: a no-op one makes the exit status 0, as the services'.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: None)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        ssl_certfile=args.tls_cert,
+        ssl_keyfile=args.tls_key,
+    )
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.errors import RequestError
+from gateway.logged_model_convert import run_inputs_json, run_outputs_json
 from mlgrpc.common.v1 import common_pb2
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
@@ -170,7 +171,14 @@ def tags_of(body: Mapping[str, Any], message: type[Any]) -> list[Any]:
 
 
 def metric_of(item: Mapping[str, Any]) -> pb.Metric:
-    metric = pb.Metric(key=required_str(item, "key"), value=required_double(item, "value"))
+    metric = pb.Metric(
+        key=required_str(item, "key"),
+        value=required_double(item, "value"),
+        # MLflow 3 links a value to a LoggedModel and a dataset.
+        model_id=optional_str(item, "model_id"),
+        dataset_name=optional_str(item, "dataset_name"),
+        dataset_digest=optional_str(item, "dataset_digest"),
+    )
     timestamp = optional_int(item, "timestamp")
     if timestamp is not None:
         metric.timestamp = timestamp
@@ -261,8 +269,12 @@ def run_json(run: pb.Run) -> Json:
             "tags": _key_values(run.data.tags),
         }
     )
-    # Datasets and LoggedModels are not in our contracts yet: MLflow's empty objects.
-    return {"info": run_info_json(run.info), "data": data, "inputs": {}, "outputs": {}}
+    return {
+        "info": run_info_json(run.info),
+        "data": data,
+        "inputs": run_inputs_json(run.inputs),
+        "outputs": run_outputs_json(run.outputs),
+    }
 
 
 def file_info_json(file: pb.FileInfo) -> Json:

@@ -132,6 +132,9 @@ def log_metric(tracking: TrackingCalls, body: Body) -> c.Json:
         run_id=c.run_id_of(body),
         key=c.required_str(body, "key"),
         value=c.required_double(body, "value"),
+        model_id=c.optional_str(body, "model_id"),
+        dataset_name=c.optional_str(body, "dataset_name"),
+        dataset_digest=c.optional_str(body, "dataset_digest"),
     )
     request.timestamp = c.required_int(body, "timestamp")  # required by MLflow's server
     step = c.optional_int(body, "step")

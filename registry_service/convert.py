@@ -31,6 +31,7 @@ def model_version_to_proto(mv: domain.ModelVersion) -> pb.ModelVersion:
         run_link=mv.run_link,
         aliases=list(mv.aliases),
         storage_location=mv.storage_location,
+        model_id=mv.model_id,
     )
 
 

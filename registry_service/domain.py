@@ -44,6 +44,8 @@ class ModelVersion:
     status_message: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    #: The MLflow 3 LoggedModel (`m-…`) the version registers; "" for none.
+    model_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from mlgrpc_server.errors import InvalidArgument
 from registry_service import convert
 from registry_service.store import SqlRegistryStore
 from registry_service.store import validation as v
-from registry_service.tracking_client import TrackingClient
+from registry_service.tracking_client import LoggedModelLocation, TrackingClient
 from registry_service.uris import parse_models_uri, parse_runs_source
 from registry_service.watch import DEFAULT_POLL_SECONDS, ChangeNotifier, watch_registered_model
 
@@ -142,8 +142,20 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
         v.validate_no_control_characters(source, field="source")
         run_id = request.run_id
         storage_location, artifact_path = source, ""
+        model_id = request.model_id
         runs_source = parse_runs_source(source)
-        if runs_source is not None:
+        logged = self._logged_model_of(source)
+        if logged is not None:  # models:/m-<id>: an MLflow 3 LoggedModel
+            if model_id and model_id != logged.model_id:
+                raise InvalidArgument(
+                    f"model_id {model_id!r} is not the logged model of source {source!r}",
+                    field="model_id",
+                )
+            model_id, storage_location = logged.model_id, logged.artifact_location
+            if logged.source_run_id:
+                _refuse_other_run(run_id, logged.source_run_id, source)
+            run_id = run_id or logged.source_run_id
+        elif runs_source is not None:
             _refuse_other_run(run_id, runs_source.run_id, source)
             run_id, source = runs_source.run_id, runs_source.uri
         elif source.startswith(MODELS_SCHEME):
@@ -155,6 +167,8 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
             storage_location, artifact_path = copied.storage_location, copied.artifact_path
         else:
             source = storage_location = self._locations.check(source, field="source")
+        if model_id and logged is None:
+            self._tracking.get_logged_model(model_id)  # it must exist: NotFound otherwise
         if run_id:
             v.validate_run_id(run_id)
             run = self._tracking.get_run(run_id)
@@ -171,6 +185,7 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
             tags=tags,
             run_link=request.run_link,
             description=request.description,
+            model_id=model_id,
         )
         self._notifier.notify()
         return pb.CreateModelVersionResponse(model_version=convert.model_version_to_proto(version))
@@ -274,13 +289,31 @@ class ModelRegistryServicer(pb_grpc.ModelRegistryServiceServicer):
     def ResolveModelUri(
         self, request: pb.ResolveModelUriRequest, context: Ctx
     ) -> pb.ResolveModelUriResponse:
-        version = self._store.resolve(parse_models_uri(request.model_uri))
+        parsed = parse_models_uri(request.model_uri)
+        if parsed.model_id is not None:  # an MLflow 3 LoggedModel: the tracking service knows it
+            logged = self._tracking.get_logged_model(parsed.model_id, field="model_uri")
+            return pb.ResolveModelUriResponse(
+                storage_location=logged.artifact_location,
+                run_id=logged.source_run_id,
+                model_id=logged.model_id,
+            )
+        version = self._store.resolve(parsed)
         return pb.ResolveModelUriResponse(
             model_version=convert.model_version_to_proto(version),
             storage_location=version.storage_location,
             run_id=version.run_id,
             artifact_path=version.artifact_path,
+            model_id=version.model_id,
         )
+
+    def _logged_model_of(self, source: str) -> LoggedModelLocation | None:
+        """The LoggedModel a `models:/m-<id>` source names; None for any other source."""
+        if not source.startswith(MODELS_SCHEME):
+            return None
+        parsed = parse_models_uri(source, field="source")
+        if parsed.model_id is None:
+            return None
+        return self._tracking.get_logged_model(parsed.model_id, field="source")
 
     def WatchRegisteredModel(
         self, request: pb.WatchRegisteredModelRequest, context: Ctx

@@ -1,4 +1,5 @@
-"""The registry's gRPC client of the tracking service: only GetRun, with a short deadline.
+"""The registry's gRPC client of the tracking service: GetRun and GetLoggedModel, with a short
+deadline.
 
 The registry never reads the tracking tables; it asks the tracking service. A tracking service
 that is down or slow makes CreateModelVersion fail fast with UNAVAILABLE naming its address,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -38,6 +40,15 @@ class RunLocation:
     artifact_uri: str
 
 
+@dataclass(frozen=True)
+class LoggedModelLocation:
+    """What the registry needs to know of an MLflow 3 LoggedModel."""
+
+    model_id: str
+    artifact_location: str
+    source_run_id: str
+
+
 class TrackingClient:
     def __init__(
         self,
@@ -55,32 +66,43 @@ class TrackingClient:
         )
         self._stub = tracking_grpc.TrackingServiceStub(self._channel)
 
-    def get_run(self, run_id: str) -> RunLocation:
-        """The run's artifact root; NotFound if it does not exist, Unavailable if no answer."""
+    def _ask(self, method: str, request: object, what: str, field: str) -> Any:
+        """`method(request)`; NotFound naming `field` if `what` does not exist, Unavailable if
+        the tracking service does not answer."""
         try:
-            response = self._stub.GetRun(
-                tracking_pb.GetRunRequest(run_id=run_id), timeout=self._deadline
-            )
+            return getattr(self._stub, method)(request, timeout=self._deadline)
         except grpc.RpcError as error:
             code = error.code()
             if code == grpc.StatusCode.NOT_FOUND:
                 raise NotFound(
-                    f"run {run_id!r} does not exist in the tracking service at {self.address}",
-                    field="run_id",
+                    f"{what} does not exist in the tracking service at {self.address}",
+                    field=field,
                 ) from None
             if code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise NotFound(
-                    f"run {run_id!r} does not exist ({error.details()})", field="run_id"
-                ) from None
+                raise NotFound(f"{what} does not exist ({error.details()})", field=field) from None
             logger.warning(
-                "GetRun(%s) at %s failed: %s %s", run_id, self.address, code, error.details()
+                "%s(%s) at %s failed: %s %s", method, what, self.address, code, error.details()
             )
             raise Unavailable(
-                f"the tracking service at {self.address} could not be asked about run "
-                f"{run_id!r} ({code.name}: {error.details()}); retry when it is reachable",
-                field="run_id",
+                f"the tracking service at {self.address} could not be asked about {what} "
+                f"({code.name}: {error.details()}); retry when it is reachable",
+                field=field,
                 metadata={"tracking_address": self.address},
             ) from None
+
+    def get_logged_model(self, model_id: str, field: str = "model_id") -> LoggedModelLocation:
+        """The LoggedModel's artifact root and source run; NotFound naming `field` if it does
+        not exist, Unavailable if the tracking service does not answer."""
+        from mlgrpc.tracking.v1 import logged_models_pb2 as lm
+
+        request = lm.GetLoggedModelRequest(model_id=model_id)
+        model = self._ask("GetLoggedModel", request, f"logged model {model_id!r}", field).model
+        return LoggedModelLocation(model.model_id, model.artifact_location, model.source_run_id)
+
+    def get_run(self, run_id: str) -> RunLocation:
+        """The run's artifact root; NotFound if it does not exist, Unavailable if no answer."""
+        request = tracking_pb.GetRunRequest(run_id=run_id)
+        response = self._ask("GetRun", request, f"run {run_id!r}", "run_id")
         return RunLocation(
             run_id=response.run.info.run_id, artifact_uri=response.run.info.artifact_uri
         )

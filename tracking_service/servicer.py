@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import grpc
@@ -22,6 +22,7 @@ from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, ServiceError
 from tracking_service import convert, domain
+from tracking_service import logged_model_convert as lc
 from tracking_service.artifacts import ArtifactRepository, repository_for, validate_relative_path
 from tracking_service.artifacts.transfer import (
     UploadAbandoned,
@@ -29,6 +30,7 @@ from tracking_service.artifacts.transfer import (
     receive_file,
     send_tree,
 )
+from tracking_service.logged_model_servicer import LoggedModelRpcs
 from tracking_service.store.interface import TrackingStore
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class TrackingServicer(pb_grpc.TrackingServiceServicer):
+class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
     def __init__(self, store: TrackingStore, locations: ArtifactLocations) -> None:
         self._store = store
         self._locations = locations
@@ -142,7 +144,10 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         return pb.CreateRunResponse(run=convert.run_to_proto(run))
 
     def GetRun(self, request: pb.GetRunRequest, context: grpc.ServicerContext):
-        return pb.GetRunResponse(run=convert.run_to_proto(self._store.get_run(request.run_id)))
+        response = pb.GetRunResponse(run=convert.run_to_proto(self._store.get_run(request.run_id)))
+        run = response.run
+        lc.fill_run_io(run.inputs, run.outputs, self._store.get_run_io(request.run_id))
+        return response
 
     def UpdateRun(self, request: pb.UpdateRunRequest, context: grpc.ServicerContext):
         info = self._store.update_run(
@@ -170,7 +175,22 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             timestamp=request.timestamp if request.HasField("timestamp") else now_ms(),
             step=request.step if request.HasField("step") else 0,
         )
+        linked = []
+        if request.model_id:
+            linked.append(
+                pb.Metric(
+                    key=metric.key,
+                    value=metric.value,
+                    timestamp=metric.timestamp,
+                    step=metric.step,
+                    model_id=request.model_id,
+                    dataset_name=request.dataset_name,
+                    dataset_digest=request.dataset_digest,
+                )
+            )
+            self._store.check_model_metrics(linked)  # type: ignore[arg-type]
         self._store.log_batch(request.run_id, metrics=[metric])
+        self._link_model_metrics(request.run_id, linked)
         return pb.LogMetricResponse()
 
     def LogParam(self, request: pb.LogParamRequest, context: grpc.ServicerContext):
@@ -186,6 +206,9 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         return pb.DeleteTagResponse()
 
     def LogBatch(self, request: pb.LogBatchRequest, context: grpc.ServicerContext):
+        linked = request.metrics if any(m.model_id for m in request.metrics) else []
+        if linked:  # refused before the run's values are written, not after
+            self._store.check_model_metrics(linked)  # type: ignore[arg-type]
         # Protobuf Metric/Param/RunTag messages have the attributes the store reads
         # (.key/.value/.timestamp/.step): passed as they are, which spares a copy per item.
         outcome = self._store.log_batch(
@@ -195,7 +218,16 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             tags=request.tags,  # type: ignore[arg-type]
             batch_id=request.batch_id,
         )
+        self._link_model_metrics(request.run_id, linked)
         return pb.LogBatchResponse(replayed=outcome.replayed)
+
+    def _link_model_metrics(self, run_id: str, linked: Sequence[pb.Metric]) -> None:
+        """Values logged with a `model_id` are also linked to that LoggedModel, checked before
+        (`check_model_metrics`) and written in a second transaction after the run's own: a
+        failure here is answered (a retried batch rewrites nothing of the run's) and never
+        loses the run's values."""
+        if linked:
+            self._store.log_model_metrics(run_id, linked)  # type: ignore[arg-type]
 
     def LogStream(
         self, request_iterator: Iterable[pb.LogStreamRequest], context: grpc.ServicerContext
@@ -244,13 +276,8 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         return response
 
     def SearchRuns(self, request: pb.SearchRunsRequest, context: grpc.ServicerContext):
-        if not request.experiment_ids:
-            raise InvalidArgument(
-                "experiment_ids is empty; give at least one experiment to search",
-                field="experiment_ids",
-            )
         page = self._store.search_runs(
-            list(request.experiment_ids),
+            list(request.experiment_ids) or self._active_experiment_ids(),
             filter_string=request.filter,
             view_type=convert.view_type_from_proto(request.run_view_type, field="run_view_type"),
             max_results=page_size(request.max_results, SEARCH_PAGE),
@@ -262,9 +289,25 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
             convert.fill_run(response.runs.add(), run)
         return response
 
+    def _active_experiment_ids(self) -> list[str]:
+        """Every active experiment: what SearchRuns without experiment ids searches, as MLflow."""
+        ids: list[str] = []
+        token = ""
+        while True:
+            page = self._store.search_experiments(
+                max_results=SEARCH_PAGE[1], page_token=token, order_by=["experiment_id ASC"]
+            )
+            ids += [experiment.experiment_id for experiment in page.items]
+            token = page.next_page_token
+            if not token:
+                return ids
+
     # Artifacts
 
-    def _repository(self, run_id: str, *, writing: bool) -> ArtifactRepository:
+    def _repository(self, run_id: str, *, writing: bool, model_id: str = "") -> ArtifactRepository:
+        if model_id:  # a LoggedModel's artifacts rather than a run's
+            location = self._store.logged_model_artifact_location(model_id, writing=writing)
+            return repository_for(location)
         info = self._store.get_run_info(run_id)
         if writing and info.lifecycle_stage == domain.DELETED:
             raise FailedPrecondition(
@@ -284,9 +327,9 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         header = first.header
         validate_relative_path(header.path, field="header.path")
         check_expectations(sha256=header.sha256, file_size=header.file_size)
-        writer = self._repository(header.run_id, writing=True).open_writer(
-            header.path, field="header.path"
-        )
+        writer = self._repository(
+            header.run_id, writing=True, model_id=header.model_id
+        ).open_writer(header.path, field="header.path")
         try:
             stored = receive_file(
                 writer,
@@ -310,7 +353,8 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
         self, request: pb.DownloadArtifactRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.DownloadArtifactResponse]:
         validate_relative_path(request.path, field="path", allow_root=True)
-        for item in send_tree(self._repository(request.run_id, writing=False), request.path):
+        repository = self._repository(request.run_id, writing=False, model_id=request.model_id)
+        for item in send_tree(repository, request.path):
             if isinstance(item, bytes):
                 yield pb.DownloadArtifactResponse(chunk=item)
             else:
@@ -322,11 +366,16 @@ class TrackingServicer(pb_grpc.TrackingServiceServicer):
 
     def ListArtifacts(self, request: pb.ListArtifactsRequest, context: grpc.ServicerContext):
         validate_relative_path(request.path, field="path", allow_root=True)
-        repository = self._repository(request.run_id, writing=False)
+        repository = self._repository(request.run_id, writing=False, model_id=request.model_id)
         return pb.ListArtifactsResponse(
             root_uri=repository.root_uri,
             files=[convert.file_entry_to_proto(e) for e in repository.list(request.path)],
         )
+
+    def DeleteArtifact(self, request: pb.DeleteArtifactRequest, context: grpc.ServicerContext):
+        validate_relative_path(request.path, field="path")
+        self._repository(request.run_id, writing=True).delete(request.path)
+        return pb.DeleteArtifactResponse()
 
 
 def _until_cancelled(messages: Iterable[T], context: grpc.ServicerContext) -> Iterator[T]:

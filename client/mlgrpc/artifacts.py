@@ -21,6 +21,7 @@ from mlgrpc._channel import call_server_stream, call_unary
 from mlgrpc.entities import FileInfo
 from mlgrpc.exceptions import InvalidArgumentError, MlgrpcException, NotFoundError
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+from mlgrpc.uris import LOGGED_MODEL_ID
 
 #: Bytes per upload message (the service accepts up to 4 MiB).
 CHUNK_BYTES = 2 * 1024 * 1024
@@ -50,12 +51,13 @@ def upload_file(
     path: str,
     progress: Progress | None = None,
 ) -> FileInfo:
-    """Upload one local file as the artifact `path` of the run."""
+    """Upload one local file as the artifact `path` of the run (or, given an `m-…` id, of the
+    LoggedModel)."""
     local = Path(local_path)
     if not local.is_file():
         raise InvalidArgumentError(f"{str(local)!r} is not a file", field="local_path")
     header = pb.UploadArtifactHeader(
-        run_id=run_id, path=path, file_size=local.stat().st_size, sha256=file_sha256(local)
+        **owner_fields(run_id), path=path, file_size=local.stat().st_size, sha256=file_sha256(local)
     )
 
     def requests() -> Iterator[pb.UploadArtifactRequest]:
@@ -94,10 +96,16 @@ def upload_dir(
     return uploaded
 
 
+def owner_fields(owner_id: str) -> dict[str, str]:
+    """The request fields naming whose artifacts: a run id, or a LoggedModel id (`m-…`)."""
+    return {"model_id": owner_id} if LOGGED_MODEL_ID.fullmatch(owner_id) else {"run_id": owner_id}
+
+
 def list_artifacts(stub: Any, run_id: str, path: str | None) -> list[FileInfo]:
+    """The entries of a directory of a run's (or, given an `m-…` id, a LoggedModel's) artifacts."""
     response = call_unary(
         stub.ListArtifacts,
-        pb.ListArtifactsRequest(run_id=run_id, path=(path or "").strip("/")),
+        pb.ListArtifactsRequest(**owner_fields(run_id), path=(path or "").strip("/")),
         name="ListArtifacts",
     )
     return [FileInfo.from_proto(f) for f in response.files]
@@ -110,7 +118,8 @@ def download(
     dst_path: str | os.PathLike[str] | None,
     progress: Progress | None = None,
 ) -> str:
-    """Download the file or directory `path` of the run below `dst_path`; return its local path.
+    """Download the file or directory `path` of the run (or, given an `m-…` id, of the
+    LoggedModel) below `dst_path`; return its local path.
 
     Like MLflow, the result is `dst_path/path` (a new temporary directory if dst_path is None).
     """
@@ -120,7 +129,7 @@ def download(
     destination = destination.resolve()
     stream = call_server_stream(
         stub.DownloadArtifact,
-        pb.DownloadArtifactRequest(run_id=run_id, path=path),
+        pb.DownloadArtifactRequest(**owner_fields(run_id), path=path),
         name="DownloadArtifact",
     )
     writer: _FileWriter | None = None

@@ -39,6 +39,7 @@ from mlgrpc.entities import (
     ViewType,
 )
 from mlgrpc.exceptions import MlgrpcException, NotFoundError, UnsentLogsError
+from mlgrpc.logged_models import LoggedModelCalls
 from mlgrpc.metric_step import checked_step
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
@@ -87,7 +88,7 @@ REGISTRY_METHODS = frozenset(
 )
 
 
-class MlgrpcClient:
+class MlgrpcClient(LoggedModelCalls):
     """Client of the tracking service at `tracking_uri` (default: `mlgrpc.get_tracking_uri()`)
     and, for MlflowClient's registry methods, of the registry at `registry_uri`.
 

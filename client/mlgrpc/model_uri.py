@@ -7,6 +7,8 @@ Accepted forms:
 - `models:/name/3`, `models:/name@alias`, `models:/name/Stage`, `models:/name/latest`: asked of
   the registry service (`mlgrpc.registration.resolve_models_uri`), which names the version's
   `runs:/…` URI or artifact location, resolved in turn;
+- `models:/m-<id>` (an MLflow 3 LoggedModel): its artifacts downloaded through the tracking
+  service, as MLflow's client does (no registry needed);
 - any scheme with a resolver registered by `register_model_uri_resolver(scheme, fn)`: `fn`
   receives the URI and returns another URI or a local path, which is resolved in turn.
 """
@@ -67,6 +69,20 @@ def _download_run_artifacts(uri: str, dst_path: str | None) -> str:
     return str(local)
 
 
+def _download_logged_model(uri: str, dst_path: str | None) -> str | None:
+    """The local copy of the LoggedModel `models:/m-<id>` names; None for a registered model."""
+    from mlgrpc.uris import LOGGED_MODEL_ID, MODELS_SCHEME
+
+    model_id = uri[len(MODELS_SCHEME) :].strip("/")
+    if not LOGGED_MODEL_ID.fullmatch(model_id):
+        return None
+    from mlgrpc.client import MlgrpcClient
+
+    if dst_path is None:
+        dst_path = tempfile.mkdtemp(prefix="mlgrpc-model-")
+    return str(MlgrpcClient().download_artifacts(model_id, "", dst_path))
+
+
 def resolve_model_uri(model_uri: str | os.PathLike[str], dst_path: str | None = None) -> str:
     """A local directory holding the model that `model_uri` names."""
     uri = os.fspath(model_uri)
@@ -82,6 +98,8 @@ def resolve_model_uri(model_uri: str | os.PathLike[str], dst_path: str | None = 
             continue
         if scheme == "runs":
             return _download_run_artifacts(uri, dst_path)
+        if scheme == "models" and (logged := _download_logged_model(uri, dst_path)) is not None:
+            return logged
         resolver = _RESOLVERS.get(scheme)
         if resolver is None and scheme == "models":
             from mlgrpc.registration import resolve_models_uri

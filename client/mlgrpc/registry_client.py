@@ -282,6 +282,7 @@ class RegistryClient:
             storage_location=response.storage_location,
             run_id=response.run_id,
             artifact_path=response.artifact_path,
+            model_id=response.model_id,
         )
 
     def watch_registered_model(

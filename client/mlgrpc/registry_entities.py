@@ -29,6 +29,8 @@ class ModelVersion:
     storage_location: str
     tags: dict[str, str] = field(default_factory=dict)
     aliases: list[str] = field(default_factory=list)
+    #: The MLflow 3 LoggedModel (`m-…`) the version registers; "" for none.
+    model_id: str = ""
 
     @classmethod
     def from_proto(cls, mv: pb.ModelVersion) -> ModelVersion:
@@ -47,6 +49,7 @@ class ModelVersion:
             storage_location=mv.storage_location,
             tags={tag.key: tag.value for tag in mv.tags},
             aliases=list(mv.aliases),
+            model_id=mv.model_id,
         )
 
 
@@ -84,6 +87,8 @@ class ResolvedModelUri:
     run_id: str
     #: Path inside the run's artifacts when the source was `runs:/<run_id>/<path>`, else "".
     artifact_path: str
+    #: The LoggedModel (`m-…`) a `models:/m-<id>` URI named (or the version registers), else "".
+    model_id: str = ""
 
 
 class PagedList(list[T], Generic[T]):

@@ -105,6 +105,8 @@ def parse_runs_uri(uri: str) -> RunsUri:
 MODEL_STAGES = ("None", "Staging", "Production", "Archived")
 MODELS_SCHEME = "models:/"
 _VERSION = re.compile(r"[0-9]{1,19}")
+#: `models:/m-<32 hex>` names a LoggedModel (MLflow 3), not a registered model.
+LOGGED_MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 _MAX_VERSION = 2**63 - 1  # versions are int64 on the wire
 _STAGES_BY_LOWER = {stage.lower(): stage for stage in MODEL_STAGES}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -125,20 +127,24 @@ class ModelsUri:
     """A parsed `models:/` URI: a registered model and exactly one of version, alias, stage or
     latest. Forms: `models:/<name>/<version>`, `models:/<name>@<alias>`,
     `models:/<name>/<stage>` (any letter case; `stage` holds the registry's spelling) and
-    `models:/<name>/latest`."""
+    `models:/<name>/latest`; or `models:/m-<32 hex>`, a LoggedModel (`model_id` set, `name`
+    empty)."""
 
     name: str
     version: int | None = None
     alias: str | None = None
     stage: str | None = None
     latest: bool = False
+    model_id: str | None = None
 
     @property
     def moves(self) -> bool:
         """Whether the version it names can change (an alias, a stage or `latest`)."""
-        return self.version is None
+        return self.version is None and self.model_id is None
 
     def __str__(self) -> str:
+        if self.model_id is not None:
+            return f"{MODELS_SCHEME}{self.model_id}"
         if self.alias is not None:
             return f"{MODELS_SCHEME}{self.name}@{self.alias}"
         suffix = self.version if self.version is not None else self.stage or "latest"
@@ -148,7 +154,8 @@ class ModelsUri:
 def _bad_models_uri(uri: str, why: str, field: str) -> InvalidArgumentError:
     return InvalidArgumentError(
         f"{field} {uri[:300]!r} is malformed: {why}; use models:/<name>/<version>, "
-        "models:/<name>@<alias>, models:/<name>/<stage> or models:/<name>/latest",
+        "models:/<name>@<alias>, models:/<name>/<stage>, models:/<name>/latest or "
+        "models:/m-<logged model id>",
         field=field,
     )
 
@@ -163,6 +170,8 @@ def parse_models_uri(uri: str, *, field: str = "model_uri") -> ModelsUri:
     rest = uri[len(MODELS_SCHEME) :].lstrip("/")
     if _CONTROL.search(rest):
         raise _bad_models_uri(uri, "it contains a control character", field)
+    if LOGGED_MODEL_ID.fullmatch(rest):
+        return ModelsUri(name="", model_id=rest)
     if "/" not in rest:
         name, at, alias = rest.rpartition("@")
         if not at:

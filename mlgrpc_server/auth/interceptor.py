@@ -16,6 +16,7 @@ import grpc
 
 from mlgrpc_server.auth.rules import (
     ADMIN,
+    LOGGED_MODEL,
     OPEN_SERVICES,
     REGISTRY_SERVICE,
     RUN,
@@ -194,6 +195,9 @@ class AuthInterceptor(grpc.ServerInterceptor):
             )
 
     def _resource(self, ref: ResourceRef) -> Resource | None:
+        if ref.kind == LOGGED_MODEL:
+            experiment_id = self._store.experiment_of_logged_model(ref.id)
+            return Resource(EXPERIMENT, experiment_id) if experiment_id is not None else None
         if ref.kind != RUN:
             return Resource(ref.kind, ref.id)
         experiment_id = self._store.experiment_of_run(ref.id)

@@ -15,8 +15,10 @@ from typing import Any
 
 from mlgrpc_server.auth.tokens import EXPERIMENT, REGISTERED_MODEL, Permission
 
-#: Kinds of resource reference a request carries; a run is resolved to its experiment.
+#: Kinds of resource reference a request carries; a run or a LoggedModel is resolved to its
+#: experiment.
 RUN = "run"
+LOGGED_MODEL = "logged_model"
 
 #: Services whose RPCs never need a token.
 OPEN_SERVICES = (
@@ -69,11 +71,15 @@ def _run(request: Any) -> ResourceRef | None:
     return ResourceRef(RUN, request.run_id) if request.run_id else None
 
 
+def _logged_model(request: Any) -> ResourceRef | None:
+    return ResourceRef(LOGGED_MODEL, request.model_id) if request.model_id else None
+
+
 def _upload_header(request: Any) -> ResourceRef | None:
-    # Only the first message (the header) names the run; chunks name nothing.
+    # Only the first message (the header) names the run or the LoggedModel; chunks name nothing.
     if request.WhichOneof("content") != "header":
         return None
-    return _run(request.header)
+    return _run(request.header) or _logged_model(request.header)
 
 
 def _model(request: Any) -> ResourceRef:
@@ -104,6 +110,8 @@ TRACKING_RULES: dict[str, Rule] = {
             "SearchRuns",
             "DownloadArtifact",
             "ListArtifacts",
+            "GetLoggedModel",
+            "SearchLoggedModels",
         ),
         READ,
     ),
@@ -127,6 +135,15 @@ TRACKING_RULES: dict[str, Rule] = {
             "UploadArtifact": _on(Permission.EDIT, _upload_header),
             "DeleteRun": _on(Permission.MANAGE, _run),
             "RestoreRun": _on(Permission.MANAGE, _run),
+            "DeleteArtifact": _on(Permission.EDIT, _run),
+            "CreateLoggedModel": _on(Permission.EDIT, _experiment),
+            "FinalizeLoggedModel": _on(Permission.EDIT, _logged_model),
+            "SetLoggedModelTags": _on(Permission.EDIT, _logged_model),
+            "DeleteLoggedModelTag": _on(Permission.EDIT, _logged_model),
+            "LogLoggedModelParams": _on(Permission.EDIT, _logged_model),
+            "DeleteLoggedModel": _on(Permission.MANAGE, _logged_model),
+            "LogInputs": _on(Permission.EDIT, _run),
+            "LogOutputs": _on(Permission.EDIT, _run),
         },
     ),
 }

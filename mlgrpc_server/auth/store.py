@@ -44,6 +44,9 @@ _LAST_USED_EVERY_MS = 60_000
 #: The two columns of the tracking service's `runs` table (migration 0001) that auth reads; the
 #: shared package imports no service, so not the tracking ORM model.
 _RUNS = sa.table("runs", sa.column("run_uuid", sa.String), sa.column("experiment_id", sa.Integer))
+_LOGGED_MODELS = sa.table(
+    "logged_models", sa.column("model_id", sa.String), sa.column("experiment_id", sa.Integer)
+)
 
 
 def cache_seconds_from_env() -> float:
@@ -164,6 +167,14 @@ class TokenStore:
             for key, entry in list(self._cache.items()):
                 if entry.principal is not None and entry.principal.token_id == token_id:
                     self._cache.pop(key, None)
+
+    def experiment_of_logged_model(self, model_id: str) -> str | None:
+        """The id of the LoggedModel's experiment (None: no such model); models never move."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(_LOGGED_MODELS.c.experiment_id).where(_LOGGED_MODELS.c.model_id == model_id)
+            ).scalar()
+        return None if found is None else str(found)
 
     def experiment_of_run(self, run_id: str) -> str | None:
         """The id of the run's experiment (None: no such run); cached, runs never move."""

@@ -57,6 +57,7 @@ def load_versions(
             status_message=row.status_message,
             tags=tags.get((row.model_id, row.version), {}),
             aliases=tuple(aliases.get((row.model_id, row.version), ())),
+            model_id=row.logged_model_id or "",
         )
         for row in rows
     ]

@@ -58,6 +58,8 @@ class ModelVersionRow(RegistryBase):
     run_link: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
     status_message: Mapped[str] = mapped_column(Text)
+    #: The MLflow 3 LoggedModel (`m-…`) the version registers (migration 0005); None for none.
+    logged_model_id: Mapped[str | None] = mapped_column(String(34), default=None)
 
 
 class ModelVersionTagRow(RegistryBase):

@@ -56,6 +56,7 @@ class ModelVersionOps(RegistryStoreBase):
         tags: Mapping[str, str] = {},
         run_link: str = "",
         description: str = "",
+        model_id: str = "",
     ) -> ModelVersion:
         """A new version; `storage_location` is already resolved (defaults to `source`)."""
         v.validate_model_name(name)
@@ -83,6 +84,7 @@ class ModelVersionOps(RegistryStoreBase):
                 run_link=run_link,
                 status=STATUS_READY,
                 status_message="",
+                logged_model_id=model_id or None,
             )
             session.add(row)
             session.flush()

@@ -2,7 +2,8 @@
 
 Local paths and `file:` URIs are used in place. `runs:/<run_id>/<path>` downloads through the
 tracking service; `models:/…` resolves through the registry (ResolveModelUri), then downloads
-the version's files (its run's artifacts) the same way. Downloads check each file's sha256 and
+the version's files (its run's artifacts, or its LoggedModel's for `models:/m-<id>` and versions
+registering one) the same way. Downloads check each file's sha256 and
 are kept in a `ModelFileCache` keyed by the run and path, never by a model's name and version.
 """
 
@@ -145,7 +146,13 @@ class SourceResolver:
             raise _from_rpc(exc, "registry") from exc
         mv = resolved.model_version
         version = str(mv.version)
-        if resolved.run_id and resolved.artifact_path:
+        if resolved.model_id and not mv.name:  # models:/m-<id>: an MLflow 3 LoggedModel
+            local = self._files_of(ContentKey.of(resolved.model_id, ""))
+            return ResolvedSource(local, resolved.model_id, "1", resolved.run_id)
+        if resolved.model_id and not resolved.artifact_path:
+            # A version registering a LoggedModel: its files are the model's artifacts.
+            local = self._files_of(ContentKey.of(resolved.model_id, ""))
+        elif resolved.run_id and resolved.artifact_path:
             local = self._files_of(ContentKey.of(resolved.run_id, resolved.artifact_path))
         else:
             local = _local(resolved.storage_location).local_dir

@@ -92,6 +92,7 @@ def test_up_starts_tracking_and_registry_on_sqlite_and_stops_cleanly_on_sigterm(
     assert f"registry SERVING on 127.0.0.1:{registry_port}" in output
     assert f"gateway  SERVING on http://127.0.0.1:{gateway_port}" in output
     assert f"MLFLOW_TRACKING_URI=http://127.0.0.1:{gateway_port}" in output
+    assert f"web UI http://127.0.0.1:{gateway_port}/" in output
     assert _serving(f"127.0.0.1:{tracking_port}")
     assert _serving(f"127.0.0.1:{registry_port}")
     with urllib.request.urlopen(f"http://127.0.0.1:{gateway_port}/health", timeout=5) as reply:

@@ -193,3 +193,17 @@ def test_names_that_make_models_uris_ambiguous_have_a_problem(name: str) -> None
 @pytest.mark.parametrize("name", ["wine", "team.wine-v2", "my model", "ns:wine_1", "vin-rouge-é"])
 def test_ordinary_names_have_no_problem(name: str) -> None:
     assert model_name_problem(name) is None
+
+
+def test_models_uri_of_a_logged_model_names_its_id() -> None:
+    model_id = "m-" + "0123456789abcdef" * 2
+    parsed = parse_models_uri(f"models:/{model_id}")
+    assert parsed == ModelsUri(name="", model_id=model_id)
+    assert not parsed.moves
+    assert str(parsed) == f"models:/{model_id}"
+
+
+@pytest.mark.parametrize("uri", ["models:/m-XYZ", "models:/m-" + "0" * 31, "models:/M-" + "a" * 32])
+def test_models_uri_that_is_almost_a_logged_model_id_is_invalid(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        parse_models_uri(uri)

@@ -19,3 +19,15 @@ def gateway_url(tracking_server: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def gateway(gateway_url: str) -> Gateway:
     return Gateway(gateway_url)
+
+
+@pytest.fixture(scope="module")
+def registry_gateway_url(tracking_server: str, registry_server: str) -> Iterator[str]:
+    """`http://127.0.0.1:PORT` of a gateway before `tracking_server` and `registry_server`."""
+    with serve_gateway(tracking_server, registry_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def registry_gateway(registry_gateway_url: str) -> Gateway:
+    return Gateway(registry_gateway_url)

@@ -72,8 +72,9 @@ def _decode(raw: bytes) -> Any:
 
 
 @contextmanager
-def serve_gateway(tracking_address: str) -> Iterator[str]:
-    """A gateway before `tracking_address`, in a thread of this process; its URL."""
+def serve_gateway(tracking_address: str, registry_address: str | None = None) -> Iterator[str]:
+    """A gateway before `tracking_address` (and `registry_address`), in a thread of this
+    process; its URL."""
     import uvicorn
 
     from gateway.app import create_app
@@ -81,7 +82,8 @@ def serve_gateway(tracking_address: str) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(tracking_address), log_level="warning", lifespan="off")
+    app = create_app(tracking_address, registry_address=registry_address)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

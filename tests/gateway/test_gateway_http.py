@@ -24,7 +24,7 @@ def test_version_answers(gateway: Gateway) -> None:
     [
         "/api/2.0/mlflow/traces",
         "/api/2.0/mlflow/registered-models/get",
-        "/api/2.0/mlflow/logged-models",
+        "/api/2.0/mlflow/scorers/list",
         "/api/3.0/mlflow/traces/search",
         "/nothing/here",
     ],

@@ -84,3 +84,8 @@ class ArtifactRepository(Protocol):
     def list(self, path: str) -> list[FileEntry]:
         """The direct children of the directory `path`, sorted; empty if it does not exist."""
         ...
+
+    def delete(self, path: str) -> None:
+        """Remove the file `path`, or the directory `path` with everything below it; nothing to
+        remove is no error. `path` is not empty (the run's root stays)."""
+        ...

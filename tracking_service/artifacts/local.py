@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -148,6 +149,13 @@ class LocalArtifactRepository:
         with handle:
             while block := handle.read(chunk_bytes):
                 yield block
+
+    def delete(self, path: str) -> None:
+        target = self._resolve(path, "path", allow_root=False)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        elif os.path.lexists(target):
+            os.remove(target)
 
     def list(self, path: str) -> list[FileEntry]:
         target = self._resolve(path, "path", allow_root=True)

@@ -225,6 +225,10 @@ class S3ObjectWriter:
             )
 
 
+#: Keys per DeleteObjects request (S3's limit).
+_DELETE_BATCH = 1000
+
+
 class S3ArtifactRepository:
     """The artifacts of one run, as objects below `s3://bucket/prefix/`."""
 
@@ -320,6 +324,19 @@ class S3ArtifactRepository:
                 if item["Key"] != prefix and not item["Key"].endswith("/"):
                     entries.append(FileEntry(self._relative(item["Key"]), False, int(item["Size"])))
         return sorted(entries, key=lambda e: e.path)
+
+    def delete(self, path: str) -> None:
+        validate_relative_path(path, field="path")
+        keys = [self.key_of(path)] if self._head(self.key_of(path)) is not None else []
+        keys += [
+            item["Key"]
+            for page in self._pages(self._dir_prefix(path))
+            for item in page.get("Contents", [])
+        ]
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start : start + _DELETE_BATCH]]
+            with s3_errors(self.root_uri):
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
 
     # Optional: used by `transfer.sha256_of` to avoid reading an object twice.
 

@@ -24,7 +24,15 @@ from tracking_service.domain import (
 )
 
 if TYPE_CHECKING:
+    from tracking_service.logged_model_domain import (
+        DatasetInput,
+        LoggedModel,
+        LoggedModelOrder,
+        ModelIo,
+        RunIo,
+    )
     from tracking_service.store.batch_ids import BatchOutcome
+    from tracking_service.store.logged_models import KeyValue, ModelMetricLike
 
 
 class TrackingStore(Protocol):
@@ -109,3 +117,40 @@ class TrackingStore(Protocol):
         order_by: Sequence[str] = (),
         page_token: str = "",
     ) -> Page[Run]: ...
+
+    # LoggedModels (MLflow 3)
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str = "",
+        model_type: str = "",
+        source_run_id: str = "",
+        params: Sequence[KeyValue] = (),
+        tags: Sequence[KeyValue] = (),
+    ) -> LoggedModel: ...
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel: ...
+    def finalize_logged_model(
+        self, model_id: str, status: str, status_message: str = ""
+    ) -> LoggedModel: ...
+    def delete_logged_model(self, model_id: str) -> None: ...
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None: ...
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+    def log_logged_model_params(self, model_id: str, params: Sequence[KeyValue]) -> None: ...
+    def check_model_metrics(self, metrics: Sequence[ModelMetricLike]) -> None: ...
+    def log_model_metrics(self, run_id: str, metrics: Sequence[ModelMetricLike]) -> None: ...
+    def logged_model_artifact_location(self, model_id: str, *, writing: bool) -> str: ...
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str] = (),
+        filter_string: str = "",
+        order_by: Sequence[LoggedModelOrder] = (),
+        max_results: int = 100,
+        page_token: str = "",
+    ) -> Page[LoggedModel]: ...
+
+    # Run inputs and outputs (MLflow 3)
+    def log_inputs(
+        self, run_id: str, datasets: Sequence[DatasetInput] = (), models: Sequence[ModelIo] = ()
+    ) -> None: ...
+    def log_outputs(self, run_id: str, models: Sequence[ModelIo]) -> None: ...
+    def get_run_io(self, run_id: str) -> RunIo: ...

@@ -2,7 +2,9 @@
 
 Each concern lives in its own module; this class only puts them together and owns the engine:
 experiments (`experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric history
-(`metric_history.py`), run search (`run_search.py`). Every public method is one transaction.
+(`metric_history.py`), run search (`run_search.py`), LoggedModels (`logged_models.py`,
+`logged_model_search.py`), run inputs and outputs (`run_inputs.py`). Every public method is one
+transaction.
 """
 
 from __future__ import annotations
@@ -15,15 +17,28 @@ from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.store.base import artifact_root_uri
 from tracking_service.store.experiments import ExperimentStore
+from tracking_service.store.logged_model_search import LoggedModelSearchStore
+from tracking_service.store.logged_models import LoggedModelStore
 from tracking_service.store.metric_history import MetricHistoryStore
 from tracking_service.store.run_data import KeyValueLike, MetricLike, RunDataStore
+from tracking_service.store.run_inputs import RunInputStore
 from tracking_service.store.run_search import RunSearchStore
 from tracking_service.store.runs import RunStore
 
 logger = logging.getLogger(__name__)
 
 
-class SqlTrackingStore(ExperimentStore, RunStore, RunDataStore, MetricHistoryStore, RunSearchStore):
+class SqlTrackingStore(
+    ExperimentStore,
+    RunStore,
+    RunDataStore,
+    MetricHistoryStore,
+    RunSearchStore,
+    # MLflow 3's LoggedModels and run inputs/outputs (issue #14)
+    LoggedModelStore,
+    LoggedModelSearchStore,
+    RunInputStore,
+):
     """The tracking store on a SQLAlchemy engine (or a database URI to create one from).
 
     Migrates an empty database on construction. `default_artifact_root` (a local path or a URI)

@@ -270,10 +270,13 @@ def shown_address(child: Child, args: argparse.Namespace) -> str:
 
 
 def mlflow_hint(children: list[Child]) -> str | None:
-    """The line that tells MLflow users where to point their client, if a gateway runs."""
+    """Where to open the web UI and where MLflow users point their client, if a gateway runs."""
     for child in children:
         if child.http:
-            return f"mlgrpc up: MLFLOW_TRACKING_URI=http://{child.address} (MLflow's own client)"
+            return (
+                f"mlgrpc up: web UI http://{child.address}/\n"
+                f"mlgrpc up: MLFLOW_TRACKING_URI=http://{child.address} (MLflow's own client)"
+            )
     return None
 
 

@@ -373,3 +373,18 @@ def test_log_model_and_load_model_through_s3(s3_experiment: str, s3: Any) -> Non
     assert f"{prefix}/model/MLmodel" in keys_below(s3, EXPERIMENT_BUCKET, prefix)
     loaded = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
     np.testing.assert_allclose(loaded.predict(features), model.predict(features))
+
+
+def test_delete_removes_a_file_or_a_directory_and_nothing_is_no_error(
+    repo: S3ArtifactRepository,
+) -> None:
+    store(repo, "model/weights.bin", b"w")
+    store(repo, "model/sub/config.json", b"c")
+    store(repo, "notes.txt", b"n")
+    repo.delete("notes.txt")
+    assert [e.path for e in repo.list("")] == ["model"]
+    repo.delete("model")
+    assert repo.list("") == []
+    repo.delete("never-there")  # no error, as MLflow
+    with pytest.raises(InvalidArgument):
+        repo.delete("")

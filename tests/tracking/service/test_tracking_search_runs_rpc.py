@@ -146,11 +146,14 @@ def test_search_runs_with_token_of_another_query_is_invalid(stub, five_runs) -> 
     )
 
 
-def test_search_runs_without_experiments_is_invalid(stub) -> None:
-    assert_fails(
-        stub,
-        lambda: stub.SearchRuns(pb.SearchRunsRequest()),
-        INVALID,
-        reasons.INVALID_PARAMETER_VALUE,
-        "experiment_ids",
-    )
+def test_search_runs_without_experiments_searches_every_active_one(stub, five_runs) -> None:
+    # As MLflow: no experiment ids means all visible experiments.
+    experiment_id, run_ids = five_runs
+    other = stub.CreateExperiment(pb.CreateExperimentRequest(name=f"other-{run_ids[0]}"))
+    elsewhere = stub.CreateRun(pb.CreateRunRequest(experiment_id=other.experiment_id))
+    response = stub.SearchRuns(pb.SearchRunsRequest(filter="params.alpha = '0.5'"))
+    found = {run.info.run_id for run in response.runs}
+    assert {run_ids[0], run_ids[2], run_ids[4]} <= found
+    assert elsewhere.run.info.run_id not in found
+    everything = stub.SearchRuns(pb.SearchRunsRequest(max_results=50_000))
+    assert elsewhere.run.info.run_id in {run.info.run_id for run in everything.runs}

@@ -137,7 +137,7 @@ def test_string_equality_is_case_sensitive(store: SqlTrackingStore, corpus: Corp
         ("(metrics.acc = 1)", 1, "parentheses"),
         ("params.alpha = 'unterminated", 16, "unterminated"),
         ("metrics.acc ~ 1", 13, "unexpected character"),
-        ("datasets.name = 'x'", 1, "dataset"),
+        ("datasets.size = 'x'", 1, "unknown dataset field"),
     ],
 )
 def test_bad_filter_is_invalid_argument_with_position(

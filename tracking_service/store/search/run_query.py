@@ -18,6 +18,7 @@ from tracking_service.store.models import VALUE_NAN, LatestMetricRow, ParamRow, 
 from tracking_service.store.search.ast import (
     ATTRIBUTE,
     COMPARISONS,
+    DATASET,
     METRIC,
     NULL_OPERATORS,
     PARAM,
@@ -25,6 +26,7 @@ from tracking_service.store.search.ast import (
     Condition,
     OrderTerm,
 )
+from tracking_service.store.search.dataset_query import dataset_condition
 from tracking_service.store.search.predicates import STRING_CAPABLE, Compiler, compare
 from tracking_service.store.search.tokenizer import error_at
 
@@ -105,9 +107,9 @@ def _condition(
         if name in NUMERIC_ATTRIBUTES:
             return compiler.numeric_predicate(NUMERIC_ATTRIBUTES[name], condition)
         raise _unknown_attribute(compiler.text, target.position, target.key, compiler.field)
-    raise error_at(
-        compiler.text, target.position, "dataset filters are not supported", compiler.field
-    )
+    if target.entity == DATASET:
+        return dataset_condition(compiler, condition, run_id)
+    raise error_at(compiler.text, target.position, "unknown filter entity", compiler.field)
 
 
 @dataclass(frozen=True)

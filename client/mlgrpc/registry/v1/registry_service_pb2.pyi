@@ -171,6 +171,7 @@ class ModelVersion(_message.Message):
     RUN_LINK_FIELD_NUMBER: _builtins.int
     ALIASES_FIELD_NUMBER: _builtins.int
     STORAGE_LOCATION_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Name of the registered model."""
     version: _builtins.int
@@ -197,6 +198,8 @@ class ModelVersion(_message.Message):
     """Artifact URI of the model directory: `<run artifact_uri>/<path>` for a `runs:/` source,
     otherwise the source itself.
     """
+    model_id: _builtins.str
+    """Id of the MLflow 3 LoggedModel (`m-…`) this version registers; empty for none."""
     @_builtins.property
     def tags(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelVersionTag]:
         """Tags of the version."""
@@ -222,10 +225,11 @@ class ModelVersion(_message.Message):
         run_link: _builtins.str = ...,
         aliases: _abc.Iterable[_builtins.str] | None = ...,
         storage_location: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aliases", b"aliases", "creation_timestamp", b"creation_timestamp", "current_stage", b"current_stage", "description", b"description", "last_updated_timestamp", b"last_updated_timestamp", "name", b"name", "run_id", b"run_id", "run_link", b"run_link", "source", b"source", "status", b"status", "status_message", b"status_message", "storage_location", b"storage_location", "tags", b"tags", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aliases", b"aliases", "creation_timestamp", b"creation_timestamp", "current_stage", b"current_stage", "description", b"description", "last_updated_timestamp", b"last_updated_timestamp", "model_id", b"model_id", "name", b"name", "run_id", b"run_id", "run_link", b"run_link", "source", b"source", "status", b"status", "status_message", b"status_message", "storage_location", b"storage_location", "tags", b"tags", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -675,6 +679,7 @@ class CreateModelVersionRequest(_message.Message):
     TAGS_FIELD_NUMBER: _builtins.int
     RUN_LINK_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Name of an existing registered model."""
     source: _builtins.str
@@ -692,6 +697,10 @@ class CreateModelVersionRequest(_message.Message):
     """Link to the run in a UI."""
     description: _builtins.str
     """Description, at most 5,000 characters."""
+    model_id: _builtins.str
+    """Id of the MLflow 3 LoggedModel (`m-…`) the version registers; empty for none. It must
+    exist; a `models:/m-<id>` source sets it too.
+    """
     @_builtins.property
     def tags(self) -> _containers.RepeatedCompositeFieldContainer[Global___ModelVersionTag]:
         """Initial tags."""
@@ -705,10 +714,11 @@ class CreateModelVersionRequest(_message.Message):
         tags: _abc.Iterable[Global___ModelVersionTag] | None = ...,
         run_link: _builtins.str = ...,
         description: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name", "run_id", b"run_id", "run_link", b"run_link", "source", b"source", "tags", b"tags"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "model_id", b"model_id", "name", b"name", "run_id", b"run_id", "run_link", b"run_link", "source", b"source", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1365,7 +1375,8 @@ class ResolveModelUriRequest(_message.Message):
     MODEL_URI_FIELD_NUMBER: _builtins.int
     model_uri: _builtins.str
     """`models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/<name>/<stage>` (the latest
-    version in that stage) or `models:/<name>/latest` (the highest version).
+    version in that stage), `models:/<name>/latest` (the highest version), or `models:/m-<id>`
+    (an MLflow 3 LoggedModel, asked of the tracking service).
     """
     def __init__(
         self,
@@ -1390,6 +1401,7 @@ class ResolveModelUriResponse(_message.Message):
     STORAGE_LOCATION_FIELD_NUMBER: _builtins.int
     RUN_ID_FIELD_NUMBER: _builtins.int
     ARTIFACT_PATH_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     storage_location: _builtins.str
     """Artifact URI of the model directory."""
     run_id: _builtins.str
@@ -1397,6 +1409,10 @@ class ResolveModelUriResponse(_message.Message):
     artifact_path: _builtins.str
     """Path of the model inside the run's artifacts when the source was `runs:/<run_id>/<path>`;
     empty otherwise.
+    """
+    model_id: _builtins.str
+    """Id of the LoggedModel when the URI was `models:/m-<id>` (then `model_version` is unset), or
+    the LoggedModel the version registers; empty otherwise.
     """
     @_builtins.property
     def model_version(self) -> Global___ModelVersion:
@@ -1409,10 +1425,11 @@ class ResolveModelUriResponse(_message.Message):
         storage_location: _builtins.str = ...,
         run_id: _builtins.str = ...,
         artifact_path: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["model_version", b"model_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_path", b"artifact_path", "model_version", b"model_version", "run_id", b"run_id", "storage_location", b"storage_location"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["artifact_path", b"artifact_path", "model_id", b"model_id", "model_version", b"model_version", "run_id", b"run_id", "storage_location", b"storage_location"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from mlgrpc.common.v1 import common_pb2 as _common_pb2
+from mlgrpc.tracking.v1 import logged_models_pb2 as _logged_models_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -166,6 +167,8 @@ class Run(_message.Message):
 
     INFO_FIELD_NUMBER: _builtins.int
     DATA_FIELD_NUMBER: _builtins.int
+    INPUTS_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def info(self) -> Global___RunInfo:
         """Metadata of the run."""
@@ -174,15 +177,25 @@ class Run(_message.Message):
     def data(self) -> Global___RunData:
         """Params, latest metrics and tags of the run."""
 
+    @_builtins.property
+    def inputs(self) -> _logged_models_pb2.RunInputs:
+        """Datasets and models the run used (GetRun; empty in SearchRuns)."""
+
+    @_builtins.property
+    def outputs(self) -> _logged_models_pb2.RunOutputs:
+        """Models the run produced (GetRun; empty in SearchRuns)."""
+
     def __init__(
         self,
         *,
         info: Global___RunInfo | None = ...,
         data: Global___RunData | None = ...,
+        inputs: _logged_models_pb2.RunInputs | None = ...,
+        outputs: _logged_models_pb2.RunOutputs | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "inputs", b"inputs", "outputs", b"outputs"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "info", b"info", "inputs", b"inputs", "outputs", b"outputs"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -290,6 +303,9 @@ class Metric(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    DATASET_NAME_FIELD_NUMBER: _builtins.int
+    DATASET_DIGEST_FIELD_NUMBER: _builtins.int
     key: _builtins.str
     """Metric key, at most 250 characters."""
     value: _builtins.float
@@ -298,6 +314,12 @@ class Metric(_message.Message):
     """When it was measured, milliseconds since the Unix epoch."""
     step: _builtins.int
     """Training step; 0 when not given."""
+    model_id: _builtins.str
+    """LoggedModel the value is about (also linked to it, see GetLoggedModel); empty for none."""
+    dataset_name: _builtins.str
+    """Name of the dataset the value was computed on; empty for none."""
+    dataset_digest: _builtins.str
+    """Digest of that dataset; empty for none."""
     def __init__(
         self,
         *,
@@ -305,10 +327,13 @@ class Metric(_message.Message):
         value: _builtins.float = ...,
         timestamp: _builtins.int = ...,
         step: _builtins.int = ...,
+        model_id: _builtins.str = ...,
+        dataset_name: _builtins.str = ...,
+        dataset_digest: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset_digest", b"dataset_digest", "dataset_name", b"dataset_name", "key", b"key", "model_id", b"model_id", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1105,6 +1130,9 @@ class LogMetricRequest(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     TIMESTAMP_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
+    DATASET_NAME_FIELD_NUMBER: _builtins.int
+    DATASET_DIGEST_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
     key: _builtins.str
@@ -1115,6 +1143,12 @@ class LogMetricRequest(_message.Message):
     """When it was measured, milliseconds since the Unix epoch; unset means now."""
     step: _builtins.int
     """Training step; unset means 0."""
+    model_id: _builtins.str
+    """LoggedModel the value is about; empty for none."""
+    dataset_name: _builtins.str
+    """Name of the dataset the value was computed on; empty for none."""
+    dataset_digest: _builtins.str
+    """Digest of that dataset; empty for none."""
     def __init__(
         self,
         *,
@@ -1123,10 +1157,13 @@ class LogMetricRequest(_message.Message):
         value: _builtins.float = ...,
         timestamp: _builtins.int | None = ...,
         step: _builtins.int | None = ...,
+        model_id: _builtins.str = ...,
+        dataset_name: _builtins.str = ...,
+        dataset_digest: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_step", b"_step", "_timestamp", b"_timestamp", "step", b"step", "timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_step", b"_step", "_timestamp", b"_timestamp", "key", b"key", "run_id", b"run_id", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_step", b"_step", "_timestamp", b"_timestamp", "dataset_digest", b"dataset_digest", "dataset_name", b"dataset_name", "key", b"key", "model_id", b"model_id", "run_id", b"run_id", "step", b"step", "timestamp", b"timestamp", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__step: _TypeAlias = _typing.Literal["step"]  # noqa: Y015
     _WhichOneofArgType__step: _TypeAlias = _typing.Literal["_step", b"_step"]  # noqa: Y015
@@ -1578,7 +1615,9 @@ class SearchRunsRequest(_message.Message):
     filter: _builtins.str
     """MLflow's filter language: clauses `<entity>.<key> <op> <value>` joined by AND, e.g.
     `metrics.rmse < 0.5 AND params.alpha = '0.1' AND attributes.status = 'FINISHED'`.
-    Entities: metrics, params, tags, attributes; operators = != < <= > >= LIKE ILIKE IN NOT IN.
+    Entities: metrics, params, tags, attributes, and datasets (`datasets.name`, `datasets.digest`,
+    `datasets.context`: the run used a dataset matching it); operators = != < <= > >= LIKE ILIKE
+    IN NOT IN.
     Keys with spaces or dots go in backticks: tags.`mlflow.user`.
     """
     run_view_type: _common_pb2.ViewType.ValueType
@@ -1591,7 +1630,7 @@ class SearchRunsRequest(_message.Message):
     """
     @_builtins.property
     def experiment_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Experiments to search; at least one."""
+        """Experiments to search; empty means every active experiment."""
 
     @_builtins.property
     def order_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -1655,6 +1694,7 @@ class UploadArtifactHeader(_message.Message):
     PATH_FIELD_NUMBER: _builtins.int
     FILE_SIZE_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
     path: _builtins.str
@@ -1668,6 +1708,8 @@ class UploadArtifactHeader(_message.Message):
     """
     sha256: _builtins.str
     """Expected lowercase hex sha256 of the whole file; empty means not checked."""
+    model_id: _builtins.str
+    """Id of a LoggedModel instead of a run: `path` is then relative to the model's artifact root."""
     def __init__(
         self,
         *,
@@ -1675,10 +1717,11 @@ class UploadArtifactHeader(_message.Message):
         path: _builtins.str = ...,
         file_size: _builtins.int = ...,
         sha256: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_size", b"file_size", "path", b"path", "run_id", b"run_id", "sha256", b"sha256"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_size", b"file_size", "model_id", b"model_id", "path", b"path", "run_id", b"run_id", "sha256", b"sha256"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1750,19 +1793,23 @@ class DownloadArtifactRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
     path: _builtins.str
     """Path of a file or a directory relative to the run's artifact root; empty means the root."""
+    model_id: _builtins.str
+    """Id of a LoggedModel instead of a run: `path` is then relative to the model's artifact root."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         path: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1836,19 +1883,23 @@ class ListArtifactsRequest(_message.Message):
 
     RUN_ID_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    MODEL_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Id of the run."""
     path: _builtins.str
     """Directory relative to the run's artifact root; empty means the root."""
+    model_id: _builtins.str
+    """Id of a LoggedModel instead of a run: `path` is then relative to the model's artifact root."""
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         path: _builtins.str = ...,
+        model_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_id", b"model_id", "path", b"path", "run_id", b"run_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1881,3 +1932,46 @@ class ListArtifactsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListArtifactsResponse: _TypeAlias = ListArtifactsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteArtifactRequest(_message.Message):
+    """Request of DeleteArtifact."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    PATH_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """Id of the run."""
+    path: _builtins.str
+    """File or directory relative to the run's artifact root; not empty."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        path: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteArtifactRequest: _TypeAlias = DeleteArtifactRequest  # noqa: Y015
+
+@_typing.final
+class DeleteArtifactResponse(_message.Message):
+    """Response of DeleteArtifact."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteArtifactResponse: _TypeAlias = DeleteArtifactResponse  # noqa: Y015

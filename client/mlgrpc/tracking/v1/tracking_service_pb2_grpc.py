@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from mlgrpc.tracking.v1 import logged_models_pb2 as mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2
 from mlgrpc.tracking.v1 import tracking_service_pb2 as mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -163,6 +164,61 @@ class TrackingServiceStub:
                 '/mlgrpc.tracking.v1.TrackingService/ListArtifacts',
                 request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsRequest.SerializeToString,
                 response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsResponse.FromString,
+                _registered_method=True)
+        self.DeleteArtifact = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/DeleteArtifact',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactResponse.FromString,
+                _registered_method=True)
+        self.CreateLoggedModel = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/CreateLoggedModel',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelResponse.FromString,
+                _registered_method=True)
+        self.GetLoggedModel = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/GetLoggedModel',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.GetLoggedModelRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.GetLoggedModelResponse.FromString,
+                _registered_method=True)
+        self.FinalizeLoggedModel = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/FinalizeLoggedModel',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.FinalizeLoggedModelRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.FinalizeLoggedModelResponse.FromString,
+                _registered_method=True)
+        self.SearchLoggedModels = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/SearchLoggedModels',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SearchLoggedModelsRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SearchLoggedModelsResponse.FromString,
+                _registered_method=True)
+        self.DeleteLoggedModel = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/DeleteLoggedModel',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelResponse.FromString,
+                _registered_method=True)
+        self.SetLoggedModelTags = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/SetLoggedModelTags',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SetLoggedModelTagsRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SetLoggedModelTagsResponse.FromString,
+                _registered_method=True)
+        self.DeleteLoggedModelTag = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/DeleteLoggedModelTag',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelTagRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelTagResponse.FromString,
+                _registered_method=True)
+        self.LogLoggedModelParams = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/LogLoggedModelParams',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogLoggedModelParamsRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogLoggedModelParamsResponse.FromString,
+                _registered_method=True)
+        self.LogInputs = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/LogInputs',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogInputsRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogInputsResponse.FromString,
+                _registered_method=True)
+        self.LogOutputs = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/LogOutputs',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogOutputsRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogOutputsResponse.FromString,
                 _registered_method=True)
 
 
@@ -357,6 +413,87 @@ class TrackingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteArtifact(self, request, context):
+        """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+        artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+        artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+        be changed (FAILED_PRECONDITION).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateLoggedModel(self, request, context):
+        """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
+        to `<experiment artifact location>/models/<model_id>/artifacts`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLoggedModel(self, request, context):
+        """Gets a LoggedModel with its params, tags and metrics. NOT_FOUND if it does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FinalizeLoggedModel(self, request, context):
+        """Sets a LoggedModel's final status (READY or FAILED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchLoggedModels(self, request, context):
+        """Searches LoggedModels with MLflow's filter language, an order and paging.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLoggedModel(self, request, context):
+        """Deletes a LoggedModel (soft: GetLoggedModel with allow_deleted still finds it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetLoggedModelTags(self, request, context):
+        """Sets (creates or overwrites) tags on a LoggedModel.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLoggedModelTag(self, request, context):
+        """Deletes a tag of a LoggedModel. NOT_FOUND if the tag is not set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogLoggedModelParams(self, request, context):
+        """Logs params of a LoggedModel (immutable, as a run's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogInputs(self, request, context):
+        """Logs the datasets (with their input tags) and models a run used; GetRun returns them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogOutputs(self, request, context):
+        """Logs the LoggedModels a run produced; GetRun returns them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrackingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -484,6 +621,61 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.ListArtifacts,
                     request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsRequest.FromString,
                     response_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsResponse.SerializeToString,
+            ),
+            'DeleteArtifact': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteArtifact,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactResponse.SerializeToString,
+            ),
+            'CreateLoggedModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLoggedModel,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelResponse.SerializeToString,
+            ),
+            'GetLoggedModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLoggedModel,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.GetLoggedModelRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.GetLoggedModelResponse.SerializeToString,
+            ),
+            'FinalizeLoggedModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinalizeLoggedModel,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.FinalizeLoggedModelRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.FinalizeLoggedModelResponse.SerializeToString,
+            ),
+            'SearchLoggedModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchLoggedModels,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SearchLoggedModelsRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SearchLoggedModelsResponse.SerializeToString,
+            ),
+            'DeleteLoggedModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLoggedModel,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelResponse.SerializeToString,
+            ),
+            'SetLoggedModelTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetLoggedModelTags,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SetLoggedModelTagsRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SetLoggedModelTagsResponse.SerializeToString,
+            ),
+            'DeleteLoggedModelTag': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLoggedModelTag,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelTagRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelTagResponse.SerializeToString,
+            ),
+            'LogLoggedModelParams': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogLoggedModelParams,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogLoggedModelParamsRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogLoggedModelParamsResponse.SerializeToString,
+            ),
+            'LogInputs': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogInputs,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogInputsRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogInputsResponse.SerializeToString,
+            ),
+            'LogOutputs': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogOutputs,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogOutputsRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogOutputsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1166,6 +1358,303 @@ class TrackingService:
             '/mlgrpc.tracking.v1.TrackingService/ListArtifacts',
             mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsRequest.SerializeToString,
             mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.ListArtifactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/DeleteArtifact',
+            mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLoggedModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/CreateLoggedModel',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.CreateLoggedModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLoggedModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/GetLoggedModel',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.GetLoggedModelRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.GetLoggedModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinalizeLoggedModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/FinalizeLoggedModel',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.FinalizeLoggedModelRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.FinalizeLoggedModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchLoggedModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/SearchLoggedModels',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SearchLoggedModelsRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SearchLoggedModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLoggedModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/DeleteLoggedModel',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetLoggedModelTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/SetLoggedModelTags',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SetLoggedModelTagsRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.SetLoggedModelTagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLoggedModelTag(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/DeleteLoggedModelTag',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelTagRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.DeleteLoggedModelTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogLoggedModelParams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/LogLoggedModelParams',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogLoggedModelParamsRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogLoggedModelParamsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogInputs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/LogInputs',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogInputsRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogInputsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogOutputs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/LogOutputs',
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogOutputsRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_logged__models__pb2.LogOutputsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from mlgrpc.tracking.v1 import logged_models_pb2 as _logged_models_pb2
 from mlgrpc.tracking.v1 import tracking_service_pb2 as _tracking_service_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -103,6 +104,34 @@ class TrackingServiceStub:
     """
     ListArtifacts: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.ListArtifactsRequest, _tracking_service_pb2.ListArtifactsResponse]
     """Lists the direct children of a directory of a run's artifacts."""
+    DeleteArtifact: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteArtifactRequest, _tracking_service_pb2.DeleteArtifactResponse]
+    """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+    artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+    artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+    be changed (FAILED_PRECONDITION).
+    """
+    CreateLoggedModel: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.CreateLoggedModelRequest, _logged_models_pb2.CreateLoggedModelResponse]
+    """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
+    to `<experiment artifact location>/models/<model_id>/artifacts`.
+    """
+    GetLoggedModel: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.GetLoggedModelRequest, _logged_models_pb2.GetLoggedModelResponse]
+    """Gets a LoggedModel with its params, tags and metrics. NOT_FOUND if it does not exist."""
+    FinalizeLoggedModel: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.FinalizeLoggedModelRequest, _logged_models_pb2.FinalizeLoggedModelResponse]
+    """Sets a LoggedModel's final status (READY or FAILED)."""
+    SearchLoggedModels: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.SearchLoggedModelsRequest, _logged_models_pb2.SearchLoggedModelsResponse]
+    """Searches LoggedModels with MLflow's filter language, an order and paging."""
+    DeleteLoggedModel: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.DeleteLoggedModelRequest, _logged_models_pb2.DeleteLoggedModelResponse]
+    """Deletes a LoggedModel (soft: GetLoggedModel with allow_deleted still finds it)."""
+    SetLoggedModelTags: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.SetLoggedModelTagsRequest, _logged_models_pb2.SetLoggedModelTagsResponse]
+    """Sets (creates or overwrites) tags on a LoggedModel."""
+    DeleteLoggedModelTag: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.DeleteLoggedModelTagRequest, _logged_models_pb2.DeleteLoggedModelTagResponse]
+    """Deletes a tag of a LoggedModel. NOT_FOUND if the tag is not set."""
+    LogLoggedModelParams: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.LogLoggedModelParamsRequest, _logged_models_pb2.LogLoggedModelParamsResponse]
+    """Logs params of a LoggedModel (immutable, as a run's)."""
+    LogInputs: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.LogInputsRequest, _logged_models_pb2.LogInputsResponse]
+    """Logs the datasets (with their input tags) and models a run used; GetRun returns them."""
+    LogOutputs: _grpc.UnaryUnaryMultiCallable[_logged_models_pb2.LogOutputsRequest, _logged_models_pb2.LogOutputsResponse]
+    """Logs the LoggedModels a run produced; GetRun returns them."""
 
 @_typing.type_check_only
 class TrackingServiceAsyncStub(TrackingServiceStub):
@@ -179,6 +208,34 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     """
     ListArtifacts: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.ListArtifactsRequest, _tracking_service_pb2.ListArtifactsResponse]  # type: ignore[assignment]
     """Lists the direct children of a directory of a run's artifacts."""
+    DeleteArtifact: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteArtifactRequest, _tracking_service_pb2.DeleteArtifactResponse]  # type: ignore[assignment]
+    """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+    artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+    artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+    be changed (FAILED_PRECONDITION).
+    """
+    CreateLoggedModel: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.CreateLoggedModelRequest, _logged_models_pb2.CreateLoggedModelResponse]  # type: ignore[assignment]
+    """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
+    to `<experiment artifact location>/models/<model_id>/artifacts`.
+    """
+    GetLoggedModel: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.GetLoggedModelRequest, _logged_models_pb2.GetLoggedModelResponse]  # type: ignore[assignment]
+    """Gets a LoggedModel with its params, tags and metrics. NOT_FOUND if it does not exist."""
+    FinalizeLoggedModel: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.FinalizeLoggedModelRequest, _logged_models_pb2.FinalizeLoggedModelResponse]  # type: ignore[assignment]
+    """Sets a LoggedModel's final status (READY or FAILED)."""
+    SearchLoggedModels: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.SearchLoggedModelsRequest, _logged_models_pb2.SearchLoggedModelsResponse]  # type: ignore[assignment]
+    """Searches LoggedModels with MLflow's filter language, an order and paging."""
+    DeleteLoggedModel: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.DeleteLoggedModelRequest, _logged_models_pb2.DeleteLoggedModelResponse]  # type: ignore[assignment]
+    """Deletes a LoggedModel (soft: GetLoggedModel with allow_deleted still finds it)."""
+    SetLoggedModelTags: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.SetLoggedModelTagsRequest, _logged_models_pb2.SetLoggedModelTagsResponse]  # type: ignore[assignment]
+    """Sets (creates or overwrites) tags on a LoggedModel."""
+    DeleteLoggedModelTag: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.DeleteLoggedModelTagRequest, _logged_models_pb2.DeleteLoggedModelTagResponse]  # type: ignore[assignment]
+    """Deletes a tag of a LoggedModel. NOT_FOUND if the tag is not set."""
+    LogLoggedModelParams: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.LogLoggedModelParamsRequest, _logged_models_pb2.LogLoggedModelParamsResponse]  # type: ignore[assignment]
+    """Logs params of a LoggedModel (immutable, as a run's)."""
+    LogInputs: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.LogInputsRequest, _logged_models_pb2.LogInputsResponse]  # type: ignore[assignment]
+    """Logs the datasets (with their input tags) and models a run used; GetRun returns them."""
+    LogOutputs: _aio.UnaryUnaryMultiCallable[_logged_models_pb2.LogOutputsRequest, _logged_models_pb2.LogOutputsResponse]  # type: ignore[assignment]
+    """Logs the LoggedModels a run produced; GetRun returns them."""
 
 class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
     """Experiment tracking: experiments, runs, params, metrics, tags and artifacts.
@@ -402,5 +459,99 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.ListArtifactsResponse, _abc.Awaitable[_tracking_service_pb2.ListArtifactsResponse]]:
         """Lists the direct children of a directory of a run's artifacts."""
+
+    @_abc_1.abstractmethod
+    def DeleteArtifact(
+        self,
+        request: _tracking_service_pb2.DeleteArtifactRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tracking_service_pb2.DeleteArtifactResponse, _abc.Awaitable[_tracking_service_pb2.DeleteArtifactResponse]]:
+        """Deletes a file, or a directory with everything below it, from a run's artifacts (MLflow's
+        artifact-proxy DELETE). A path where nothing is stored is no error, as in MLflow. The run's
+        artifact root itself cannot be deleted (INVALID_ARGUMENT); a deleted run's artifacts cannot
+        be changed (FAILED_PRECONDITION).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateLoggedModel(
+        self,
+        request: _logged_models_pb2.CreateLoggedModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.CreateLoggedModelResponse, _abc.Awaitable[_logged_models_pb2.CreateLoggedModelResponse]]:
+        """Creates a LoggedModel (status PENDING) with its initial params and tags; its artifacts go
+        to `<experiment artifact location>/models/<model_id>/artifacts`.
+        """
+
+    @_abc_1.abstractmethod
+    def GetLoggedModel(
+        self,
+        request: _logged_models_pb2.GetLoggedModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.GetLoggedModelResponse, _abc.Awaitable[_logged_models_pb2.GetLoggedModelResponse]]:
+        """Gets a LoggedModel with its params, tags and metrics. NOT_FOUND if it does not exist."""
+
+    @_abc_1.abstractmethod
+    def FinalizeLoggedModel(
+        self,
+        request: _logged_models_pb2.FinalizeLoggedModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.FinalizeLoggedModelResponse, _abc.Awaitable[_logged_models_pb2.FinalizeLoggedModelResponse]]:
+        """Sets a LoggedModel's final status (READY or FAILED)."""
+
+    @_abc_1.abstractmethod
+    def SearchLoggedModels(
+        self,
+        request: _logged_models_pb2.SearchLoggedModelsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.SearchLoggedModelsResponse, _abc.Awaitable[_logged_models_pb2.SearchLoggedModelsResponse]]:
+        """Searches LoggedModels with MLflow's filter language, an order and paging."""
+
+    @_abc_1.abstractmethod
+    def DeleteLoggedModel(
+        self,
+        request: _logged_models_pb2.DeleteLoggedModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.DeleteLoggedModelResponse, _abc.Awaitable[_logged_models_pb2.DeleteLoggedModelResponse]]:
+        """Deletes a LoggedModel (soft: GetLoggedModel with allow_deleted still finds it)."""
+
+    @_abc_1.abstractmethod
+    def SetLoggedModelTags(
+        self,
+        request: _logged_models_pb2.SetLoggedModelTagsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.SetLoggedModelTagsResponse, _abc.Awaitable[_logged_models_pb2.SetLoggedModelTagsResponse]]:
+        """Sets (creates or overwrites) tags on a LoggedModel."""
+
+    @_abc_1.abstractmethod
+    def DeleteLoggedModelTag(
+        self,
+        request: _logged_models_pb2.DeleteLoggedModelTagRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.DeleteLoggedModelTagResponse, _abc.Awaitable[_logged_models_pb2.DeleteLoggedModelTagResponse]]:
+        """Deletes a tag of a LoggedModel. NOT_FOUND if the tag is not set."""
+
+    @_abc_1.abstractmethod
+    def LogLoggedModelParams(
+        self,
+        request: _logged_models_pb2.LogLoggedModelParamsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.LogLoggedModelParamsResponse, _abc.Awaitable[_logged_models_pb2.LogLoggedModelParamsResponse]]:
+        """Logs params of a LoggedModel (immutable, as a run's)."""
+
+    @_abc_1.abstractmethod
+    def LogInputs(
+        self,
+        request: _logged_models_pb2.LogInputsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.LogInputsResponse, _abc.Awaitable[_logged_models_pb2.LogInputsResponse]]:
+        """Logs the datasets (with their input tags) and models a run used; GetRun returns them."""
+
+    @_abc_1.abstractmethod
+    def LogOutputs(
+        self,
+        request: _logged_models_pb2.LogOutputsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_logged_models_pb2.LogOutputsResponse, _abc.Awaitable[_logged_models_pb2.LogOutputsResponse]]:
+        """Logs the LoggedModels a run produced; GetRun returns them."""
 
 def add_TrackingServiceServicer_to_server(servicer: TrackingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

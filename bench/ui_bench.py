@@ -1,0 +1,255 @@
+"""Web UI benchmark (issue #15, "Speed"): the runs table, paging and a long chart in chromium,
+beside the gRPC call that fetches the same data, one sitting.
+
+    PYTHONPATH=client:. .venv/bin/python -m bench.ui_bench [--quick] [--runs 10000]
+
+A tracking service (subprocess, SQLite in a temp dir unless --db-uri) and the gateway
+(`python -m gateway`, subprocess) hold one experiment of --runs runs with 20 metrics and 3
+params each, and one run with a metric of 100,000 points. Headless chromium (/usr/bin/chromium,
+Playwright) then measures:
+  G  SearchRuns over gRPC for the runs table's first page (50 runs, the table's order), from
+     this process: the floor the table is measured against
+  U  the runs table's first page drawn: from setting the URL to the frame after the table is in
+     the page (experiments/get + runs/search over HTTP + building the rows), median of --repeat
+  U/G  their ratio (target ≤ 2)
+  P  paging through every page with "Next": the longest main-thread task seen by the
+     Performance API's `longtask` observer (target: none over 100 ms)
+  C  the 100,000-point metric on a chart: fetching /ui/api/metric-history (server-side min/max
+     buckets) and drawing it, script time of the draw (target < 200 ms); and uPlot drawing all
+     100,000 raw points, for scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+
+from bench.scoring_bench import free_port, stop
+from mlgrpc.entities import Metric, Param
+from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
+
+CHROMIUM = "/usr/bin/chromium"
+PAGE_SIZE = 50  # the runs table's page (gateway/ui/static/views/runs.js)
+METRICS_PER_RUN = 20
+CHART_POINTS = 100_000
+
+
+def start_services(db_uri: str, artifacts: str) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+    tracking_port, gateway_port = free_port(), free_port()
+    tracking = subprocess.Popen(
+        [sys.executable, "-m", "tracking_service", "--backend-store-uri", db_uri,
+         "--default-artifact-root", artifacts, "--port", str(tracking_port),
+         "--log-level", "WARNING"],
+    )  # fmt: skip
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--tracking-address", f"127.0.0.1:{tracking_port}",
+         "--port", str(gateway_port), "--log-level", "WARNING"],
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{gateway_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/2.0/mlflow/experiments/get?experiment_id=0")
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the services did not start") from None
+            time.sleep(0.2)
+    return [gateway, tracking], f"127.0.0.1:{tracking_port}", url
+
+
+def seed(address: str, runs: int) -> tuple[str, str]:
+    """The experiment of `runs` runs, and the run with the long metric."""
+    import mlgrpc
+
+    client = mlgrpc.MlgrpcClient(address)
+    experiment_id = client.create_experiment(f"ui-bench-{os.getpid()}")
+
+    def one(i: int) -> None:
+        run = client.create_run(experiment_id, run_name=f"run-{i:05d}")
+        params = [Param("alpha", str(i % 10 / 10)), Param("l1", str(i % 3)), Param("seed", str(i))]
+        metrics = [Metric(f"m{k:02d}", (i * 7 + k) % 101 / 100, 1_700_000_000_000 + i, 0)
+                   for k in range(METRICS_PER_RUN)]  # fmt: skip
+        client.log_batch(run.info.run_id, metrics=metrics, params=params, synchronous=True)
+        client.set_terminated(run.info.run_id)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(runs)))
+    print(
+        f"seeded {runs} runs x {METRICS_PER_RUN} metrics in {time.perf_counter() - started:.1f} s"
+    )
+    long_run = client.create_run(client.create_experiment(f"ui-bench-chart-{os.getpid()}"))
+    points = [Metric("loss", 1 / (1 + s / 1000) + (s % 97) / 1000, 1_700_000_000_000 + s, s)
+              for s in range(CHART_POINTS)]  # fmt: skip
+    client.log_batch(long_run.info.run_id, metrics=points, synchronous=True)
+    return experiment_id, long_run.info.run_id
+
+
+def grpc_first_page(address: str, experiment_id: str, repeat: int) -> list[float]:
+    with grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.TrackingServiceStub(channel)
+        request = pb.SearchRunsRequest(experiment_ids=[experiment_id], max_results=PAGE_SIZE)
+        stub.SearchRuns(request)  # warm
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            stub.SearchRuns(request)
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
+
+#: Sets the URL and resolves with the milliseconds until the frame after the table is there.
+DRAW_TABLE = """async ([hash, marker]) => {
+  const started = performance.now();
+  location.hash = hash;
+  for (;;) {
+    await new Promise(requestAnimationFrame);
+    const table = document.querySelector('#runs');
+    if (table && table.dataset.filter === marker) break;
+  }
+  await new Promise(requestAnimationFrame);
+  return performance.now() - started;
+}"""
+
+LONG_TASKS = """() => {
+  window.__longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.__longTasks.push(entry.duration);
+  }).observe({ type: 'longtask', buffered: true });
+}"""
+
+#: Fetch and draw one chart in the page, timing each part; then 100,000 raw points, for scale.
+CHART = """async ([runId, points]) => {
+  const { lineChart } = await import('/ui/static/charts.js');
+  const holder = document.createElement('div');
+  holder.style.width = '900px';
+  document.body.append(holder);
+  const t0 = performance.now();
+  const query = `run_id=${runId}&key=loss&points=1800`;
+  const s = await (await fetch(`/ui/api/metric-history?${query}`)).json();
+  const t1 = performance.now();
+  lineChart(holder, [{ label: 'loss', ...s }], { width: 900 });
+  const t2 = performance.now();
+  const raw = { label: 'raw', steps: [], timestamps: [], values: [] };
+  for (let i = 0; i < points; i++) {
+    raw.steps.push(i); raw.timestamps.push(i); raw.values.push(Math.sin(i / 500));
+  }
+  const t3 = performance.now();
+  lineChart(holder, [raw], { width: 900 });
+  const t4 = performance.now();
+  return { fetch: t1 - t0, draw: t2 - t1, drawn: s.steps.length, total: s.total, raw: t4 - t3 };
+}"""
+
+
+def browser_figures(url: str, experiment_id: str, chart_run: str, repeat: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url + "/")
+        page.locator("#experiments").wait_for()
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        draws, costs = [], []
+        for i in range(repeat + 1):
+            # A filter that matches every run and differs each time: nothing is cached.
+            marker = f"params.seed != 'x{i}'"
+            hash_ = f"#/experiments/{experiment_id}?filter={urllib.request.quote(marker)}"
+            before = _renderer_seconds(cdp)
+            draws.append(page.evaluate(DRAW_TABLE, [hash_, marker]))
+            after = _renderer_seconds(cdp)
+            costs.append({k: (after[k] - before[k]) * 1000 for k in after})
+        draws, costs = draws[1:], costs[1:]  # the first warms the modules
+
+        page.evaluate(LONG_TASKS)
+        pages = 1
+        started = time.perf_counter()
+        while page.locator("#next-page").is_enabled():
+            before = page.locator("#runs tbody tr").first.get_attribute("data-run")
+            page.click("#next-page")
+            page.wait_for_function(
+                "b => document.querySelector('#runs tbody tr')?.dataset.run !== b", arg=before
+            )
+            pages += 1
+        paging_s = time.perf_counter() - started
+        long_tasks = page.evaluate("window.__longTasks")
+
+        chart = page.evaluate(CHART, [chart_run, CHART_POINTS])
+        browser.close()
+    return {"draws": draws, "costs": costs, "pages": pages, "paging_s": paging_s,
+            "long_tasks": long_tasks, "chart": chart}  # fmt: skip
+
+
+#: Chromium's main-thread time by kind (CDP Performance.getMetrics), seconds so far.
+RENDERER_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+def _renderer_seconds(cdp: object) -> dict[str, float]:
+    metrics = cdp.send("Performance.getMetrics")["metrics"]  # type: ignore[attr-defined]
+    return {m["name"]: m["value"] for m in metrics if m["name"] in RENDERER_METRICS}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="1,000 runs, 5 repeats")
+    parser.add_argument("--db-uri", help="the tracking database (default: SQLite in a temp dir)")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.repeat = 1000, 5
+    with tempfile.TemporaryDirectory(prefix="mlgrpc-ui-bench-") as tmp:
+        db_uri = args.db_uri or f"sqlite:///{Path(tmp) / 'mlgrpc.db'}"
+        processes, address, url = start_services(db_uri, str(Path(tmp) / "artifacts"))
+        try:
+            experiment_id, chart_run = seed(address, args.runs)
+            grpc_ms = grpc_first_page(address, experiment_id, args.repeat)
+            figures = browser_figures(url, experiment_id, chart_run, args.repeat)
+            grpc_after = grpc_first_page(address, experiment_id, args.repeat)
+        finally:
+            for process in processes:
+                stop(process)
+    g = statistics.median(grpc_ms + grpc_after)
+    u = statistics.median(figures["draws"])
+    longest = max(figures["long_tasks"], default=0.0)
+    chart = figures["chart"]
+    print(f"\n{args.runs} runs x {METRICS_PER_RUN} metrics, page of {PAGE_SIZE}, "
+          f"median of {args.repeat}")  # fmt: skip
+    rows = [
+        ("G SearchRuns gRPC, first page", f"{g:.1f} ms", ""),
+        ("U runs table first page drawn", f"{u:.1f} ms", ""),
+        ("U/G", f"{u / g:.2f}", "<= 2"),
+        ("U main thread: all / script / layout / style", " / ".join(
+            f"{statistics.median(c[k] for c in figures['costs']):.1f}" for k in RENDERER_METRICS
+        ) + " ms", ""),
+        (f"P paging {figures['pages']} pages: longest task", f"{longest:.0f} ms "
+         f"({len(figures['long_tasks'])} tasks > 50 ms, {figures['paging_s']:.1f} s)", "<= 100 ms"),
+        (f"C {chart['total']}-point chart: fetch", f"{chart['fetch']:.1f} ms", ""),
+        (f"C draw ({chart['drawn']} points after min/max buckets)", f"{chart['draw']:.1f} ms",
+         "< 200 ms"),
+        (f"C draw of {CHART_POINTS} raw points in uPlot", f"{chart['raw']:.1f} ms", ""),
+    ]  # fmt: skip
+    for name, value, target in rows:
+        print(f"{name:<52} {value:<36} {target}")
+    if args.json:
+        print(json.dumps({"grpc_ms": g, "ui_ms": u, "longest_task_ms": longest, **chart}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

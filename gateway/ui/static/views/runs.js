@@ -1,0 +1,192 @@
+// The runs of an experiment: MLflow's filter language (run by the tracking service, its error
+// and position shown under the box), sort by any column, chosen columns, keyset pages, nested
+// runs under their parent, group by a param, and runs selected for comparison.
+import { mlflow } from "../api.js";
+import { go, setParams } from "../app.js";
+import { clear, fmtDuration, fmtNumber, fmtTime, h } from "../dom.js";
+
+const PAGE_SIZE = 50;
+const KINDS = { m: "metrics", p: "params", t: "tags" };
+const PARENT_TAG = "mlflow.parentRunId";
+// Tokens of the pages before this one, per query, for "Previous" (tokens only go forward).
+const previousTokens = new Map();
+
+export function orderKey(kind, key) {
+  const entity = KINDS[kind] || "attributes";
+  return `${entity}.${/^\w+$/.test(key) ? key : "`" + key.replaceAll("`", "``") + "`"}`;
+}
+
+export function columnValue(run, kind, key) {
+  const list = run.data?.[KINDS[kind]] || [];
+  const item = list.find((x) => x.key === key);
+  return item ? item.value : undefined;
+}
+
+export async function render(root, { parts, params }, signal) {
+  const experimentIds = parts[1].split(",");
+  const filter = params.get("filter") || "";
+  const order = params.get("order") || "";
+  const page = params.get("page") || "";
+  const selected = new Set((params.get("sel") || "").split(",").filter(Boolean));
+  const group = params.get("group") || "";
+
+  // The experiment and the page are asked at once: the table waits for one round trip, not two.
+  const pageAnswer = mlflow.post("runs/search", {
+    experiment_ids: experimentIds, filter, max_results: PAGE_SIZE, page_token: page,
+    order_by: order ? [order] : [],
+  }, { signal });
+  pageAnswer.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  const { experiment } = await mlflow.get("experiments/get", { experiment_id: experimentIds[0] }, { signal });
+  root.append(h("h1", {}, h("a", { href: "#/" }, "Experiments"), " / ", experiment.name,
+    experimentIds.length > 1 ? ` + ${experimentIds.length - 1} more` : ""));
+
+  const input = h("input", { id: "run-filter", type: "search", value: filter, spellcheck: false,
+    placeholder: "metrics.rmse < 0.8 AND params.alpha = '0.5'",
+    onkeydown: (e) => { if (e.key === "Enter") setParams({ filter: input.value.trim(), page: "" }); } });
+  const filterError = h("div", { class: "error", id: "filter-error" });
+  const toolbar = h("div", { class: "toolbar" }, h("div", { class: "filter" }, input, filterError));
+  const tableHolder = h("div");
+  root.append(toolbar, tableHolder);
+
+  const queryKey = JSON.stringify([experimentIds, filter, order]);
+  let answer;
+  try {
+    answer = await pageAnswer;
+  } catch (error) {
+    if (error.status === 400 && (filter || order)) {
+      showFilterError(filterError, filter, error.message);
+      return;
+    }
+    throw error;
+  }
+  const pageRuns = answer.runs || [];
+  const columns = chooseColumns(params.get("cols"), pageRuns);
+
+  toolbar.append(
+    columnPicker(columns, pageRuns),
+    groupPicker(group, pageRuns),
+    h("button", { type: "button", class: "primary", id: "compare", disabled: selected.size < 2,
+      onclick: () => go("/compare", { runs: [...selected].join(",") }) },
+      `Compare ${selected.size || ""} runs`.replace("  ", " ")));
+
+  const sortHeader = (label, kind, key) => {
+    const clause = orderKey(kind, key);
+    const [currentKey, dir] = order.split(" ");
+    const active = currentKey === clause;
+    const next = active && dir === "DESC" ? `${clause} ASC` : `${clause} DESC`;
+    return h("th", { class: "sortable", "data-column": `${kind}:${key}`,
+      onclick: () => setParams({ order: next, page: "" }) },
+      label, active ? h("span", { class: "arrow" }, dir === "DESC" ? " ▼" : " ▲") : "");
+  };
+  const head = h("tr", {}, h("th", {}, ""), sortHeader("Run", "a", "run_name"),
+    h("th", {}, "Status"), sortHeader("Started", "a", "start_time"), h("th", {}, "Duration"),
+    columns.map(([kind, key]) => sortHeader(`${kind === "m" ? "" : KINDS[kind] + "."}${key}`, kind, key)));
+
+  const toggle = (runId, on) => {
+    if (on) selected.add(runId); else selected.delete(runId);
+    setParams({ sel: [...selected].join(",") });
+  };
+  const rowOf = (run, child) => h("tr", { class: child ? "child" : "", "data-run": run.info.run_id },
+    h("td", {}, h("input", { type: "checkbox", checked: selected.has(run.info.run_id),
+      onchange: (e) => toggle(run.info.run_id, e.target.checked) })),
+    h("td", {}, h("a", { href: `#/runs/${run.info.run_id}` }, run.info.run_name || run.info.run_id)),
+    h("td", { class: `status-${run.info.status}` }, run.info.status),
+    h("td", {}, fmtTime(run.info.start_time)),
+    h("td", {}, fmtDuration(run.info.start_time, run.info.end_time)),
+    columns.map(([kind, key]) => {
+      const value = columnValue(run, kind, key);
+      return h("td", { class: kind === "m" ? "num" : "", "data-column": `${kind}:${key}` },
+        kind === "m" ? fmtNumber(value) : value ?? "");
+    }));
+
+  const body = h("tbody", {});
+  for (const [label, members] of groups(nested(pageRuns), group)) {
+    if (group) body.append(h("tr", { class: "group" }, h("th", { colspan: 5 + columns.length }, label)));
+    for (const [run, child] of members) body.append(rowOf(run, child));
+  }
+  clear(tableHolder, pageRuns.length
+    ? h("div", { class: "table-wrap" }, h("table", { id: "runs", "data-filter": filter, "data-order": order }, h("thead", {}, head), body))
+    : h("p", { class: "muted", id: "no-runs" }, filter ? "No run matches the filter." : "No runs yet."));
+
+  const stack = previousTokens.get(queryKey) || [];
+  previousTokens.set(queryKey, stack);
+  root.append(h("div", { class: "pager" },
+    h("button", { type: "button", id: "prev-page", disabled: !page,
+      onclick: () => setParams({ page: stack.pop() || "" }) }, "← Previous"),
+    h("span", { class: "muted" }, `${pageRuns.length} runs on this page`),
+    h("button", { type: "button", id: "next-page", disabled: !answer.next_page_token,
+      onclick: () => { stack.push(page); setParams({ page: answer.next_page_token }); } }, "Next →")));
+}
+
+// The filter's error, and a caret under the character it names ("at character N").
+function showFilterError(el, filter, message) {
+  const at = /at character (\d+)/.exec(message);
+  clear(el, message);
+  if (at) {
+    const position = Number(at[1]) - 1;
+    el.append(h("pre", { class: "mono caret" }, `${filter}\n${" ".repeat(position)}^`));
+  }
+}
+
+// Columns from the URL (`cols=m:rmse,p:alpha`), else the page's metrics and params.
+function chooseColumns(cols, pageRuns) {
+  if (cols) return cols.split(",").map((c) => [c.slice(0, 1), c.slice(2)]).filter(([k, key]) => KINDS[k] && key);
+  const keys = (kind) => [...new Set(pageRuns.flatMap((r) => (r.data?.[KINDS[kind]] || []).map((x) => x.key)))].sort();
+  return [...keys("m").slice(0, 12).map((k) => ["m", k]), ...keys("p").slice(0, 12).map((k) => ["p", k])];
+}
+
+function columnPicker(columns, pageRuns) {
+  const chosen = new Set(columns.map(([k, key]) => `${k}:${key}`));
+  const all = new Set(chosen);
+  for (const run of pageRuns) {
+    for (const kind of ["m", "p", "t"]) for (const x of run.data?.[KINDS[kind]] || []) all.add(`${kind}:${x.key}`);
+  }
+  const menu = h("div", { class: "menu", hidden: true },
+    [...all].sort().map((c) => h("label", {}, h("input", { type: "checkbox", checked: chosen.has(c),
+      value: c, onchange: (e) => {
+        if (e.target.checked) chosen.add(c); else chosen.delete(c);
+        setParams({ cols: [...chosen].join(",") || "m:" });
+      } }), ` ${KINDS[c[0]]}.${c.slice(2)}`)));
+  return h("div", { class: "columns" },
+    h("button", { type: "button", id: "columns", onclick: () => { menu.hidden = !menu.hidden; } }, "Columns ▾"), menu);
+}
+
+function groupPicker(group, pageRuns) {
+  const keys = [...new Set(pageRuns.flatMap((r) => (r.data?.params || []).map((p) => p.key)))].sort();
+  return h("select", { id: "group", title: "Group by a param", onchange: (e) => setParams({ group: e.target.value }) },
+    h("option", { value: "" }, "No grouping"),
+    keys.map((k) => h("option", { value: k, selected: k === group }, `group by ${k}`)));
+}
+
+// [run, isChild] with each child right after its parent when both are on the page.
+function nested(pageRuns) {
+  const ids = new Set(pageRuns.map((r) => r.info.run_id));
+  const children = new Map();
+  const top = [];
+  for (const run of pageRuns) {
+    const parent = columnValue(run, "t", PARENT_TAG);
+    if (parent && ids.has(parent)) {
+      if (!children.has(parent)) children.set(parent, []);
+      children.get(parent).push(run);
+    } else top.push(run);
+  }
+  const out = [];
+  const visit = (run, depth) => {
+    out.push([run, depth > 0]);
+    for (const child of children.get(run.info.run_id) || []) visit(child, depth + 1);
+  };
+  top.forEach((run) => visit(run, 0));
+  return out;
+}
+
+function groups(rows, group) {
+  if (!group) return [["", rows]];
+  const byValue = new Map();
+  for (const row of rows) {
+    const value = columnValue(row[0], "p", group);
+    const label = value === undefined ? `${group} not set` : `${group} = ${value}`;
+    if (!byValue.has(label)) byValue.set(label, []);
+    byValue.get(label).push(row);
+  }
+  return [...byValue.entries()];
+}

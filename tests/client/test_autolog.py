@@ -145,3 +145,28 @@ def test_without_input_examples_the_model_still_has_a_signature(
     model = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
     assert model.metadata.signature is not None
     assert model.metadata.saved_input_example_info is None
+
+
+def test_training_data_is_logged_as_a_run_input_without_error(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series], caplog: pytest.LogCaptureFixture
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    from mlgrpc.autologging.datasets import dataset_input
+
+    mlflow.sklearn.autolog(log_models=False)
+    with caplog.at_level("WARNING"):
+        Ridge().fit(*xy)
+    assert not [r for r in caplog.records if "dataset" in r.getMessage()]
+    from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+
+    (run,) = _runs(experiment_id)
+    reply = mlflow.MlgrpcClient()._call("GetRun", pb.GetRunRequest(run_id=run.info.run_id))
+    (stored,) = reply.run.inputs.dataset_inputs
+    assert stored.dataset.name == "dataset" and stored.dataset.source_type == "code"
+    assert {t.key: t.value for t in stored.tags} == {"mlflow.data.context": "train"}
+    item = dataset_input(xy[0], "dataset", "train")
+    assert item.tags == {"mlflow.data.context": "train"}
+    assert item.dataset.source_type == "code" and len(item.dataset.digest) == 8
+    assert '"num_rows": 300' in item.dataset.profile
+    assert '"name": "alcohol"' in item.dataset.schema

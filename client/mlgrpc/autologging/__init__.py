@@ -137,15 +137,18 @@ def _param_text(value: Any) -> str:
 
 
 def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset") -> None:
-    """The training data as a run input, through the client's `log_inputs` when it has one."""
+    """The training (or eval) data as a run input, in MLflow's shape: a `code` source, the
+    digest, schema and profile of the data, the tag `mlflow.data.context`."""
     from mlgrpc import fluent
 
-    log_input = getattr(fluent, "log_input", None)
-    if log_input is None:
-        logger.debug("this client has no log_input: the dataset input is not logged")
+    log_inputs = getattr(fluent._client(), "log_inputs", None)
+    if log_inputs is None:
+        logger.debug("this client has no log_inputs: the dataset input is not logged")
         return
     try:
-        log_input(data, context=context, name=name, run_id=run.run_id)
+        from mlgrpc.autologging.datasets import dataset_input
+
+        log_inputs(run.run_id, [dataset_input(data, name, context)])
     except Exception as exc:  # noqa: BLE001 - a dataset never breaks training
         logger.warning("the %s dataset was not logged: %s", context, exc)
 

@@ -61,6 +61,9 @@ def _log_train(
     train_set = args[1] if len(args) > 1 else kwargs.get("train_set")
     if config.log_datasets and train_set is not None:
         log_dataset(run, train_set, "train")
+        names = kwargs.get("valid_names") or []
+        for i, valid in enumerate(kwargs.get("valid_sets") or ()):
+            log_dataset(run, valid, "eval", name=names[i] if i < len(names) else f"valid_{i}")
     kwargs = dict(kwargs)
     kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _callback(run)]
     booster = original(*args, **kwargs)

@@ -548,3 +548,5 @@ def _reset_state() -> None:
     _active_experiment_id = _last_active_run_id = None
     _client_cache = None
     _spools_sent.clear()
+    while _system_monitors:
+        _system_monitors.popitem()[1].stop()

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlgrpc import _mlflow_alias, config
 from mlgrpc._auth import get_token, set_token
+from mlgrpc.autologging import autolog
 from mlgrpc.client import MlgrpcClient
 from mlgrpc.config import get_registry_uri, set_registry_uri
 from mlgrpc.entities import (
@@ -65,6 +66,10 @@ from mlgrpc.fluent import (
     set_tracking_uri,
     start_run,
 )
+from mlgrpc.system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+)
 
 __version__ = "0.1.0"
 
@@ -79,7 +84,9 @@ def register_model(model_uri: str, name: str, tags: Any = None, **kwargs: Any) -
 _mlflow_alias.install()
 
 #: Submodules imported on first attribute access, to keep `import mlgrpc` light.
-_LAZY_SUBMODULES = frozenset({"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri"})
+_LAZY_SUBMODULES = frozenset(
+    {"sklearn", "pyfunc", "models", "registry", "scoring", "model_uri", "xgboost", "lightgbm"}
+)
 
 #: MLflow's name of the client, for `mlflow.MlflowClient()` in code ported by one import line.
 MlflowClient = MlgrpcClient
@@ -94,6 +101,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "autolog",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "ActiveRun",
     "Experiment",
     "FileInfo",

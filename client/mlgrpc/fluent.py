@@ -227,8 +227,12 @@ def start_run(
     nested: bool = False,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a new run, or resume `run_id`, and make it the active run (use it in `with`)."""
+    """Start a new run, or resume `run_id`, and make it the active run (use it in `with`).
+
+    `log_system_metrics`: sample CPU, memory, disk, network (and GPU) into the run until it
+    ends; None follows `enable_system_metrics_logging()` (see `mlgrpc.system_metrics`)."""
     global _atexit_registered
     if _active_run_stack and not nested:
         active_id = _active_run_stack[-1].info.run_id
@@ -256,10 +260,26 @@ def start_run(
         )
     active = ActiveRun(run)
     _active_run_stack.append(active)
+    _start_system_metrics(client, run.info.run_id, log_system_metrics)
     if not _atexit_registered:
         atexit.register(_end_runs_at_exit)
         _atexit_registered = True
     return active
+
+
+_system_monitors: dict[str, Any] = {}
+
+
+def _start_system_metrics(client: MlgrpcClient, run_id: str, wanted: bool | None) -> None:
+    from mlgrpc import system_metrics
+
+    if not (wanted if wanted is not None else system_metrics.is_enabled()):
+        return
+
+    def log(run: str, metrics: list[Any]) -> None:
+        client.log_batch(run, metrics=metrics, synchronous=False)
+
+    _system_monitors[run_id] = system_metrics.SystemMetricsMonitor(run_id, log).start()
 
 
 def _send_spool_once(client: MlgrpcClient) -> None:
@@ -316,6 +336,9 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
         return
     run_id = _active_run_stack[-1].info.run_id
     unsent: UnsentLogsError | None = None
+    monitor = _system_monitors.pop(run_id, None)
+    if monitor is not None:
+        monitor.stop()  # before the flush, so that its last sample is written with the rest
     try:
         try:
             flush_all()
@@ -525,3 +548,5 @@ def _reset_state() -> None:
     _active_experiment_id = _last_active_run_id = None
     _client_cache = None
     _spools_sent.clear()
+    while _system_monitors:
+        _system_monitors.popitem()[1].stop()

@@ -1,7 +1,7 @@
 """`python_function`: one `predict` for every model, with the signature enforced on the way in.
 
-`load_model(uri)` reads the MLmodel's `python_function` flavor; the `loader_module` picks the
-implementation (`mlflow.sklearn` or `mlgrpc.sklearn`; other flavors are not supported yet).
+`load_model(uri)` reads the MLmodel's `python_function` flavor; its `loader_module` picks the
+flavor in the registry (`mlgrpc.models.flavors`), which wraps the model as a `PyfuncImpl`.
 
 For the scoring service:
 - `load_model_from_dir(model_dir, allow_pickle=False)` loads without resolving a URI and
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlgrpc.models import flavors
 from mlgrpc.models.errors import ModelFormatError
 from mlgrpc.models.input_example import load_input_example
 from mlgrpc.models.model import PYFUNC_FLAVOR, Model
@@ -31,89 +31,56 @@ from mlgrpc.models.schema_enforcement import (
     numeric_plan,
 )
 from mlgrpc.models.signature import Schema
+from mlgrpc.python_model import PythonModel, PythonModelContext
+from mlgrpc.python_model import log_model as _log_python_model
+from mlgrpc.python_model import save_model as _save_python_model
 
 logger = logging.getLogger(__name__)
 
 FLAVOR_NAME = PYFUNC_FLAVOR
+__all__ = [
+    "PyFuncModel",
+    "PythonModel",
+    "PythonModelContext",
+    "load_model",
+    "load_model_from_dir",
+    "log_model",
+    "save_model",
+]
 
-# sklearn warns on every call when an estimator fitted on a DataFrame gets an ndarray. The
-# numeric fast path only hands over arrays whose columns it has put in the estimator's own
-# feature order, so for it the warning is noise (and costs a formatted message per call).
-_FEATURE_NAMES_WARNING = "X does not have valid feature names"
+
+def log_model(name: str | None = None, **kwargs: Any) -> Any:
+    """Log a custom model: `log_model(name="m", python_model=…, artifacts=…, code_paths=…)`.
+
+    See `mlgrpc.python_model.log_model`; the model is cloudpickled (loading it runs code).
+    """
+    return _log_python_model(name, **kwargs)
 
 
-class _SklearnPyfunc:
-    """The python_function implementation of a scikit-learn estimator."""
-
-    def __init__(self, estimator: Any, predict_fn: str) -> None:
-        self.estimator = estimator
-        self._predict = getattr(estimator, predict_fn)
-
-    def predict(self, data: Any) -> Any:
-        return self._predict(data)
-
-    def align_to_fitted_names(self, data: Any) -> Any:
-        """Without a signature: a DataFrame re-ordered to the estimator's own feature names.
-
-        scikit-learn refuses fitted names in another order, and clients often send columns
-        sorted (the seed's request is alphabetical); matching by name is what the user means.
-        """
-        fitted = getattr(self.estimator, "feature_names_in_", None)
-        if fitted is None or not hasattr(data, "columns"):
-            return data
-        names = [str(n) for n in fitted]
-        if [str(c) for c in data.columns] == names:
-            return data
-        present = {str(c): c for c in data.columns}
-        missing = [n for n in names if n not in present]
-        if missing:
-            extra = [c for c in present if c not in set(names)]
-            message = f"Model is missing inputs {missing}."
-            if extra:
-                message += f" Note that there were extra inputs: {extra}."
-            raise SchemaEnforcementError(message, missing=missing)
-        extra = [c for c in present if c not in set(names)]
-        if extra:
-            logger.warning("dropping input columns the model was not fitted on: %s", extra)
-        return data[[present[n] for n in names]]
-
-    def matrix_plan(self, plan: NumericInputPlan) -> tuple[NumericInputPlan, bool]:
-        """The plan re-ordered to the estimator's feature order, and whether an ndarray is OK.
-
-        False means the estimator knows feature names that differ from the signature's: then
-        it must get a DataFrame to check them itself.
-        """
-        fitted = getattr(self.estimator, "feature_names_in_", None)
-        if fitted is None:
-            return plan, True
-        fitted_names = [str(n) for n in fitted]
-        if sorted(fitted_names) != sorted(plan.names):
-            return plan, False
-        order = [plan.names.index(n) for n in fitted_names]
-        warnings.filterwarnings("ignore", message=_FEATURE_NAMES_WARNING, category=UserWarning)
-        return (
-            NumericInputPlan(
-                names=tuple(fitted_names),
-                type_names=tuple(plan.type_names[i] for i in order),
-                required=tuple(plan.required[i] for i in order),
-                dtype=plan.dtype,
-            ),
-            True,
-        )
+def save_model(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """Save a custom model directory: `save_model(path, python_model=…, artifacts=…)`."""
+    return _save_python_model(path, **kwargs)
 
 
 class PyFuncModel:
     """A loaded model: `predict` enforces the input signature, then calls the model."""
 
-    def __init__(self, model_meta: Model, impl: _SklearnPyfunc, model_dir: str) -> None:
+    def __init__(
+        self, model_meta: Model, impl: flavors.PyfuncImpl, model_dir: str, flavor: str = ""
+    ) -> None:
         self._meta = model_meta
         self._impl = impl
         self._model_dir = model_dir
+        self._flavor = flavor
         plan = numeric_plan(model_meta.get_input_schema())
         self._numeric_plan: NumericInputPlan | None = None
         self._matrix_ok = False
+        matrix_plan = getattr(impl, "matrix_plan", None)
         if plan is not None:
-            self._numeric_plan, self._matrix_ok = impl.matrix_plan(plan)
+            # Without the flavor's own plan, the matrix goes to the model as a DataFrame.
+            self._numeric_plan, self._matrix_ok = (
+                matrix_plan(plan) if matrix_plan else (plan, False)
+            )
 
     @property
     def metadata(self) -> Model:
@@ -125,6 +92,16 @@ class PyFuncModel:
         return self._model_dir
 
     @property
+    def flavor(self) -> str:
+        """The registered flavor that loaded the model ("sklearn", "xgboost", …)."""
+        return self._flavor
+
+    @property
+    def impl(self) -> flavors.PyfuncImpl:
+        """The flavor's wrapper (for its optional serving hooks)."""
+        return self._impl
+
+    @property
     def input_schema(self) -> Schema | None:
         return self._meta.get_input_schema()
 
@@ -134,8 +111,8 @@ class PyFuncModel:
         return self._numeric_plan
 
     def get_raw_model(self) -> Any:
-        """The underlying estimator."""
-        return self._impl.estimator
+        """The underlying model (estimator, booster, PythonModel)."""
+        return self._impl.get_raw_model()
 
     def load_input_example(self) -> Any:
         return load_input_example(self._model_dir, self._meta.saved_input_example_info)
@@ -148,12 +125,11 @@ class PyFuncModel:
         columns. Without one, `data` goes to the model as given, except that a DataFrame is
         matched by name to the feature names the estimator was fitted with.
         """
-        if params:
-            logger.warning("this model takes no inference params; ignoring %s", sorted(params))
         schema = self.input_schema
         if schema is None:
-            return self._impl.predict(self._impl.align_to_fitted_names(data))
-        return self._impl.predict(enforce_schema(data, schema))
+            align = getattr(self._impl, "align_input", None)
+            return self._impl.predict(align(data) if align else data, params)
+        return self._impl.predict(enforce_schema(data, schema), params)
 
     def predict_numeric(self, columns: Mapping[str, Any]) -> Any:
         """Fast path: `{column name: 1-D array}` → predictions, with no DataFrame in between.
@@ -182,8 +158,6 @@ def load_model_from_dir(
     model_dir: str | os.PathLike[str], *, allow_pickle: bool = True
 ) -> PyFuncModel:
     """Load the python_function flavor of a local model directory."""
-    from mlgrpc import sklearn as sklearn_flavor
-
     model_dir = Path(model_dir)
     meta = Model.load(model_dir)
     conf = meta.flavors.get(PYFUNC_FLAVOR)
@@ -192,17 +166,9 @@ def load_model_from_dir(
             f"the model at {model_dir} has no python_function flavor "
             f"(flavors: {sorted(meta.flavors)}); load it with its own flavor's load_model"
         )
-    loader = conf.get("loader_module")
-    if loader not in sklearn_flavor.ACCEPTED_LOADER_MODULES:
-        raise ModelFormatError(
-            f"the model at {model_dir} needs loader_module {loader!r}; mlgrpc loads "
-            f"{sorted(sklearn_flavor.ACCEPTED_LOADER_MODULES)} models"
-        )
-    estimator = sklearn_flavor.load_model_from_dir(model_dir, allow_pickle=allow_pickle)
-    predict_fn = conf.get("predict_fn", "predict")
-    if not hasattr(estimator, predict_fn):
-        raise ModelFormatError(f"the {type(estimator).__name__} has no method {predict_fn!r}")
-    return PyFuncModel(meta, _SklearnPyfunc(estimator, predict_fn), str(model_dir))
+    flavor = flavors.for_loader_module(conf.get("loader_module"), model_dir)
+    impl = flavor.load_pyfunc(model_dir, conf, allow_pickle=allow_pickle)
+    return PyFuncModel(meta, impl, str(model_dir), flavor.name)
 
 
 def load_model(

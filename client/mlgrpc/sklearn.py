@@ -52,9 +52,8 @@ SUPPORTED_SERIALIZATION_FORMATS = (
 )
 #: Formats whose loading runs code stored in the model file.
 CODE_EXECUTING_FORMATS = frozenset({SERIALIZATION_FORMAT_PICKLE, SERIALIZATION_FORMAT_CLOUDPICKLE})
-#: `loader_module` we write (so that MLflow loads our models) and the ones we accept.
+#: `loader_module` we write (so that MLflow loads our models); the registry lists those we accept.
 LOADER_MODULE = "mlflow.sklearn"
-ACCEPTED_LOADER_MODULES = frozenset({"mlflow.sklearn", "mlgrpc.sklearn"})
 
 _MODEL_FILE = {
     SERIALIZATION_FORMAT_SKOPS: "model.skops",
@@ -314,6 +313,17 @@ def load_model_from_dir(model_dir: str | os.PathLike[str], *, allow_pickle: bool
     )
 
 
+def load_pyfunc(model_dir: Path, conf: dict[str, Any], *, allow_pickle: bool) -> Any:
+    """The estimator wrapped for `python_function` (the flavor registry's entry point)."""
+    from mlgrpc.models.sklearn_pyfunc import SklearnPyfunc
+
+    estimator = load_model_from_dir(model_dir, allow_pickle=allow_pickle)
+    predict_fn = conf.get("predict_fn", "predict")
+    if not hasattr(estimator, predict_fn):
+        raise ModelFormatError(f"the {type(estimator).__name__} has no method {predict_fn!r}")
+    return SklearnPyfunc(estimator, predict_fn)
+
+
 def load_model(
     model_uri: str | os.PathLike[str], dst_path: str | None = None, *, allow_pickle: bool = True
 ) -> Any:
@@ -413,3 +423,10 @@ def _register(model_uri: str, name: str) -> int | None:
     registered = register(model_uri, name)
     version = getattr(registered, "version", None)
     return int(version) if version is not None else None
+
+
+def autolog(**flags: Any) -> None:
+    """Autologging of sklearn training, as MLflow's (see `mlgrpc.autologging.sklearn`)."""
+    from mlgrpc.autologging.sklearn import autolog as enable
+
+    enable(**flags)

@@ -10,8 +10,8 @@ instantiated, no code from the file — and serves predictions at once, while th
 (skops + scikit-learn, the verified fast path) runs in a background thread and replaces it.
 
 The early predictor computes exactly what the full model's fast path computes
-(`sklearn_flavor._linear_kernel`: the same float64 arrays, the same `matrix @ weights +
-intercept`). Every allowed class refuses NaN and ±inf, so the stand-in is
+(`mlgrpc.models.sklearn_fast_path._linear_kernel`: the same float64 arrays, the same
+`matrix @ weights + intercept`). Every allowed class refuses NaN and ±inf, so the stand-in is
 `finite_input_only` as the full model is: such input is refused before either sees it, with
 the same error. What it cannot answer alone — a request that needs a DataFrame, non-finite input
 reaching it another way — waits for the full model. Anything not
@@ -262,6 +262,6 @@ def _early_model(model_dir: Path, full: FullModel) -> LoadedModel:
         predict_matrix=linear_kernel(coef, intercept, full_matrix),
         matrix_columns=columns,
         loaded_at_ms=int(time.time() * 1000),
-        finite_input_only=True,  # as `sklearn_flavor.refuses_non_finite` says of ALLOWED_CLASSES
+        finite_input_only=True,  # as `sklearn_fast_path.refuses_non_finite` says of ALLOWED_CLASSES
         extra={"early": full},
     )

@@ -1,13 +1,16 @@
 """Loading a model directory (MLflow's MLmodel format) into a `LoadedModel`.
 
-`mlgrpc.pyfunc` loads the model (skops by default; pickle only with `allow_pickle`); the server
-adds the pandas-free fast path on the estimator, and its own wire-level enforcement
-(`enforce.py`: JSON numbers are doubles, so integral doubles are accepted for integer columns).
+`mlgrpc.pyfunc` loads the model through the flavor registry (pickle only with `allow_pickle`);
+the server asks the flavor's wrapper for its optional fast path (a float64 matrix, no pandas)
+and adds its own wire-level enforcement (`enforce.py`: JSON numbers are doubles, so integral
+doubles are accepted for integer columns).
 """
 
 from __future__ import annotations
 
 import logging
+import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from mlgrpc.exceptions import MlgrpcException
+from mlgrpc.models import flavors
 from mlgrpc.models.errors import UnsafeModelError
 from mlgrpc.models.signature import ColSpec, Schema, TensorSpec
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
-from scoring_service.models import sklearn_flavor
 from scoring_service.models.loaded import FAST_PATH_TYPES, InputColumn, LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -74,6 +77,40 @@ def _service_error(exc: MlgrpcException) -> ServiceError:
     return kind(message, field=exc.field or "model_uri", reason=exc.reason)
 
 
+def log_version_mismatches(model_flavors: dict[str, dict[str, Any]], model_dir: Path) -> None:
+    """Warn when the model was saved by another library or Python version than the running one."""
+    from importlib import metadata
+
+    for flavor in flavors.registered():
+        recorded = (model_flavors.get(flavor.name) or {}).get(flavor.version_key or "")
+        if not recorded:
+            continue
+        running = getattr(sys.modules.get(flavor.library or ""), "__version__", None)
+        if running is None:
+            try:
+                running = metadata.version(flavor.distribution)
+            except metadata.PackageNotFoundError:
+                continue
+        if str(recorded) != running:
+            logger.warning(
+                "model %s was saved with %s %s; this server runs %s",
+                model_dir,
+                flavor.distribution or flavor.library,
+                recorded,
+                running,
+            )
+    recorded_python = (model_flavors.get("python_function") or {}).get("python_version")
+    if recorded_python:
+        running = platform.python_version()
+        if str(recorded_python).split(".")[:2] != running.split(".")[:2]:
+            logger.warning(
+                "model %s was saved with Python %s; this server runs %s",
+                model_dir,
+                recorded_python,
+                running,
+            )
+
+
 def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
     """Load the model saved in directory `path`; name and version are set by the caller."""
     from mlgrpc import pyfunc
@@ -88,23 +125,24 @@ def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
     except (ValueError, OSError) as exc:
         raise FailedPrecondition(f"cannot load the model in {model_dir}: {exc}") from exc
     meta = model.metadata
-    sklearn_flavor.log_version_mismatches(meta.flavors, model_dir)
+    log_version_mismatches(meta.flavors, model_dir)
     inputs = schema_columns(meta.get_input_schema())
-    estimator = model.get_raw_model()
-    if not inputs and getattr(estimator, "feature_names_in_", None) is not None:
-        inputs = tuple(InputColumn(str(n), "double") for n in estimator.feature_names_in_)
+    impl = model.impl
+    feature_names = getattr(impl, "feature_names", None)
+    if not inputs and feature_names is not None and (names := feature_names()) is not None:
+        inputs = tuple(InputColumn(n, "double") for n in names)
     fast: tuple[Any, tuple[str, ...]] | None = None
     named = bool(inputs) and all(c.name is not None for c in inputs)
-    if named and all(c.type in FAST_PATH_TYPES for c in inputs):
-        fast = sklearn_flavor.matrix_predictor(
-            estimator, [str(c.name) for c in inputs], _probe_frame(model, inputs), model.predict
-        )
+    fast_path = getattr(impl, "fast_path", None)
+    if fast_path is not None and named and all(c.type in FAST_PATH_TYPES for c in inputs):
+        fast = fast_path([str(c.name) for c in inputs], _probe_frame(model, inputs), model.predict)
+    refuses_non_finite = getattr(impl, "refuses_non_finite", None)
     return LoadedModel(
         name=model_dir.name,
         version="1",
         source_uri=str(model_dir),
         resolved_uri=str(model_dir.resolve()),
-        flavor="sklearn" if "sklearn" in meta.flavors else "python_function",
+        flavor=model.flavor if model.flavor in meta.flavors else "python_function",
         run_id=meta.run_id or "",
         inputs=inputs,
         outputs=schema_columns(meta.get_output_schema()),
@@ -112,6 +150,6 @@ def load_model_dir(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
         predict_matrix=fast[0] if fast else None,
         matrix_columns=fast[1] if fast else (),
         loaded_at_ms=int(time.time() * 1000),
-        finite_input_only=sklearn_flavor.refuses_non_finite(estimator),
+        finite_input_only=bool(refuses_non_finite and refuses_non_finite()),
         extra={"pyfunc": model},
     )

@@ -21,10 +21,10 @@ import grpc
 import numpy as np
 import pytest
 
+from mlgrpc.models import sklearn_fast_path as sklearn_flavor
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
 from mlgrpc_server.errors import InvalidArgument, Unavailable
 from scoring_service.config import ModelSpec, ServeConfig
-from scoring_service.models import sklearn_flavor
 from scoring_service.models.early_linear import (
     ALLOWED_CLASSES,
     FullModel,

@@ -4,10 +4,10 @@ Rules, for named column signatures:
 - columns are matched by NAME, in any order, and handed to the model in signature order;
 - extra columns are dropped (logged as a warning);
 - a missing required column is a `SchemaEnforcementError` naming every missing column;
-- types convert only when no value can change meaning: any int → double, narrower int →
-  wider int, int64 → int32 when every value fits, any number → float (JSON knows only doubles);
-  floats never become integers (a NaN in an integer column gets its own hint), strings never
-  become numbers.
+- types convert only when no value can change meaning, by the one column check shared with
+  the scoring service (`mlgrpc.models.column_types`): any int → double, int64 → int32 when
+  every value fits, numbers → float within its range; floats never become integers (a NaN in
+  an integer column gets its own hint), strings never become numbers; errors name the row.
 Unnamed column signatures check the column count and convert positionally; tensor signatures
 check dtype and the fixed dimensions of the shape.
 
@@ -25,21 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from mlgrpc.exceptions import InvalidArgumentError
+from mlgrpc.models import column_types
+from mlgrpc.models.column_types import SchemaEnforcementError
 from mlgrpc.models.signature import DATA_TYPES, NUMERIC_TYPES, ColSpec, Schema, TensorSpec
 
 logger = logging.getLogger(__name__)
-
-
-class SchemaEnforcementError(InvalidArgumentError, ValueError):
-    """Input does not fit the model's signature; the message names the columns concerned."""
-
-    def __init__(
-        self, message: str, *, missing: Sequence[str] = (), column: str | None = None
-    ) -> None:
-        super().__init__(message, field=column or "inputs")
-        self.missing = list(missing)
-        self.column = column
 
 
 def _missing_error(
@@ -50,14 +40,6 @@ def _missing_error(
     if extra:
         message += f" Note that there were extra inputs: {list(extra)}."
     return SchemaEnforcementError(message + hint, missing=missing)
-
-
-def _incompatible(name: str, values: np.ndarray, type_name: str) -> SchemaEnforcementError:
-    return SchemaEnforcementError(
-        f"Incompatible input types for column {name!r}: can not safely convert "
-        f"{values.dtype} to {type_name} ({DATA_TYPES[type_name]}).",
-        column=name,
-    )
 
 
 def _object_to_typed(values: np.ndarray) -> np.ndarray:
@@ -76,58 +58,14 @@ def _object_to_typed(values: np.ndarray) -> np.ndarray:
 
 
 def convert_column(name: str, values: Any, type_name: str) -> np.ndarray:
-    """`values` as the numpy dtype of MLflow type `type_name`, or a SchemaEnforcementError."""
-    values = np.asarray(values)
-    if values.dtype.kind == "O" and type_name not in ("string", "binary"):
-        values = _object_to_typed(values)
-    kind = values.dtype.kind
-    if type_name == "double":
-        if kind == "f":
-            return values.astype(np.float64, copy=False)
-        if kind in "iu":
-            return values.astype(np.float64)
-    elif type_name == "float":
-        if kind in "fiu":
-            return values.astype(np.float32, copy=False)
-    elif type_name in ("long", "integer"):
-        target = DATA_TYPES[type_name]
-        if kind == "f":
-            if np.isnan(values).any():
-                raise SchemaEnforcementError(
-                    f"Incompatible input types for column {name!r}: it has missing values (NaN) "
-                    f"but the signature declares {type_name}. Integer columns cannot hold "
-                    "missing values: send every value, or declare the column double.",
-                    column=name,
-                )
-            raise _incompatible(name, values, type_name)
-        if kind in "iu":
-            if np.can_cast(values.dtype, target, "safe"):
-                return values.astype(target, copy=False)
-            info = np.iinfo(target)
-            if values.size == 0 or (values.min() >= info.min and values.max() <= info.max):
-                return values.astype(target)
-    elif type_name == "boolean":
-        if kind == "b":
-            return values
-    elif type_name == "string":
-        if kind in "OU" and all(v is None or isinstance(v, str) for v in values.tolist()):
-            return values.astype(object)
-    elif type_name == "binary":
-        if kind in "OS" and all(v is None or isinstance(v, bytes) for v in values.tolist()):
-            return values.astype(object)
-    elif type_name == "datetime":
-        if kind == "M":
-            return values
-        if kind in "OU":
-            import pandas as pd
+    """`values` as the numpy dtype of MLflow type `type_name`, or a SchemaEnforcementError.
 
-            try:
-                return pd.to_datetime(values).to_numpy()
-            except (ValueError, TypeError) as exc:
-                raise SchemaEnforcementError(
-                    f"Column {name!r} should hold datetimes: {exc}", column=name
-                ) from exc
-    raise _incompatible(name, values, type_name)
+    The same check as the scoring service's (`column_types.convert`), except that a float never
+    becomes an integer here: in-process input has real integer types, JSON's does not.
+    """
+    return column_types.convert(
+        type_name, values, column_types.Where(f"column {name!r}", name), integral_floats=False
+    )
 
 
 def _convert_for_spec(name: str, values: np.ndarray, spec: ColSpec) -> np.ndarray:

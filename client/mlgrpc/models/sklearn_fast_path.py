@@ -1,44 +1,21 @@
-"""What the server adds to `mlgrpc.pyfunc` for sklearn models: version warnings at start and
-the pandas-free fast path on a copy of the estimator without feature names."""
+"""The sklearn flavor's fast serving path: predictions on a float64 matrix, without pandas.
+
+Offered to the scoring service through the flavor's pyfunc wrapper (`fast_path`,
+`refuses_non_finite` in `mlgrpc.models.flavors.PyfuncImpl`); the portable path (a DataFrame
+through `predict`) stays the reference the fast path is verified against at load time.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
-import platform
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
-
-
-def log_version_mismatches(flavors: dict[str, dict[str, Any]], model_dir: Path) -> None:
-    """Warn when the model was saved by another sklearn or Python than the one running."""
-    recorded_sklearn = (flavors.get("sklearn") or {}).get("sklearn_version")
-    if recorded_sklearn:
-        import sklearn
-
-        if str(recorded_sklearn) != sklearn.__version__:
-            logger.warning(
-                "model %s was saved with scikit-learn %s; this server runs %s",
-                model_dir,
-                recorded_sklearn,
-                sklearn.__version__,
-            )
-    recorded_python = (flavors.get("python_function") or {}).get("python_version")
-    if recorded_python:
-        running = platform.python_version()
-        if str(recorded_python).split(".")[:2] != running.split(".")[:2]:
-            logger.warning(
-                "model %s was saved with Python %s; this server runs %s",
-                model_dir,
-                recorded_python,
-                running,
-            )
 
 
 def _strip_feature_names(estimator: Any) -> Any:

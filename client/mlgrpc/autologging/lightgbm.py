@@ -1,0 +1,83 @@
+"""LightGBM autologging: `lightgbm.train` params, per-iteration eval metrics, importance, model."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mlgrpc.autologging import AutologConfig, AutologRun, autologged, configure, log_dataset
+from mlgrpc.autologging.boosters import log_booster_model, log_importance, train_params
+
+logger = logging.getLogger(__name__)
+
+UNLOGGED = (
+    "params", "train_set", "valid_sets", "valid_names", "fobj", "feval", "init_model",
+    "learning_rates", "callbacks",
+)  # fmt: skip
+
+
+def autolog(
+    log_models: bool = True,
+    log_input_examples: bool = True,
+    log_model_signatures: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    exclusive: bool = False,
+    silent: bool = False,
+) -> None:
+    """Log every `lightgbm.train` as MLflow's `mlflow.lightgbm.autolog()` does."""
+    configure(
+        "lightgbm",
+        _patch,
+        log_models=log_models,
+        log_input_examples=log_input_examples,
+        log_model_signatures=log_model_signatures,
+        log_datasets=log_datasets,
+        disable=disable,
+        exclusive=exclusive,
+        silent=silent,
+    )
+
+
+def _patch() -> None:
+    import lightgbm
+
+    lightgbm.train = autologged("lightgbm", _log_train)(lightgbm.train)
+
+
+def _callback(run: AutologRun) -> Any:
+    def log_evals(env: Any) -> None:
+        values = {f"{r[0]}-{r[1]}": float(r[2]) for r in env.evaluation_result_list or ()}
+        if values:
+            run.log_metrics(values, step=env.iteration)
+
+    return log_evals
+
+
+def _log_train(
+    run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
+    run.log_params(train_params(original, args, kwargs, UNLOGGED))
+    train_set = args[1] if len(args) > 1 else kwargs.get("train_set")
+    if config.log_datasets and train_set is not None:
+        log_dataset(run, train_set, "train")
+        names = kwargs.get("valid_names") or []
+        for i, valid in enumerate(kwargs.get("valid_sets") or ()):
+            log_dataset(run, valid, "eval", name=names[i] if i < len(names) else f"valid_{i}")
+    kwargs = dict(kwargs)
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _callback(run)]
+    booster = original(*args, **kwargs)
+    names = booster.feature_name()
+    for kind in ("split", "gain"):
+        try:
+            values = booster.feature_importance(importance_type=kind).tolist()
+            log_importance(run, kind, dict(zip(names, values, strict=True)))
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("feature importance %s not logged: %s", kind, exc)
+    if config.log_models:
+        from mlgrpc import lightgbm as lightgbm_flavor
+
+        data = getattr(train_set, "data", None)
+        example = data[:5] if data is not None and hasattr(data, "__getitem__") else None
+        log_booster_model(run, config, lightgbm_flavor.log_model, booster, example, booster.predict)
+    return booster

@@ -1,0 +1,172 @@
+"""Autologging flags and run handling, against the real tracking service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlgrpc as mlflow
+import mlgrpc.pyfunc
+
+WINE = Path(__file__).resolve().parents[1] / "fixtures" / "winequality-red.csv"
+
+
+@pytest.fixture(autouse=True)
+def autolog_off_afterwards() -> Iterator[None]:
+    yield
+    mlflow.autolog(disable=True)
+
+
+@pytest.fixture(scope="module")
+def xy() -> tuple[pd.DataFrame, pd.Series]:
+    wine = pd.read_csv(WINE, sep=";").head(300)
+    return wine.drop(columns=["quality"]), wine["quality"]
+
+
+def _runs(experiment_id: str) -> list[mlflow.Run]:
+    return list(mlflow.search_runs([experiment_id], output_format="list"))
+
+
+@pytest.fixture()
+def experiment_id(tracking_uri: str) -> str:
+    import uuid
+
+    return str(mlflow.set_experiment(f"autolog-{uuid.uuid4().hex[:8]}").experiment_id)
+
+
+def test_fit_without_a_run_starts_and_finishes_one_with_a_servable_model(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.sklearn.autolog()
+    model = Ridge(alpha=2.0).fit(*xy)
+    assert mlflow.active_run() is None
+    (run,) = _runs(experiment_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["alpha"] == "2.0"
+    assert run.data.tags["estimator_class"] == "sklearn.linear_model._ridge.Ridge"
+    loaded = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
+    assert loaded.metadata.signature is not None
+    x = xy[0]
+    np.testing.assert_allclose(loaded.predict(x[sorted(x.columns)]), model.predict(x))
+
+
+def test_a_pipeline_logs_once_with_its_nested_params(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    mlflow.sklearn.autolog(log_models=False)
+    make_pipeline(StandardScaler(), Ridge()).fit(*xy)
+    (run,) = _runs(experiment_id)
+    assert run.data.tags["estimator_name"] == "Pipeline"
+    assert "ridge__alpha" in run.data.params
+    assert "training_r2_score" in run.data.metrics
+
+
+def test_log_models_false_logs_no_model(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.sklearn.autolog(log_models=False)
+    Ridge().fit(*xy)
+    (run,) = _runs(experiment_id)
+    paths = [f.path for f in mlflow.MlgrpcClient().list_artifacts(run.info.run_id)]
+    assert "model" not in paths and "estimator.html" in paths
+
+
+def test_disable_logs_nothing(experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.autolog()
+    mlflow.autolog(disable=True)
+    Ridge().fit(*xy)
+    assert _runs(experiment_id) == []
+
+
+def test_exclusive_leaves_a_users_run_alone(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.sklearn.autolog(exclusive=True, log_models=False)
+    with mlflow.start_run() as run:
+        Ridge().fit(*xy)
+    assert mlflow.get_run(run.info.run_id).data.params == {}
+
+
+def test_xgboost_eval_metrics_are_logged_at_each_iteration(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    import xgboost as xgb
+
+    mlflow.xgboost.autolog(log_models=False)
+    d = xgb.DMatrix(xy[0], label=xy[1])
+    with mlflow.start_run() as run:
+        xgb.train({"max_depth": 2}, d, num_boost_round=4, evals=[(d, "train")], verbose_eval=False)
+    history = mlflow.MlgrpcClient().get_metric_history(run.info.run_id, "train-rmse")
+    assert sorted(m.step for m in history) == [0, 1, 2, 3]
+    values = [m.value for m in sorted(history, key=lambda m: m.step)]
+    assert values == sorted(values, reverse=True)  # training error falls
+
+
+def test_lightgbm_autolog_logs_params_metrics_and_a_native_model(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    import lightgbm as lgb
+
+    mlflow.lightgbm.autolog()
+    ds = lgb.Dataset(xy[0], label=xy[1])
+    with mlflow.start_run() as run:
+        lgb.train({"verbose": -1}, ds, num_boost_round=3, valid_sets=[ds], valid_names=["t"])
+    data = mlflow.get_run(run.info.run_id).data
+    assert data.params["num_boost_round"] == "3"
+    assert "t-l2" in data.metrics
+    model = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
+    assert len(model.predict(xy[0])) == len(xy[0])
+
+
+def test_without_input_examples_the_model_still_has_a_signature(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.sklearn.autolog(log_input_examples=False)
+    Ridge().fit(*xy)
+    (run,) = _runs(experiment_id)
+    model = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
+    assert model.metadata.signature is not None
+    assert model.metadata.saved_input_example_info is None
+
+
+def test_training_data_is_logged_as_a_run_input_without_error(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series], caplog: pytest.LogCaptureFixture
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    from mlgrpc.autologging.datasets import dataset_input
+
+    mlflow.sklearn.autolog(log_models=False)
+    with caplog.at_level("WARNING"):
+        Ridge().fit(*xy)
+    assert not [r for r in caplog.records if "dataset" in r.getMessage()]
+    from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+
+    (run,) = _runs(experiment_id)
+    reply = mlflow.MlgrpcClient()._call("GetRun", pb.GetRunRequest(run_id=run.info.run_id))
+    (stored,) = reply.run.inputs.dataset_inputs
+    assert stored.dataset.name == "dataset" and stored.dataset.source_type == "code"
+    assert {t.key: t.value for t in stored.tags} == {"mlflow.data.context": "train"}
+    item = dataset_input(xy[0], "dataset", "train")
+    assert item.tags == {"mlflow.data.context": "train"}
+    assert item.dataset.source_type == "code" and len(item.dataset.digest) == 8
+    assert '"num_rows": 300' in item.dataset.profile
+    assert '"name": "alcohol"' in item.dataset.schema

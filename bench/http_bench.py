@@ -311,6 +311,8 @@ def floor_app_main(port: int, prediction: float) -> None:
     """The floor: a bare ASGI app answering a fixed JSON body, on our stack, one process."""
     import uvicorn
 
+    from scoring_service.http.one_write import OneWriteHttpToolsProtocol
+
     answer = json.dumps({"predictions": [prediction]}).encode()
     headers = [(b"content-type", b"application/json")]
 
@@ -321,7 +323,7 @@ def floor_app_main(port: int, prediction: float) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
-    uvicorn.run(app, host="127.0.0.1", port=port, http="httptools", loop="uvloop",
+    uvicorn.run(app, host="127.0.0.1", port=port, http=OneWriteHttpToolsProtocol, loop="uvloop",
                 lifespan="off", access_log=False, log_level="warning")  # fmt: skip
 
 

@@ -15,6 +15,7 @@ decides only when nothing needs naming.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -50,14 +51,16 @@ def rows_matrix(
     if not set(map(type, itertools.chain.from_iterable(rows))) <= _PLAIN_NUMBERS:
         return None
     try:
+        # fsum is NaN or ±inf when a value is, and raises on inf - inf or on a sum beyond a
+        # double (then the general path checks value by value): one C loop, no array.
+        if model.finite_input_only and not math.isfinite(
+            math.fsum(itertools.chain.from_iterable(rows))
+        ):
+            return None
         matrix = np.array(rows, dtype=np.float64)
-    except OverflowError:  # an int beyond a double: the general path names it
+    except (OverflowError, ValueError):  # an int beyond a double: the general path names it
         return None
-    if order is not True:
-        matrix = matrix.take(order, axis=1)
-    if model.finite_input_only and not np.isfinite(matrix).all():
-        return None
-    return matrix
+    return matrix if order is True else matrix.take(order, axis=1)
 
 
 def _layout(model: LoadedModel, columns: tuple[str, ...]) -> Any:

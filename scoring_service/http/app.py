@@ -122,7 +122,7 @@ class ScoringHttpApp:
             return
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
+        started = time.perf_counter() if self._metrics is not None else 0.0
         path: str = scope["path"]
         v2 = path == "/v2" or path.startswith("/v2/")
         exchange = _Exchange()
@@ -265,11 +265,21 @@ class ScoringHttpApp:
         return await asyncio.get_running_loop().run_in_executor(self._pool, prediction)
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body: bytes = message.get("body", b"")
+            if len(body) <= self._max_body:
+                return body  # the common case: a small body in one message
+        return await self._body_in_parts(scope, receive, message)
+
+    async def _body_in_parts(
+        self, scope: Scope, receive: Receive, message: dict[str, Any]
+    ) -> bytes:
+        """The body from `message` (the first) and the ones after it, within the limit."""
         declared = _header(scope, b"content-length")
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
             if message["type"] == "http.disconnect":
                 raise Answer(400, "the client went away before sending the whole body")
             chunk = message.get("body", b"")
@@ -287,6 +297,7 @@ class ScoringHttpApp:
                 )
             if not more:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            message = await receive()
 
 
 _Response = tuple[int, list[tuple[bytes, bytes]], bytes]

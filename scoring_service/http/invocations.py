@@ -67,20 +67,7 @@ def decode_invocation(
         raise UnsupportedMediaType(
             f"the request has no Content-Type; send {JSON} or {CSV}", field="Content-Type"
         )
-    mime, parsed = _parse_content_type(content_type)
-    params = dict(parsed)
-    charset = params.pop("charset", "utf-8").lower()
-    if charset not in ("utf-8", "utf8"):
-        raise UnsupportedMediaType(
-            f"charset {charset!r} is not supported; send utf-8", field="Content-Type"
-        )
-    legacy_format = params.pop("format", None)
-    if params:
-        raise UnsupportedMediaType(
-            f"unknown Content-Type parameters {sorted(params)}; only charset and (MLflow 1.x) "
-            "format=pandas-split|pandas-records are read",
-            field="Content-Type",
-        )
+    mime, legacy_format = _media_type(content_type)
     if mime == JSON:
         payload = json_codec.loads(body)
         if legacy_format is None:
@@ -102,6 +89,26 @@ def decode_invocation(
 
 
 @functools.lru_cache(maxsize=64)
+def _media_type(content_type: str) -> tuple[str, str | None]:
+    """(media type, MLflow 1.x `format` parameter or None); UnsupportedMediaType for a charset
+    or parameter not read here. Cached: clients send the same few (errors are not cached)."""
+    mime, parsed = _parse_content_type(content_type)
+    params = dict(parsed)
+    charset = params.pop("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"charset {charset!r} is not supported; send utf-8", field="Content-Type"
+        )
+    legacy_format = params.pop("format", None)
+    if params:
+        raise UnsupportedMediaType(
+            f"unknown Content-Type parameters {sorted(params)}; only charset and (MLflow 1.x) "
+            "format=pandas-split|pandas-records are read",
+            field="Content-Type",
+        )
+    return mime, legacy_format
+
+
 def _parse_content_type(content_type: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(media type, parameters) of a Content-Type; cached: clients send the same few, and the
     email parser costs more than the rest of decoding a one-row body."""
@@ -135,6 +142,10 @@ def _decoded(
 
 
 def _mlflow_json(payload: Any, model: LoadedModel, max_rows: int) -> Invocation:
+    if type(payload) is dict and len(payload) == 1:
+        (key,) = payload
+        if key in MLFLOW_INPUT_KEYS:  # the common body: one input, no params
+            return _decoded(key, payload[key], model, max_rows, legacy=False)
     if isinstance(payload, list):
         if payload and all(isinstance(item, dict) for item in payload):
             return _decoded("dataframe_records", payload, model, max_rows, legacy=True)

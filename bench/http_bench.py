@@ -311,6 +311,8 @@ def floor_app_main(port: int, prediction: float) -> None:
     """The floor: a bare ASGI app answering a fixed JSON body, on our stack, one process."""
     import uvicorn
 
+    from scoring_service.http.one_write import OneWriteHttpToolsProtocol
+
     answer = json.dumps({"predictions": [prediction]}).encode()
     headers = [(b"content-type", b"application/json")]
 
@@ -321,7 +323,7 @@ def floor_app_main(port: int, prediction: float) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
 
-    uvicorn.run(app, host="127.0.0.1", port=port, http="httptools", loop="uvloop",
+    uvicorn.run(app, host="127.0.0.1", port=port, http=OneWriteHttpToolsProtocol, loop="uvloop",
                 lifespan="off", access_log=False, log_level="warning")  # fmt: skip
 
 
@@ -377,6 +379,8 @@ class Results:
     grpc_p50: dict[str, float] = field(default_factory=dict)
     cold: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    #: (floor req/s, ours req/s) of each interleaved round (`floor_rounds`), /invocations c=8.
+    floor_rounds: list[tuple[float, float]] = field(default_factory=list)
 
     def get(self, label: str, c: int) -> Load | None:
         return next((x for x in self.loads if x.label == label and x.concurrency == c), None)
@@ -430,6 +434,46 @@ def run_ours(
     # settle: the full model loads in the background behind an early start.
     run_server(results, f"O {name}", command, port, env, endpoints=endpoints, then=grpc_p50,
                settle_s=3, **common)  # fmt: skip
+
+
+def floor_rounds(
+    results: Results, rounds: int, env: dict[str, str], model_dir: Path, invocations: bytes,
+    common: dict,
+) -> None:  # fmt: skip
+    """The floor and ours (--workers as shipped) both up, `/invocations` at c=8 measured one
+    after the other in each round, the order alternating: the ratio of each round is taken
+    under the same load of the shared machine, and the median of the rounds is reported."""
+    tmp, expected, duration = common["tmp"], common["expected"], common["duration"]
+    floor_port, our_port = free_port(), free_port()
+    commands = {
+        "floor": [sys.executable, "-m", "bench.http_bench", "--floor-server", str(floor_port),
+                  repr(expected)],
+        "ours": [sys.executable, "-m", "scoring_service", "-m", str(model_dir), "-p",
+                 str(free_port()), "--http-port", str(our_port), "--workers",
+                 str(DEFAULT_WORKERS), "--log-level", "WARNING"],
+    }  # fmt: skip
+    ports = {"floor": floor_port, "ours": our_port}
+    servers: dict[str, Server] = {}
+    try:
+        for name, command in commands.items():
+            port = ports[name]
+            servers[name] = start_server(command, port, "/invocations", invocations, env, tmp)
+        time.sleep(3)  # the full model, behind the early start
+        for i in range(rounds):
+            order = ["floor", "ours"] if i % 2 == 0 else ["ours", "floor"]
+            rps = {}
+            for name in order:
+                (load,) = measure(f"{name} round {i + 1}", ports[name], "/invocations",
+                                  invocations, expected, [8], duration)  # fmt: skip
+                for problem in load.check.problems:
+                    results.failures.append(f"floor rounds, {name} round {i + 1}: {problem}")
+                rps[name] = load.rps
+            results.floor_rounds.append((rps["floor"], rps["ours"]))
+    except (RuntimeError, TimeoutError) as exc:
+        results.failures.append(f"floor rounds did not start: {exc}")
+    finally:
+        for server in servers.values():
+            stop(server.process)
 
 
 def ab(baseline: Path, rounds: int, duration: int) -> int:
@@ -494,7 +538,13 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: A/B of ours (--workers 1) against this checkout of it (e.g. `git archive "
         "REV | tar -x -C DIR`), both servers up at once, their h2load runs interleaved",
     )
-    parser.add_argument("--rounds", type=int, default=5, help="A/B rounds (--baseline)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="interleaved rounds: of floor and ours at c=8 (the floor ratio's median and range); "
+        "with --baseline, of the A/B",
+    )
     parser.add_argument("--floor-server", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor_server:
@@ -534,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
 
         for workers in [int(w) for w in args.workers.split(",")]:
             run_ours(results, workers, "", ours_env, model_dir, invocations, v2, common)
+        if args.rounds > 0:
+            floor_rounds(results, args.rounds, ours_env, model_dir, invocations, common)
 
         if mlflow_bin is not None:
             port = free_port()
@@ -602,6 +654,18 @@ def report(results: Results, workers: list[int]) -> int:
         held = value >= float(bound) if op == ">=" else value <= float(bound)
         mark = ("OK" if held else "MISSED") if shipped else "(not the default workers)"
         print(f"{what.ljust(48)}  {value:>7.2f}  [{target}] {mark}")
+    if results.floor_rounds:
+        ratios = [ours / floor for floor, ours in results.floor_rounds]
+        median = statistics.median(ratios)
+        rounds = "  ".join(f"{ours:,.0f}/{floor:,.0f}" for floor, ours in results.floor_rounds)
+        print(f"\nfloor rounds (/invocations c=8, ours w={DEFAULT_WORKERS} / floor req/s, "
+              f"interleaved): {rounds}")  # fmt: skip
+        mark = "OK" if median >= 0.40 else "MISSED"
+        what = f"ours w={DEFAULT_WORKERS} ÷ floor, c=8, median of {len(ratios)} rounds"
+        print(
+            f"{what.ljust(48)}  {median:>7.2f}  [>= 0.40] {mark}  "
+            f"(range {min(ratios):.2f}–{max(ratios):.2f})"
+        )
     for failure in results.failures:
         print(f"FAILED: {failure}")
     return 1 if failed else 0

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -32,7 +33,7 @@ from scoring_service.codecs import oip_payload
 from scoring_service.http import invocations, json_codec, oip_rest
 from scoring_service.models.loaded import LoadedModel
 from scoring_service.models.manager import ModelManager
-from scoring_service.models.predict import predict
+from scoring_service.models.predict import predict, predict_matrix
 from scoring_service.oip_servicer import SERVER_NAME, SERVER_VERSION, InferenceServicer
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ class ScoringHttpApp:
             return
         if scope["type"] != "http":
             return
-        started = time.perf_counter()
+        started = time.perf_counter() if self._metrics is not None else 0.0
         path: str = scope["path"]
         v2 = path == "/v2" or path.startswith("/v2/")
         exchange = _Exchange()
@@ -172,8 +173,14 @@ class ScoringHttpApp:
             body = await self._body(scope, receive)
             model = exchange.model = self._registry.get()
             content_type = _header(scope, b"content-type")
-            invocation = invocations.decode_invocation(content_type, body, model)
-            output = await self._predict(model, invocation.batch)
+            invocation = invocations.decode_invocation(content_type, body, model, self._max_rows)
+            if invocation.matrix is not None:
+                matrix, batch_of = invocation.matrix, invocation.batch_of
+                output = await self._run(
+                    model, len(matrix), partial(predict_matrix, model, matrix, batch_of)
+                )
+            else:
+                output = await self._predict(model, invocation.batch_of())
             return 200, _JSON, invocations.encode_predictions(output, legacy=invocation.legacy)
         if path in ("/ping", "/health"):
             _allow(method, "GET")
@@ -247,20 +254,32 @@ class ScoringHttpApp:
             self._check_call(method, [("authorization", token)] if token is not None else [])
 
     async def _predict(self, model: LoadedModel, batch: Any) -> Any:
-        waits = "batcher" in model.extra or "early" in model.extra
-        if batch.n_rows <= INLINE_ROWS and not waits:
-            return predict(model, batch, max_rows=self._max_rows)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool, lambda: predict(model, batch, max_rows=self._max_rows)
+        return await self._run(
+            model, batch.n_rows, partial(predict, model, batch, max_rows=self._max_rows)
         )
 
+    async def _run(self, model: LoadedModel, rows: int, prediction: Callable[[], Any]) -> Any:
+        """`prediction()` on the event loop when it is small and cannot wait, else in a thread."""
+        if rows <= INLINE_ROWS and "batcher" not in model.extra and "early" not in model.extra:
+            return prediction()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, prediction)
+
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body: bytes = message.get("body", b"")
+            if len(body) <= self._max_body:
+                return body  # the common case: a small body in one message
+        return await self._body_in_parts(scope, receive, message)
+
+    async def _body_in_parts(
+        self, scope: Scope, receive: Receive, message: dict[str, Any]
+    ) -> bytes:
+        """The body from `message` (the first) and the ones after it, within the limit."""
         declared = _header(scope, b"content-length")
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
             if message["type"] == "http.disconnect":
                 raise Answer(400, "the client went away before sending the whole body")
             chunk = message.get("body", b"")
@@ -278,6 +297,7 @@ class ScoringHttpApp:
                 )
             if not more:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            message = await receive()
 
 
 _Response = tuple[int, list[tuple[bytes, bytes]], bytes]

@@ -12,13 +12,18 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from functools import partial
 from typing import Any
+
+import numpy as np
 
 from mlgrpc_server.errors import InvalidArgument
 from scoring_service.codecs.predict_payload import MLFLOW_INPUT_KEYS, decode_mlflow_input
 from scoring_service.http import json_codec
+from scoring_service.models import row_matrix
 from scoring_service.models.enforce import ColumnBatch
 from scoring_service.models.loaded import LoadedModel
 from scoring_service.models.predict import output_records
@@ -43,17 +48,50 @@ class UnsupportedMediaType(InvalidArgument):
 
 @dataclass(frozen=True)
 class Invocation:
-    """A decoded `/invocations` body: its columns, and whether to answer as MLflow 1.x did."""
+    """A decoded `/invocations` body, and whether to answer as MLflow 1.x did.
 
-    batch: ColumnBatch
+    `matrix` is the model's input when the rows went straight to the fast path's matrix
+    (`row_matrix`); `batch_of` gives the named columns either way (the general path's input,
+    and what names a value the model refuses).
+    """
+
+    batch_of: Callable[[], ColumnBatch]
     legacy: bool = False
+    matrix: np.ndarray | None = None
 
 
-def decode_invocation(content_type: str | None, body: bytes, model: LoadedModel) -> Invocation:
+def decode_invocation(
+    content_type: str | None, body: bytes, model: LoadedModel, max_rows: int = 0
+) -> Invocation:
     if not content_type:
         raise UnsupportedMediaType(
             f"the request has no Content-Type; send {JSON} or {CSV}", field="Content-Type"
         )
+    mime, legacy_format = _media_type(content_type)
+    if mime == JSON:
+        payload = json_codec.loads(body)
+        if legacy_format is None:
+            return _mlflow_json(payload, model, max_rows)
+        kind = _LEGACY_FORMATS.get(legacy_format.lower())
+        if kind is None:
+            raise UnsupportedMediaType(
+                f"format={legacy_format!r} is not supported; use pandas-split or pandas-records",
+                field="Content-Type",
+            )
+        return _decoded(kind, payload, model, max_rows, legacy=True)
+    if mime == CSV and legacy_format is None:
+        return _eager(_parse_csv(body))
+    raise UnsupportedMediaType(
+        f"Content-Type {content_type!r} is not supported; send {JSON} (MLflow's JSON shapes) "
+        f"or {CSV}",
+        field="Content-Type",
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _media_type(content_type: str) -> tuple[str, str | None]:
+    """(media type, MLflow 1.x `format` parameter or None); UnsupportedMediaType for a charset
+    or parameter not read here. Cached: clients send the same few (errors are not cached)."""
     mime, parsed = _parse_content_type(content_type)
     params = dict(parsed)
     charset = params.pop("charset", "utf-8").lower()
@@ -68,27 +106,9 @@ def decode_invocation(content_type: str | None, body: bytes, model: LoadedModel)
             "format=pandas-split|pandas-records are read",
             field="Content-Type",
         )
-    if mime == JSON:
-        payload = json_codec.loads(body)
-        if legacy_format is None:
-            return _mlflow_json(payload, model)
-        kind = _LEGACY_FORMATS.get(legacy_format.lower())
-        if kind is None:
-            raise UnsupportedMediaType(
-                f"format={legacy_format!r} is not supported; use pandas-split or pandas-records",
-                field="Content-Type",
-            )
-        return Invocation(decode_mlflow_input(kind, payload, model), legacy=True)
-    if mime == CSV and legacy_format is None:
-        return Invocation(_parse_csv(body))
-    raise UnsupportedMediaType(
-        f"Content-Type {content_type!r} is not supported; send {JSON} (MLflow's JSON shapes) "
-        f"or {CSV}",
-        field="Content-Type",
-    )
+    return mime, legacy_format
 
 
-@functools.lru_cache(maxsize=64)
 def _parse_content_type(content_type: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """(media type, parameters) of a Content-Type; cached: clients send the same few, and the
     email parser costs more than the rest of decoding a one-row body."""
@@ -103,10 +123,32 @@ def encode_predictions(output: Any, *, legacy: bool) -> bytes:
     return json_codec.dumps(records if legacy else {"predictions": records})
 
 
-def _mlflow_json(payload: Any, model: LoadedModel) -> Invocation:
+def _eager(batch: ColumnBatch, legacy: bool = False) -> Invocation:
+    return Invocation(lambda: batch, legacy)
+
+
+def _decoded(
+    kind: str, value: Any, model: LoadedModel, max_rows: int, *, legacy: bool
+) -> Invocation:
+    """One of MLflow's input shapes: straight to the matrix when `row_matrix` takes its rows,
+    else decoded to named columns now (so that a malformed input is refused here)."""
+    if kind == "dataframe_split" and type(value) is dict:
+        columns, rows = value.get("columns"), value.get("data")
+        if type(columns) is list and type(rows) is list and set(map(type, columns)) == {str}:
+            matrix = row_matrix.rows_matrix(model, columns, rows, max_rows)
+            if matrix is not None:
+                return Invocation(partial(decode_mlflow_input, kind, value, model), legacy, matrix)
+    return _eager(decode_mlflow_input(kind, value, model), legacy)
+
+
+def _mlflow_json(payload: Any, model: LoadedModel, max_rows: int) -> Invocation:
+    if type(payload) is dict and len(payload) == 1:
+        (key,) = payload
+        if key in MLFLOW_INPUT_KEYS:  # the common body: one input, no params
+            return _decoded(key, payload[key], model, max_rows, legacy=False)
     if isinstance(payload, list):
         if payload and all(isinstance(item, dict) for item in payload):
-            return Invocation(decode_mlflow_input("dataframe_records", payload, model), True)
+            return _decoded("dataframe_records", payload, model, max_rows, legacy=True)
         raise InvalidArgument(
             'a bare JSON list is not an input; send {"instances": [...]} or '
             '{"dataframe_records": [...]}',
@@ -120,7 +162,7 @@ def _mlflow_json(payload: Any, model: LoadedModel) -> Invocation:
     kinds = [key for key in MLFLOW_INPUT_KEYS if key in payload]
     if not kinds and "data" in payload:
         # MLflow 1.x's default for application/json: a DataFrame in pandas' split orient.
-        return Invocation(decode_mlflow_input("dataframe_split", payload, model), legacy=True)
+        return _decoded("dataframe_split", payload, model, max_rows, legacy=True)
     if len(kinds) != 1:
         found = f"found {kinds}" if kinds else f"found keys {sorted(payload)[:10]}"
         raise InvalidArgument(
@@ -141,7 +183,7 @@ def _mlflow_json(payload: Any, model: LoadedModel) -> Invocation:
     if params:
         # As MLflow does for a model whose signature has no params: accepted and not used.
         logger.debug("params %s ignored: model %s takes no params", sorted(params), model.name)
-    return Invocation(decode_mlflow_input(kinds[0], payload[kinds[0]], model))
+    return _decoded(kinds[0], payload[kinds[0]], model, max_rows, legacy=False)
 
 
 def _parse_csv(body: bytes) -> ColumnBatch:

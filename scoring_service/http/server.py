@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from mlgrpc_server.errors import FailedPrecondition
 from scoring_service.http.app import ScoringHttpApp
+from scoring_service.http.one_write import OneWriteHttpToolsProtocol
 
 if TYPE_CHECKING:
     from mlgrpc_server.tls import TlsServerConfig
@@ -90,7 +91,8 @@ def start_http(
     sock = bind(host, port, reuse_port=reuse_port)
     config = uvicorn.Config(
         app,
-        http="auto",  # httptools when installed (it is a dependency), else h11
+        # httptools (a dependency), each answer's head and body in one socket write.
+        http=OneWriteHttpToolsProtocol,
         loop="auto",  # uvloop when installed
         lifespan="off",
         access_log=False,

@@ -53,6 +53,21 @@ class LoadedModel:
     def has_named_inputs(self) -> bool:
         return bool(self.inputs) and all(c.name is not None for c in self.inputs)
 
+    @cached_property
+    def rows_fast_path(self) -> bool:
+        """Whether rows of plain numbers may become the matrix in one step (`row_matrix`):
+        a fast path, and a signature of named doubles (other types are checked per column)."""
+        return (
+            self.predict_matrix is not None
+            and self.has_named_inputs
+            and all(c.type == "double" for c in self.inputs)
+        )
+
+    @cached_property
+    def row_layouts(self) -> dict[tuple[str, ...], Any]:
+        """`row_matrix`'s cache: a request's column list → how to order it for the matrix."""
+        return {}
+
     def with_identity(self, *, name: str, version: str, source_uri: str) -> LoadedModel:
         """The same model under the name and version it is served as."""
         from dataclasses import replace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,23 @@ def predict(model: LoadedModel, batch: ColumnBatch, *, max_rows: int = 0) -> Any
     """
     check_rows(batch, max_rows)
     is_matrix, data = model_input(model, batch)
+    return _run(model, is_matrix, data, lambda: batch)
+
+
+def predict_matrix(
+    model: LoadedModel, matrix: np.ndarray, batch_of: Callable[[], ColumnBatch]
+) -> Any:
+    """`predict` for input already enforced into the fast path's matrix (`row_matrix`).
+
+    `batch_of` gives the request's named columns, asked for only to name a value the model
+    refused; errors are those of `predict`.
+    """
+    return _run(model, True, matrix, batch_of)
+
+
+def _run(
+    model: LoadedModel, is_matrix: bool, data: Any, batch_of: Callable[[], ColumnBatch]
+) -> Any:
     try:
         if is_matrix:
             assert model.predict_matrix is not None
@@ -47,7 +65,7 @@ def predict(model: LoadedModel, batch: ColumnBatch, *, max_rows: int = 0) -> Any
         # cannot help (any other exception). A model whose own code raises ValueError is the
         # rare case misreported; its message, quoted, and the warning logged still show it.
         logger.warning("model %s v%s refused the input: %r", model.name, model.version, exc)
-        raise _refused(model, batch, is_matrix, data, exc) from None
+        raise _refused(model, batch_of(), is_matrix, data, exc) from None
     except Exception as exc:  # noqa: BLE001 - the model's failure, reported to the caller
         logger.warning("model %s v%s raised %r", model.name, model.version, exc)
         raise Internal(

@@ -58,6 +58,8 @@ for model in models:
     model_files[model.name] = sorted(p.rsplit("artifacts/", 1)[-1] for p in model_files[model.name])
 print(json.dumps({
     "params": sorted(finished.data.params),
+    "param_values": finished.data.params,
+    "metric_values": finished.data.metrics,
     "metrics": sorted(finished.data.metrics),
     "tags": sorted(finished.data.tags),
     "run_artifacts": sorted(walk(lambda path: client.list_artifacts(run.info.run_id, path))),
@@ -109,6 +111,12 @@ def on_gateway(registry_gateway_url: str, run_in_mlflow_venv: Callable[..., Any]
 def test_autolog_logs_the_same_param_keys(on_mlflow: dict, on_gateway: dict) -> None:
     assert {"alpha", "l1_ratio"} <= set(on_mlflow["params"])
     assert on_gateway["params"] == on_mlflow["params"]
+
+
+def test_autolog_values_read_back_the_same(on_mlflow: dict, on_gateway: dict) -> None:
+    """Same script, same seed: the values too, to the last digit MLflow's client sends."""
+    assert on_gateway["param_values"] == on_mlflow["param_values"]
+    assert on_gateway["metric_values"] == pytest.approx(on_mlflow["metric_values"], rel=1e-12)
 
 
 def test_autolog_logs_the_same_metric_keys(on_mlflow: dict, on_gateway: dict) -> None:

@@ -39,17 +39,35 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+#: The key of PostgreSQL's session advisory lock taken while migrating (any constant bigint).
+_POSTGRESQL_MIGRATION_LOCK = 0x6D6C67727063  # "mlgrpc"
+
+
 @contextmanager
 def _migration_lock(connection: Connection) -> Iterator[None]:
-    """Serialise migrations of several processes started at once against one MySQL database."""
-    if connection.dialect.name != "mysql":
+    """Serialise migrations of several processes started at once against one database server:
+    a named lock on MySQL, a session advisory lock on PostgreSQL (SQLite's BEGIN IMMEDIATE
+    already serialises writers)."""
+    name = connection.dialect.name
+    if name == "mysql":
+        take, release = "SELECT GET_LOCK('mlgrpc_schema_migration', 60)", (
+            "SELECT RELEASE_LOCK('mlgrpc_schema_migration')"
+        )
+    elif name == "postgresql":
+        take = f"SELECT pg_advisory_lock({_POSTGRESQL_MIGRATION_LOCK})"
+        release = f"SELECT pg_advisory_unlock({_POSTGRESQL_MIGRATION_LOCK})"
+    else:
         yield
         return
-    connection.execute(text("SELECT GET_LOCK('mlgrpc_schema_migration', 60)"))
+    connection.execute(text(take))
+    # The lock is the session's: end the implicit transaction of the SELECT, not the lock.
+    connection.commit()
     try:
         yield
     finally:
-        connection.execute(text("SELECT RELEASE_LOCK('mlgrpc_schema_migration')"))
+        connection.rollback()  # after a failed migration: PostgreSQL refuses more statements
+        connection.execute(text(release))
+        connection.commit()
 
 
 def upgrade(engine_or_uri: Engine | str, revision: str = "head") -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy import Connection, Table, tuple_
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from tracking_service.store.base import DriverCursor
+from tracking_service.store.models import LatestMetricRow, MetricRow
 
 # Rows of the metrics table, in this column order: run_uuid, key, step, timestamp, value, kind.
 MetricTuple = tuple[str, str, int, int, float, int]
@@ -57,10 +58,30 @@ _SQLITE_LATEST = (
 )
 
 
+_METRIC_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "value_kind")
+
+
+def conflict_insert(connection: Connection, table: Table) -> Any:
+    """An INSERT of `table` with `ON CONFLICT` clauses: SQLite's and PostgreSQL's take the same
+    arguments (`on_conflict_do_nothing`, `on_conflict_do_update`, `excluded`)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _as_dicts(rows: Sequence[MetricTuple]) -> list[dict[str, Any]]:
+    return [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in rows]
+
+
 def insert_metric_history(connection: Connection, rows: Sequence[MetricTuple]) -> None:
     """Append points; an identical point logged again is a no-op (the row is the key)."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(_SQLITE_METRICS, list(rows))
+        return
+    if connection.dialect.name == "postgresql":
+        table: Table = MetricRow.__table__  # type: ignore[assignment]
+        statement = conflict_insert(connection, table).on_conflict_do_nothing()
+        connection.execute(statement, _as_dicts(rows))
         return
     for start in range(0, len(rows), _MYSQL_ROWS_PER_STATEMENT):
         chunk = rows[start : start + _MYSQL_ROWS_PER_STATEMENT]
@@ -130,6 +151,18 @@ def upsert_latest_metrics(connection: Connection, rows: Sequence[MetricTuple]) -
     `rows` must hold one candidate per key, sorted by key, so that concurrent batches lock
     latest_metrics rows in one order (no deadlocks between them).
     """
+    if connection.dialect.name == "postgresql":
+        table: Table = LatestMetricRow.__table__  # type: ignore[assignment]
+        insert = conflict_insert(connection, table)
+        new, old = insert.excluded, table.c
+        statement = insert.on_conflict_do_update(
+            index_elements=["run_uuid", "key"],
+            set_={name: new[name] for name in ("step", "timestamp", "value", "value_kind")},
+            where=tuple_(new.step, new.timestamp, new.value)
+            > tuple_(old.step, old.timestamp, old.value),
+        )
+        connection.execute(statement, _as_dicts(rows))
+        return
     sql = _SQLITE_LATEST if connection.dialect.name == "sqlite" else _MYSQL_LATEST
     connection.exec_driver_sql(sql, list(rows))
 
@@ -144,8 +177,8 @@ def upsert_rows(
     """Insert `rows`, overwriting `update_columns` of rows that already exist."""
     if not rows:
         return
-    if connection.dialect.name == "sqlite":
-        lite = sqlite.insert(table)
+    if connection.dialect.name in ("sqlite", "postgresql"):
+        lite = conflict_insert(connection, table)
         statement: Any = lite.on_conflict_do_update(
             index_elements=list(key_columns),
             set_={name: lite.excluded[name] for name in update_columns},

@@ -1,4 +1,6 @@
-"""A `SqlTrackingStore` on each backend (SQLite file, fresh MariaDB database) per test module."""
+"""A `SqlTrackingStore` on each backend (SQLite file, fresh MariaDB and PostgreSQL databases)
+per test module: the store suite runs on every supported database, whatever MLGRPC_TEST_BACKENDS
+says for the service suites."""
 
 from __future__ import annotations
 
@@ -9,6 +11,12 @@ from pathlib import Path
 import pytest
 
 from tracking_service.store.sql_store import SqlTrackingStore
+
+
+@pytest.fixture(scope="module", params=("sqlite", "mysql", "postgresql"))
+def db_uri(request: pytest.FixtureRequest, new_database: Callable[[str], str]) -> str:
+    """An empty database of every supported backend, shared by the tests of one module."""
+    return new_database(request.param)
 
 
 @pytest.fixture(scope="module")

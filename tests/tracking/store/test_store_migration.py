@@ -24,7 +24,7 @@ def _alembic(connection: sa.Connection) -> Config:
     return config
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
+@pytest.fixture(params=["sqlite", "mysql", "postgresql"])
 def engine(request: pytest.FixtureRequest, new_database: Callable[[str], str]) -> sa.Engine:
     engine = create_db_engine(new_database(request.param))
     yield engine

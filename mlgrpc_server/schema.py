@@ -81,16 +81,28 @@ def upgrade(engine_or_uri: Engine | str, revision: str = "head") -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Migrate an empty database; accept one at our head; refuse anything else, clearly."""
+    """Migrate an empty database; accept one at our head; refuse anything else, clearly.
+
+    A database not at our head is looked at again under the migration lock: another process
+    started at the same moment may be migrating it (on MySQL, whose DDL is not transactional,
+    its tables appear before their revision is stamped), and once it is done it is at head.
+    """
     head = head_revision()
     with engine.connect() as connection:
         current = current_revision(connection)
-        tables = set(inspect(connection).get_table_names())
     if current == head:
         return
-    if current is None and not (tables - {"alembic_version"}):
-        logger.info("empty database: migrating it to revision %s", head)
-        upgrade(engine)
+    with engine.connect() as connection, _migration_lock(connection):
+        current = current_revision(connection)
+        tables = set(inspect(connection).get_table_names())
+        if current is None and not (tables - {"alembic_version"}):
+            logger.info("empty database: migrating it to revision %s", head)
+            config = _config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+            return
+    if current == head:
         return
     known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
     url = engine.url.render_as_string(hide_password=True)

@@ -152,8 +152,12 @@ def check_run_id(run_id: object, field: str = "run_id") -> str:
 
 class StoreBase:
     engine: Engine
-    dialect: str  # "sqlite" or "mysql"
-    mariadb: bool  # MySQL's dialect on a MariaDB server
+    dialect: str  # "sqlite", "mysql" or "postgresql"
+    mariadb: bool  # MySQL's dialect on a MariaDB server, with its fast paths on
+    #: The MySQL/MariaDB fast paths (one-round-trip scripts, DBAPI cursors) are used; False on
+    #: other databases, and on MySQL when the store was made with fast_paths=False (the
+    #: portable SQLAlchemy paths only: what the store suite checks them against).
+    mysql_fast: bool = False
     artifact_root: str
     #: experiment id → its stored artifact location, learnt by create_run (MySQL path)
     experiment_locations: dict[int, str]

@@ -144,7 +144,8 @@ class DriverCursor:
 
 
 def check_run_id(run_id: object, field: str = "run_id") -> str:
-    if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
+    # NUL: no run has it, and PostgreSQL refuses it in a parameter (an error, not "not found").
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 32 or "\x00" in run_id:
         raise InvalidArgument(f"{field} must be a run id (32 hex characters), got {run_id!r}",
                               field=field)  # fmt: skip
     return run_id

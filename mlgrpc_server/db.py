@@ -1,8 +1,9 @@
 """Engines, sessions and retries for the one database the services share.
 
-SQLite is the embedded default (one file, WAL so readers do not block the writer); MySQL 8 and
-MariaDB 10.11 are the production stores (InnoDB, utf8mb4, READ COMMITTED so that concurrent
-upserts of `latest_metrics` take no gap locks).
+SQLite is the embedded default (one file, WAL so readers do not block the writer); MySQL 8,
+MariaDB 10.11 and PostgreSQL 15 are the production stores (READ COMMITTED; on MySQL InnoDB and
+utf8mb4 so that concurrent upserts of `latest_metrics` take no gap locks; PostgreSQL through
+psycopg 3).
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ DEFAULT_SQLITE_URI = "sqlite:///mlgrpc.db"
 
 # MySQL error numbers worth a retry: deadlock, lock wait timeout, server gone away, lost connection.
 _RETRYABLE_MYSQL_ERRORS = {1213, 1205, 2006, 2013}
+# PostgreSQL SQLSTATEs worth a retry: serialization failure, deadlock detected.
+_RETRYABLE_POSTGRESQL_STATES = {"40001", "40P01"}
 
 
 #: The databases the stores are written for, as an operator writes their URIs.
 SUPPORTED_DATABASES = (
-    "sqlite:///PATH (SQLite) or mysql+pymysql://USER:PASSWORD@HOST:PORT/DATABASE "
-    "(MySQL 8 or MariaDB 10.11)"
+    "sqlite:///PATH (SQLite), mysql+pymysql://USER:PASSWORD@HOST:PORT/DATABASE "
+    "(MySQL 8 or MariaDB 10.11) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE (PostgreSQL 15+)"
 )
+
+#: The SQL the stores speak, by `database_kind`.
+DATABASE_KINDS = ("sqlite", "mysql", "postgresql")
 
 
 class UnsupportedDatabase(ValueError):
@@ -44,8 +50,10 @@ class UnsupportedDatabase(ValueError):
 def check_database_uri(uri: str) -> URL:
     """The parsed URI if it names a database the stores support, else UnsupportedDatabase.
 
-    Checked before any engine exists: the stores speak SQLite or MySQL SQL only (anything that
-    is not SQLite would be sent MySQL syntax), and the MySQL paths use PyMySQL's own flags.
+    Checked before any engine exists: the stores speak SQLite, MySQL or PostgreSQL SQL only,
+    the MySQL paths use PyMySQL's own flags, and PostgreSQL is reached through psycopg 3
+    (`postgresql://` and `postgresql+psycopg://` are the same database; the URI returned names
+    the driver).
     """
     shown = repr(uri[:200])
     try:
@@ -70,6 +78,18 @@ def check_database_uri(uri: str) -> URL:
                 "write mysql+pymysql://USER:PASSWORD@HOST:PORT/DATABASE"
             )
         return url
+    if backend in ("postgresql", "postgres"):
+        if driver not in ("", "psycopg"):
+            raise UnsupportedDatabase(
+                f"backend store URI {shown}: PostgreSQL is reached through psycopg 3; "
+                "write it postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        if not url.database:
+            raise UnsupportedDatabase(
+                f"backend store URI {shown} names no database; "
+                "write postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+            )
+        return url.set(drivername="postgresql+psycopg")
     raise UnsupportedDatabase(
         f"backend store URI {shown}: {backend or 'this'} databases are not supported; "
         f"use {SUPPORTED_DATABASES}"
@@ -77,9 +97,10 @@ def check_database_uri(uri: str) -> URL:
 
 
 def database_kind(engine: Engine) -> str:
-    """Which SQL the stores send to `engine`: "sqlite", or "mysql" (MariaDB included)."""
+    """Which SQL the stores send to `engine`: "sqlite", "mysql" (MariaDB included) or
+    "postgresql"."""
     name = engine.dialect.name
-    if name not in ("sqlite", "mysql"):
+    if name not in DATABASE_KINDS:
         raise UnsupportedDatabase(f"{name} databases are not supported; use {SUPPORTED_DATABASES}")
     return name
 
@@ -101,7 +122,8 @@ def create_db_engine(
     multi_statements: bool = False,
     idle_ping_seconds: float = IDLE_PING_SECONDS,
 ) -> Engine:
-    """An engine tuned for the backend: utf8mb4, READ COMMITTED and idle pings on MySQL.
+    """An engine tuned for the backend: utf8mb4, READ COMMITTED and idle pings on MySQL; READ
+    COMMITTED and pre-pings on PostgreSQL.
 
     `multi_statements` (MySQL only) lets the connections take several `;`-separated
     statements in one query: for the dedicated one-round-trip write path of the tracking store
@@ -220,6 +242,8 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
         args = getattr(error.orig, "args", ())
         if args and isinstance(args[0], int) and args[0] in _RETRYABLE_MYSQL_ERRORS:
+            return True
+        if getattr(error.orig, "sqlstate", None) in _RETRYABLE_POSTGRESQL_STATES:
             return True
         if "database is locked" in str(error.orig):
             return True

@@ -39,17 +39,35 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+#: The key of PostgreSQL's session advisory lock taken while migrating (any constant bigint).
+_POSTGRESQL_MIGRATION_LOCK = 0x6D6C67727063  # "mlgrpc"
+
+
 @contextmanager
 def _migration_lock(connection: Connection) -> Iterator[None]:
-    """Serialise migrations of several processes started at once against one MySQL database."""
-    if connection.dialect.name != "mysql":
+    """Serialise migrations of several processes started at once against one database server:
+    a named lock on MySQL, a session advisory lock on PostgreSQL (SQLite's BEGIN IMMEDIATE
+    already serialises writers)."""
+    name = connection.dialect.name
+    if name == "mysql":
+        take, release = "SELECT GET_LOCK('mlgrpc_schema_migration', 60)", (
+            "SELECT RELEASE_LOCK('mlgrpc_schema_migration')"
+        )
+    elif name == "postgresql":
+        take = f"SELECT pg_advisory_lock({_POSTGRESQL_MIGRATION_LOCK})"
+        release = f"SELECT pg_advisory_unlock({_POSTGRESQL_MIGRATION_LOCK})"
+    else:
         yield
         return
-    connection.execute(text("SELECT GET_LOCK('mlgrpc_schema_migration', 60)"))
+    connection.execute(text(take))
+    # The lock is the session's: end the implicit transaction of the SELECT, not the lock.
+    connection.commit()
     try:
         yield
     finally:
-        connection.execute(text("SELECT RELEASE_LOCK('mlgrpc_schema_migration')"))
+        connection.rollback()  # after a failed migration: PostgreSQL refuses more statements
+        connection.execute(text(release))
+        connection.commit()
 
 
 def upgrade(engine_or_uri: Engine | str, revision: str = "head") -> None:
@@ -63,16 +81,28 @@ def upgrade(engine_or_uri: Engine | str, revision: str = "head") -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Migrate an empty database; accept one at our head; refuse anything else, clearly."""
+    """Migrate an empty database; accept one at our head; refuse anything else, clearly.
+
+    A database not at our head is looked at again under the migration lock: another process
+    started at the same moment may be migrating it (on MySQL, whose DDL is not transactional,
+    its tables appear before their revision is stamped), and once it is done it is at head.
+    """
     head = head_revision()
     with engine.connect() as connection:
         current = current_revision(connection)
-        tables = set(inspect(connection).get_table_names())
     if current == head:
         return
-    if current is None and not (tables - {"alembic_version"}):
-        logger.info("empty database: migrating it to revision %s", head)
-        upgrade(engine)
+    with engine.connect() as connection, _migration_lock(connection):
+        current = current_revision(connection)
+        tables = set(inspect(connection).get_table_names())
+        if current is None and not (tables - {"alembic_version"}):
+            logger.info("empty database: migrating it to revision %s", head)
+            config = _config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+            return
+    if current == head:
         return
     known = {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
     url = engine.url.render_as_string(hide_password=True)

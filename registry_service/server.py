@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlgrpc.errors import REGISTRY_DOMAIN
 from mlgrpc.registry.v1 import registry_service_pb2_grpc as pb_grpc
+from mlgrpc.service_support import REGISTRY_DOMAIN
 from mlgrpc_server.artifact_flags import DEFAULT_ARTIFACT_ROOT
 from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.auth.interceptor import auth_interceptors

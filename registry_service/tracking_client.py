@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from mlgrpc._auth import with_bearer_token
+from mlgrpc.service_support import with_bearer_token
 from mlgrpc.tracking.v1 import tracking_service_pb2 as tracking_pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as tracking_grpc
 from mlgrpc_server.errors import NotFound, Unavailable

@@ -1,6 +1,9 @@
-"""Fixtures shared by every suite: real databases (SQLite and MariaDB) and real gRPC servers.
+"""Fixtures shared by every suite: real databases (SQLite, MariaDB, PostgreSQL), real servers.
 
 MariaDB: root with an empty password on 127.0.0.1:3306 (override with MLGRPC_TEST_MYSQL_URL).
+PostgreSQL: user postgres (trust) on 127.0.0.1:5432 (override with MLGRPC_TEST_POSTGRESQL_URL).
+`db_uri` (every service suite) runs on the backends of MLGRPC_TEST_BACKENDS (comma-separated,
+default "sqlite,mysql"); the store suites name their backends themselves and include PostgreSQL.
 Each module gets databases of its own, created empty and dropped afterwards, so suites running
 side by side never see each other's rows.
 """
@@ -28,7 +31,18 @@ PEER_VENV_ROOT = Path(
 #: An existing MLflow virtualenv to use instead of the shared peer venv (optional).
 MLFLOW_VENV = os.environ.get("MLGRPC_MLFLOW_VENV")
 MYSQL_SERVER_URL = os.environ.get("MLGRPC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
-BACKENDS = ("sqlite", "mysql")
+POSTGRESQL_SERVER_URL = os.environ.get(
+    "MLGRPC_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
+#: Every backend the stores support, as `new_database` names them.
+ALL_BACKENDS = ("sqlite", "mysql", "postgresql")
+#: The backends of `db_uri`: PostgreSQL on every service suite would add minutes to `make test`,
+#: so by default it runs the store suites and the PostgreSQL end-to-end test only.
+BACKENDS = tuple(
+    name.strip()
+    for name in os.environ.get("MLGRPC_TEST_BACKENDS", "sqlite,mysql").split(",")
+    if name.strip()
+)
 
 
 def _create_mysql_database() -> tuple[str, Callable[[], None]]:
@@ -45,9 +59,28 @@ def _create_mysql_database() -> tuple[str, Callable[[], None]]:
     return f"{MYSQL_SERVER_URL}/{name}?charset=utf8mb4", drop
 
 
+def _create_postgresql_database() -> tuple[str, Callable[[], None]]:
+    name = f"mlgrpc_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{POSTGRESQL_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        # C collation: strings sort by code point, as on MariaDB (utf8mb4_bin) and SQLite.
+        conn.execute(
+            sa.text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' LC_COLLATE \'C\' '
+                    "LC_CTYPE 'C' TEMPLATE template0")
+        )  # fmt: skip
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return f"{POSTGRESQL_SERVER_URL}/{name}", drop
+
+
 @pytest.fixture(scope="session")
 def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
-    """A factory: new_database("sqlite" | "mysql") → URI of a new, empty database."""
+    """A factory: new_database("sqlite" | "mysql" | "postgresql") → URI of a new, empty
+    database (dropped at the end of the session)."""
     drops: list[Callable[[], None]] = []
 
     def make(backend: str) -> str:
@@ -56,6 +89,10 @@ def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             return f"sqlite:///{path}"
         if backend == "mysql":
             uri, drop = _create_mysql_database()
+            drops.append(drop)
+            return uri
+        if backend == "postgresql":
+            uri, drop = _create_postgresql_database()
             drops.append(drop)
             return uri
         raise ValueError(backend)

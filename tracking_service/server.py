@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from mlgrpc.errors import TRACKING_DOMAIN
+from mlgrpc.service_support import TRACKING_DOMAIN
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.bootstrap import RunningServer, start_server

@@ -100,6 +100,9 @@ def validate_text(text: str, limit: int, *, field: str) -> str:
         raise InvalidArgument(
             f"{field} has {len(text)} characters; at most {limit} are allowed", field=field
         )
+    if "\x00" in text:
+        # PostgreSQL stores no NUL in text: refused on every database, so that all behave alike.
+        raise InvalidArgument(f"{field} contains a NUL character (\\x00); remove it", field=field)
     return text
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlgrpc.artifacts import file_sha256
+from mlgrpc.service_support import file_sha256
 from mlgrpc_server.errors import InvalidArgument
 
 logger = logging.getLogger(__name__)

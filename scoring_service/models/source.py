@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlparse
 
 import grpc
 
-from mlgrpc._auth import with_bearer_token
 from mlgrpc.exceptions import InvalidArgumentError, MlgrpcException
+from mlgrpc.service_support import with_bearer_token
 from mlgrpc.uris import parse_models_uri
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from mlgrpc_server.tls import secure_or_insecure_channel

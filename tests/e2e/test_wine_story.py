@@ -1,4 +1,4 @@
-"""The user's story end to end, all three services on MariaDB.
+"""The user's story end to end, all three services on MariaDB, then on PostgreSQL.
 
 `examples/wine/train.py` trains and logs the seed's ElasticNet and registers it; alias
 `champion` points at it; `mlgrpc models serve -m models:/<name>@champion` serves it; grpcurl with
@@ -51,10 +51,10 @@ SEED_CURL_DATA = (
 PREDICT = "mlgrpc.scoring.v1.ScoringService/Predict"
 
 
-@pytest.fixture(scope="module")
-def db_uri(new_database: Callable[[str], str]) -> str:
-    """The story runs on MariaDB, the production store (SQLite is covered by `mlgrpc demo`)."""
-    return new_database("mysql")
+@pytest.fixture(scope="module", params=["mysql", "postgresql"])
+def db_uri(request: pytest.FixtureRequest, new_database: Callable[[str], str]) -> str:
+    """The story runs on each production store (SQLite is covered by `mlgrpc demo`)."""
+    return new_database(request.param)
 
 
 def _free_port() -> int:

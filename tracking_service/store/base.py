@@ -144,7 +144,8 @@ class DriverCursor:
 
 
 def check_run_id(run_id: object, field: str = "run_id") -> str:
-    if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
+    # NUL: no run has it, and PostgreSQL refuses it in a parameter (an error, not "not found").
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 32 or "\x00" in run_id:
         raise InvalidArgument(f"{field} must be a run id (32 hex characters), got {run_id!r}",
                               field=field)  # fmt: skip
     return run_id
@@ -152,8 +153,12 @@ def check_run_id(run_id: object, field: str = "run_id") -> str:
 
 class StoreBase:
     engine: Engine
-    dialect: str  # "sqlite" or "mysql"
-    mariadb: bool  # MySQL's dialect on a MariaDB server
+    dialect: str  # "sqlite", "mysql" or "postgresql"
+    mariadb: bool  # MySQL's dialect on a MariaDB server, with its fast paths on
+    #: The MySQL/MariaDB fast paths (one-round-trip scripts, DBAPI cursors) are used; False on
+    #: other databases, and on MySQL when the store was made with fast_paths=False (the
+    #: portable SQLAlchemy paths only: what the store suite checks them against).
+    mysql_fast: bool = False
     artifact_root: str
     #: experiment id → its stored artifact location, learnt by create_run (MySQL path)
     experiment_locations: dict[int, str]

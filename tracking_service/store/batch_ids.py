@@ -29,13 +29,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument
 from tracking_service.store.base import DriverCursor, now_ms
 from tracking_service.store.models import AppliedBatchRow
+from tracking_service.store.upserts import conflict_insert
 
 logger = logging.getLogger(__name__)
 
@@ -91,15 +91,27 @@ def _replay(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> Batch
 
 
 def claim_sql(connection: Connection, batch_id: str, run_id: str, rows: int) -> BatchOutcome | None:
-    """Record `batch_id` in the transaction of `connection` (SQLite path; the run is known to
+    """Record `batch_id` in the transaction of `connection` (the portable path; the run is known to
     exist). None for a new batch (write it), else the replay's outcome (write nothing)."""
-    statement = (
-        sqlite_insert(AppliedBatchRow)
-        .values(batch_id=batch_id, run_uuid=run_id, rows_written=rows, created_time=now_ms())
-        .on_conflict_do_nothing(index_elements=[AppliedBatchRow.batch_id])
-    )
-    if connection.execute(statement).rowcount == 1:
-        return None
+    values = {"batch_id": batch_id, "run_uuid": run_id, "rows_written": rows,
+              "created_time": now_ms()}  # fmt: skip
+    if connection.dialect.name == "mysql":  # no ON CONFLICT … RETURNING: a savepoint instead
+        try:
+            with connection.begin_nested():
+                connection.execute(insert(AppliedBatchRow).values(values))
+            return None
+        except IntegrityError:
+            pass  # the id is taken (the run is known to exist): a replay
+    else:
+        statement = (
+            conflict_insert(connection, AppliedBatchRow.__table__)  # type: ignore[arg-type]
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[AppliedBatchRow.batch_id])
+            # RETURNING, not rowcount: psycopg reports -1 for some INSERT … ON CONFLICT.
+            .returning(AppliedBatchRow.batch_id)
+        )
+        if connection.execute(statement).first() is not None:
+            return None
     row = connection.execute(
         select(AppliedBatchRow.run_uuid, AppliedBatchRow.rows_written).where(
             AppliedBatchRow.batch_id == batch_id

@@ -44,14 +44,6 @@ _METRICS = "JSON_ARRAYAGG(JSON_ARRAY(`key`, value, value_kind, `timestamp`, step
 _KEY_VALUES = "JSON_OBJECTAGG(`key`, value)"
 
 
-def _id_list(run_ids: Sequence[str]) -> str | None:
-    """The ids as SQL string literals, or None if one needs escaping (run ids are hex)."""
-    for run_id in run_ids:
-        if not run_id.isalnum() or not run_id.isascii():
-            return None
-    return ",".join(f"'{run_id}'" for run_id in run_ids)
-
-
 def _objects(text: str | None) -> dict[str, Any] | None:
     """The parsed text; {} for no rows (NULL); None if it was cut (not valid JSON)."""
     if text is None:
@@ -106,9 +98,7 @@ def mysql_run_data_rows(cursor: Any, run_ids: Sequence[str], data: dict[str, Run
 def mariadb_run_data(cursor: Any, run_ids: Sequence[str], data: dict[str, RunData]) -> bool:
     """Fill `data[run_id]` for `run_ids` with one statement on the DBAPI `cursor` (in the
     caller's transaction). False, with `data` untouched, if the rows must be read instead."""
-    ids = _id_list(run_ids)
-    if ids is None:
-        return False
+    ids = ",".join(["%s"] * len(run_ids))  # bound parameters: the driver quotes the ids
     cursor.execute(
         _SET_TEXT_LIMIT.format(limit=_TEXT_LIMIT)
         + "SELECT "
@@ -116,7 +106,8 @@ def mariadb_run_data(cursor: Any, run_ids: Sequence[str], data: dict[str, RunDat
         + ", "
         + _PER_RUN.format(aggregate=_KEY_VALUES, table="params", ids=ids)
         + ", "
-        + _PER_RUN.format(aggregate=_KEY_VALUES, table="tags", ids=ids)
+        + _PER_RUN.format(aggregate=_KEY_VALUES, table="tags", ids=ids),
+        [*run_ids, *run_ids, *run_ids],
     )
     metric_text, param_text, tag_text = cursor.fetchone()
     metrics, params, tags = _objects(metric_text), _objects(param_text), _objects(tag_text)

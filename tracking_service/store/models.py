@@ -50,10 +50,18 @@ class TrackingBase(DeclarativeBase):
     pass
 
 
+_EXPERIMENT_ID = Integer().with_variant(BigInteger(), "postgresql")
+
+
 class ExperimentRow(TrackingBase):
     __tablename__ = "experiments"
 
-    experiment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # INTEGER in the schema, bound as a 64-bit integer: ids are validated as 64-bit and one
+    # beyond 32 bits is simply not found (PostgreSQL refuses a 32-bit parameter out of range;
+    # comparing its int4 column with an int8 value still walks the index).
+    experiment_id: Mapped[int] = mapped_column(
+        _EXPERIMENT_ID, primary_key=True, autoincrement=True
+    )
     name: Mapped[str] = mapped_column(String(500), unique=True)
     artifact_location: Mapped[str] = mapped_column(String(2000), default="")
     lifecycle_stage: Mapped[str] = mapped_column(String(32))
@@ -65,7 +73,9 @@ class ExperimentTagRow(TrackingBase):
     __tablename__ = "experiment_tags"
 
     experiment_id: Mapped[int] = mapped_column(
-        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True
+        _EXPERIMENT_ID,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
     )
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(LongText)
@@ -76,7 +86,9 @@ class RunRow(TrackingBase):
 
     run_uuid: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(250))
-    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.experiment_id"))
+    experiment_id: Mapped[int] = mapped_column(
+        _EXPERIMENT_ID, ForeignKey("experiments.experiment_id")
+    )
     user_id: Mapped[str] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(20))
     start_time: Mapped[int] = mapped_column(BigInteger)

@@ -177,7 +177,7 @@ class RunDataStore(StoreBase):
             self.read(lambda connection: self.require_active_run(connection, run_id))
             return None
 
-        if self.dialect == "mysql":
+        if self.mysql_fast:
             work = work_mysql
         engine = self.one_trip_engine
         if engine is not None and mysql_log.fits_one_trip(metric_rows):

@@ -104,7 +104,7 @@ class RunSearchStore(StoreBase):
                 data = load_run_data(
                     connection,
                     [row[0] for row in page],
-                    mysql=self.dialect == "mysql",
+                    mysql=self.mysql_fast,
                     mariadb=self.mariadb,
                 )
             runs = []

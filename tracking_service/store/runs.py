@@ -280,7 +280,7 @@ class RunStore(StoreBase):
             run = with_retry(lambda: one_trip_attempt(engine, cached_location), what="create_run")
             if run is not None:
                 return run
-        return self.write("create_run", work_mysql if self.dialect == "mysql" else work)
+        return self.write("create_run", work_mysql if self.mysql_fast else work)
 
     def get_run(self, run_id: str) -> Run:
         engine = self.one_trip_engine

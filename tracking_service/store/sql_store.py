@@ -43,10 +43,13 @@ class SqlTrackingStore(
 
     Migrates an empty database on construction. `default_artifact_root` (a local path or a URI)
     is where experiments without an explicit location keep artifacts: `<root>/<experiment_id>`,
-    and a run's are at `<experiment location>/<run_id>/artifacts`.
+    and a run's are at `<experiment location>/<run_id>/artifacts`. `fast_paths=False` keeps to
+    the portable SQLAlchemy paths on MySQL/MariaDB too (tests compare the two).
     """
 
-    def __init__(self, engine_or_uri: Engine | str, default_artifact_root: str) -> None:
+    def __init__(
+        self, engine_or_uri: Engine | str, default_artifact_root: str, *, fast_paths: bool = True
+    ) -> None:
         self.engine = (
             create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
         )
@@ -55,8 +58,9 @@ class SqlTrackingStore(
         self.experiment_locations = {}
         ensure_schema(self.engine)
         # Known once the dialect has seen a connection (ensure_schema made one).
-        self.mariadb = bool(getattr(self.engine.dialect, "is_mariadb", False))
-        if self.dialect == "mysql":
+        self.mysql_fast = fast_paths and self.dialect == "mysql"
+        self.mariadb = self.mysql_fast and bool(getattr(self.engine.dialect, "is_mariadb", False))
+        if self.mysql_fast:
             # Its own pool, sized like the main one: these connections take multi-statement
             # queries, which no other code path should ever be able to send.
             size = getattr(self.engine.pool, "size", lambda: 10)()

@@ -7,18 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy import Connection, Table, tuple_
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from tracking_service.store.base import DriverCursor
+from tracking_service.store.models import LatestMetricRow, MetricRow
 
 # Rows of the metrics table, in this column order: run_uuid, key, step, timestamp, value, kind.
 MetricTuple = tuple[str, str, int, int, float, int]
 
-_MYSQL_METRICS = (
-    "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind) "
-    "VALUES (%s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE value_kind = value_kind"
-)
 # max_allowed_packet is 16 MiB by default on MariaDB (64 MiB on MySQL 8): 5,000 rows of
 # 250-character keys stay far below it.
 _MYSQL_ROWS_PER_STATEMENT = 5000
@@ -57,29 +54,41 @@ _SQLITE_LATEST = (
 )
 
 
+_METRIC_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "value_kind")
+
+
+def conflict_insert(connection: Connection, table: Table) -> Any:
+    """An INSERT of `table` with `ON CONFLICT` clauses: SQLite's and PostgreSQL's take the same
+    arguments (`on_conflict_do_nothing`, `on_conflict_do_update`, `excluded`)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _as_dicts(rows: Sequence[MetricTuple]) -> list[dict[str, Any]]:
+    return [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in rows]
+
+
 def insert_metric_history(connection: Connection, rows: Sequence[MetricTuple]) -> None:
     """Append points; an identical point logged again is a no-op (the row is the key)."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(_SQLITE_METRICS, list(rows))
         return
+    if connection.dialect.name == "postgresql":
+        table: Table = MetricRow.__table__  # type: ignore[assignment]
+        statement = conflict_insert(connection, table).on_conflict_do_nothing()
+        connection.execute(statement, _as_dicts(rows))
+        return
     for start in range(0, len(rows), _MYSQL_ROWS_PER_STATEMENT):
         chunk = rows[start : start + _MYSQL_ROWS_PER_STATEMENT]
-        statement = _mysql_metrics_statement(chunk)
-        if statement is None:
-            connection.exec_driver_sql(_MYSQL_METRICS, list(chunk))
-        else:
-            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql(*_mysql_metrics_statement(chunk))
 
 
 def mysql_insert_metric_history(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
     """`insert_metric_history` on MySQL, through the transaction's DBAPI cursor."""
     for start in range(0, len(rows), _MYSQL_ROWS_PER_STATEMENT):
         chunk = rows[start : start + _MYSQL_ROWS_PER_STATEMENT]
-        statement = _mysql_metrics_statement(chunk)
-        if statement is None:
-            cursor.executemany(_MYSQL_METRICS, chunk)
-        else:
-            cursor.execute(statement)
+        cursor.execute(*_mysql_metrics_statement(chunk))
 
 
 def mysql_upsert_latest_metrics(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
@@ -87,41 +96,33 @@ def mysql_upsert_latest_metrics(cursor: DriverCursor, rows: Sequence[MetricTuple
     cursor.executemany(_MYSQL_LATEST, rows)
 
 
-def _mysql_metrics_statement(rows: Sequence[MetricTuple]) -> str | None:
-    """One multi-row INSERT with the values written into it, or None if a string needs escaping.
+def _mysql_metrics_statement(rows: Sequence[MetricTuple]) -> tuple[str, dict[str, str]]:
+    """One multi-row INSERT and its parameters: each distinct run id and key is one named bound
+    parameter, the numbers are written into the statement.
 
     PyMySQL's executemany escapes every value through generic converters (about 10 µs a row,
-    most of the time of a 1,000-metric batch). Here every value has a known type: ints, finite
-    floats (`repr` is the shortest exact form; MySQL reads it back as the same double), and
-    validated keys that are quoted once per distinct key.
+    most of the time of a 1,000-metric batch). Here the numbers have known types (ints, finite
+    floats: `repr` is the shortest exact form, which MySQL reads back as the same double) and
+    need no escaping; the strings, few and repeated, are bound once per distinct value.
     """
-    quoted: dict[str, str] = {}
+    names: dict[str, str] = {}
     parts = []
     for run_id, key, step, timestamp, value, kind in rows:
-        literal = quoted.get(key)
-        if literal is None:
-            literal = quoted[key] = _quote(key)
-        run_literal = quoted.get(run_id)
-        if run_literal is None:
-            run_literal = quoted[run_id] = _quote(run_id)
-        parts.append(f"({run_literal},{literal},{step:d},{timestamp:d},{value!r},{kind:d})")
-    if any(not literal for literal in quoted.values()):
-        return None
-    return (
+        run_name = names.get(run_id)
+        if run_name is None:
+            run_name = names[run_id] = f"s{len(names)}"
+        key_name = names.get(key)
+        if key_name is None:
+            key_name = names[key] = f"s{len(names)}"
+        parts.append(
+            f"(%({run_name})s,%({key_name})s,{step:d},{timestamp:d},{float(value)!r},{kind:d})"
+        )
+    statement = (
         "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind) VALUES "
         + ",".join(parts)
         + " ON DUPLICATE KEY UPDATE value_kind = value_kind"
     )
-
-
-def _quote(text: str) -> str:
-    """A string literal, or "" for text that needs more than doubling quotes (backslashes and
-    NUL mean different things depending on sql_mode NO_BACKSLASH_ESCAPES), or `%` (which the
-    driver would read as a placeholder).
-    """
-    if "\\" in text or "\0" in text or "%" in text:
-        return ""
-    return "'" + text.replace("'", "''") + "'"
+    return statement, {name: text for text, name in names.items()}
 
 
 def upsert_latest_metrics(connection: Connection, rows: Sequence[MetricTuple]) -> None:
@@ -130,6 +131,18 @@ def upsert_latest_metrics(connection: Connection, rows: Sequence[MetricTuple]) -
     `rows` must hold one candidate per key, sorted by key, so that concurrent batches lock
     latest_metrics rows in one order (no deadlocks between them).
     """
+    if connection.dialect.name == "postgresql":
+        table: Table = LatestMetricRow.__table__  # type: ignore[assignment]
+        insert = conflict_insert(connection, table)
+        new, old = insert.excluded, table.c
+        statement = insert.on_conflict_do_update(
+            index_elements=["run_uuid", "key"],
+            set_={name: new[name] for name in ("step", "timestamp", "value", "value_kind")},
+            where=tuple_(new.step, new.timestamp, new.value)
+            > tuple_(old.step, old.timestamp, old.value),
+        )
+        connection.execute(statement, _as_dicts(rows))
+        return
     sql = _SQLITE_LATEST if connection.dialect.name == "sqlite" else _MYSQL_LATEST
     connection.exec_driver_sql(sql, list(rows))
 
@@ -144,8 +157,8 @@ def upsert_rows(
     """Insert `rows`, overwriting `update_columns` of rows that already exist."""
     if not rows:
         return
-    if connection.dialect.name == "sqlite":
-        lite = sqlite.insert(table)
+    if connection.dialect.name in ("sqlite", "postgresql"):
+        lite = conflict_insert(connection, table)
         statement: Any = lite.on_conflict_do_update(
             index_elements=list(key_columns),
             set_={name: lite.excluded[name] for name in update_columns},

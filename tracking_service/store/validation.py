@@ -64,6 +64,9 @@ def check_string(value: object, field: str, max_length: int, *, allow_empty: boo
             f"{field} is {len(value)} characters long; at most {max_length} are allowed",
             field=field,
         )
+    if "\x00" in value:
+        # PostgreSQL stores no NUL in text: refused on every database, so that all behave alike.
+        raise InvalidArgument(f"{field} contains a NUL character (\\x00); remove it", field=field)
     return value
 
 

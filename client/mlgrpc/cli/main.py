@@ -10,6 +10,13 @@ from __future__ import annotations
 import importlib
 import sys
 
+#: What `pip install 'mlgrpc[server]'` adds (top-level import names): a command needing one of them
+#: says so in one line instead of a traceback.
+SERVER_DEPENDENCIES = frozenset({
+    "sqlalchemy", "alembic", "pymysql", "psycopg", "cryptography", "prometheus_client",
+    "uvicorn", "httptools", "uvloop", "orjson", "starlette",
+})  # fmt: skip
+
 #: (leading words) → module. Longest prefix wins.
 COMMANDS: dict[tuple[str, ...], str] = {
     ("server", "tracking"): "tracking_service.cli",
@@ -62,7 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     for length in sorted({len(k) for k in COMMANDS}, reverse=True):
         target = COMMANDS.get(tuple(args[:length]))
         if target is not None:
-            module = importlib.import_module(target)
+            try:
+                module = importlib.import_module(target)
+            except ModuleNotFoundError as error:
+                missing = (error.name or "").split(".")[0]
+                if missing not in SERVER_DEPENDENCIES:
+                    raise
+                command = " ".join(args[:length])
+                print(f"mlgrpc {command}: needs the server dependencies ({missing} is missing): "
+                      "pip install 'mlgrpc[server]'", file=sys.stderr)  # fmt: skip
+                return 2
             return int(module.main(args[length:]) or 0)
     if args and args[0] in ("-h", "--help"):
         print(USAGE)

@@ -104,9 +104,15 @@ def upgrade() -> None:
             **_MYSQL_TABLE,
         )
         # Search: params.alpha = '0.1' looks up (key, value) and reads run_uuid from the index.
-        op.create_index(
-            f"ix_{table}_key_value", table, ["key", "value"], mysql_length=_VALUE_PREFIX
-        )
+        # PostgreSQL has no prefix indexes and a B-tree entry must stay under ~2.7 kB, so
+        # there the index holds the value's first characters (the key alone narrows as well).
+        if op.get_bind().dialect.name == "postgresql":
+            prefix = sa.text(f"left(value, {_VALUE_PREFIX['value']})")
+            op.create_index(f"ix_{table}_key_value", table, ["key", prefix])
+        else:
+            op.create_index(
+                f"ix_{table}_key_value", table, ["key", "value"], mysql_length=_VALUE_PREFIX
+            )
     op.create_table(
         "metrics",
         sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),

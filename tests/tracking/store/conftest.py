@@ -1,4 +1,6 @@
-"""A `SqlTrackingStore` on each backend (SQLite file, fresh MariaDB database) per test module."""
+"""A `SqlTrackingStore` on each backend (SQLite file, fresh MariaDB and PostgreSQL databases)
+per test module: the store suite runs on every supported database, whatever MLGRPC_TEST_BACKENDS
+says for the service suites."""
 
 from __future__ import annotations
 
@@ -10,10 +12,26 @@ import pytest
 
 from tracking_service.store.sql_store import SqlTrackingStore
 
+#: Every supported database, and MariaDB once more with the store's MySQL fast paths off: the
+#: portable SQLAlchemy paths must behave exactly as the fast ones.
+STORE_BACKENDS = ("sqlite", "mysql", "mysql-portable", "postgresql")
+
+
+@pytest.fixture(scope="module", params=STORE_BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
 
 @pytest.fixture(scope="module")
-def store(db_uri: str, artifact_root: Path) -> Iterator[SqlTrackingStore]:
-    tracking = SqlTrackingStore(db_uri, str(artifact_root))
+def db_uri(store_backend: str, new_database: Callable[[str], str]) -> str:
+    """An empty database of every supported backend, shared by the tests of one module."""
+    return new_database(store_backend.removesuffix("-portable"))
+
+
+@pytest.fixture(scope="module")
+def store(db_uri: str, store_backend: str, artifact_root: Path) -> Iterator[SqlTrackingStore]:
+    fast_paths = not store_backend.endswith("-portable")
+    tracking = SqlTrackingStore(db_uri, str(artifact_root), fast_paths=fast_paths)
     yield tracking
     tracking.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 
 from mlgrpc_server.db import create_db_engine
-from mlgrpc_server.schema import ensure_schema
+from mlgrpc_server.schema import current_revision, ensure_schema, head_revision
 
 TRACKING_TABLES = {
     "experiments", "experiment_tags", "runs", "params", "tags", "metrics", "latest_metrics",
@@ -24,7 +25,7 @@ def _alembic(connection: sa.Connection) -> Config:
     return config
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
+@pytest.fixture(params=["sqlite", "mysql", "postgresql"])
 def engine(request: pytest.FixtureRequest, new_database: Callable[[str], str]) -> sa.Engine:
     engine = create_db_engine(new_database(request.param))
     yield engine
@@ -90,3 +91,36 @@ def test_experiment_names_are_case_sensitive_on_every_backend(engine: sa.Engine)
             sa.text("SELECT COUNT(*) FROM experiments WHERE name = 'case'")
         ).scalar_one()
     assert count == 1
+
+
+@pytest.mark.parametrize("backend", ["mysql", "postgresql"])
+def test_services_started_at_once_on_an_empty_database_migrate_it_once(
+    backend: str, new_database: Callable[[str], str]
+) -> None:
+    """Several processes' first start at the same moment: one migrates under the database's
+    lock (GET_LOCK / pg_advisory_lock), the others wait and find the schema at head."""
+    uri = new_database(backend)
+    engines = [create_db_engine(uri) for _ in range(4)]
+    start = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def migrate(engine: sa.Engine) -> None:
+        start.wait()
+        try:
+            ensure_schema(engine)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert errors == []
+        with engines[0].connect() as connection:
+            assert current_revision(connection) == head_revision()
+            assert connection.execute(sa.text("SELECT COUNT(*) FROM experiments")).scalar() == 1
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -181,7 +181,7 @@ def test_create_run_with_bad_params_is_invalid_and_creates_no_run(
 
 
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
-@pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
 def test_round_trips_per_write(
     store: SqlTrackingStore, experiment_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,7 +262,7 @@ def test_connections_killed_while_idle_are_replaced_transparently(
 
 
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
-@pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
 def test_only_the_one_trip_engine_takes_several_statements_in_a_query(
     store: SqlTrackingStore,
 ) -> None:

@@ -222,7 +222,7 @@ def test_create_run_in_a_missing_experiment_is_not_found(store: SqlTrackingStore
 
 
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
-@pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
 def test_mariadb_reads_json_texts_rather_than_falling_back(
     store: SqlTrackingStore, experiment_id: str
 ) -> None:
@@ -254,7 +254,7 @@ def test_mariadb_reads_json_texts_rather_than_falling_back(
 
 
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
-@pytest.mark.parametrize("db_uri", ["mysql"], indirect=True)
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
 def test_mysql_round_trips_per_call(
     store: SqlTrackingStore, experiment_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

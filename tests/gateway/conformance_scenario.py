@@ -136,6 +136,9 @@ RUNS = [
     get("metrics/get-history", run_id="{run1}", metric_key="loss"),
     get("metrics/get-history", run_id="{run1}", metric_key="never-logged"),
     get("metrics/get-history", run_id="{run1}"),
+    get("metrics/get-history-bulk-interval", run_ids="{run1}", metric_key="loss", max_results="5"),
+    get("metrics/get-history-bulk-interval", run_ids="{run1}", max_results="5"),
+    get("runs/get", run_uuid="{run1}"),
     post(
         "runs/log-inputs",
         {

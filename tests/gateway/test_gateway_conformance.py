@@ -224,8 +224,15 @@ def differences(index: int, call: Call, mlflow: Any, gateway: Any, at: str = "")
 
 
 @pytest.fixture(scope="module")
-def compared(mlflow_server: str, registry_gateway_url: str) -> list[Difference]:
-    theirs = replay(Gateway(mlflow_server))
+def mlflow_answers(mlflow_server: str) -> list[tuple[int, Any]]:
+    """MLflow's answers, once: the scenario needs an empty server, and the gateway's backends
+    (SQLite, MariaDB) are compared with the same answers."""
+    return replay(Gateway(mlflow_server))
+
+
+@pytest.fixture(scope="module")
+def compared(mlflow_answers: list[tuple[int, Any]], registry_gateway_url: str) -> list[Difference]:
+    theirs = mlflow_answers
     ours = replay(Gateway(registry_gateway_url))
     found = []
     for index, (call, mine, other) in enumerate(zip(SCENARIO, theirs, ours, strict=True)):

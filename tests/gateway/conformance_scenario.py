@@ -87,6 +87,7 @@ EXPERIMENTS = [
     post("experiments/restore", {"experiment_id": "{exp_b}"}),
     post("experiments/delete", {"experiment_id": "999999"}),
     get("experiments/get", experiment_id="{exp_b}"),
+    get("experiments/search", max_results="5", filter="name = 'conf-a'"),
 ]
 
 RUNS = [
@@ -327,6 +328,9 @@ LOGGED_MODELS = [
         "logged-models/search",
         {"experiment_ids": ["{exp_a}"], "filter": "name === 'lm'", "max_results": 10},
     ),
+    post("runs/outputs", {"run_id": "{run1}", "models": [{"model_id": "{lm1}", "step": 0}]}),
+    post("runs/outputs", {"models": [{"model_id": "{lm1}", "step": 0}]}),
+    get("runs/get", run_id="{run1}"),
     delete("logged-models/{lm1}", None),
     get("logged-models/{lm1}"),
 ]

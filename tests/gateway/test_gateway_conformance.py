@@ -257,6 +257,15 @@ def test_scenario_covers_every_endpoint_family_with_good_and_bad_inputs() -> Non
     }
 
 
+def test_comparison_sees_a_changed_value_but_not_ids_or_times() -> None:
+    """The normalisation hides what differs by nature, nothing else."""
+    call = SCENARIO[0]
+    mlflow = {"run_id": "a1", "params": [{"key": "p", "value": "1"}], "creation_time": 5}
+    gateway = {"run_id": "b2", "params": [{"key": "p", "value": "2"}], "creation_time": 6}
+    theirs, ours = normalise(mlflow, {"run": "a1"}), normalise(gateway, {"run": "b2"})
+    assert [d.field for d in differences(0, call, theirs, ours)] == ["params[0].value"]
+
+
 def test_gateway_answers_as_mlflow_server_but_for_documented_differences(
     compared: list[Difference],
 ) -> None:

@@ -92,7 +92,7 @@ def create_app(
             artifact = await run_in_threadpool(artifact_proxy.resolve, calls, path)
             if request.method == "PUT":
                 await artifact_proxy.upload(calls, artifact, request)
-                return _json({})
+                return Response()  # MLflow's server answers an upload with an empty body
             if request.method == "DELETE":
                 await run_in_threadpool(artifact_proxy.delete, calls, artifact)
                 return _json({})

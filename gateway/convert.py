@@ -179,9 +179,7 @@ def metric_of(item: Mapping[str, Any]) -> pb.Metric:
         dataset_name=optional_str(item, "dataset_name"),
         dataset_digest=optional_str(item, "dataset_digest"),
     )
-    timestamp = optional_int(item, "timestamp")
-    if timestamp is not None:
-        metric.timestamp = timestamp
+    metric.timestamp = required_int(item, "timestamp")  # required by MLflow's server
     metric.step = optional_int(item, "step") or 0
     return metric
 
@@ -236,7 +234,7 @@ def proxied_artifact_uri(experiment_id: str, run_id: str) -> str:
 
 
 def run_info_json(info: pb.RunInfo) -> Json:
-    return _without_empty(
+    shown = _without_empty(
         {
             "run_uuid": info.run_id,  # MLflow still writes the deprecated twin of run_id
             "experiment_id": info.experiment_id,
@@ -250,6 +248,8 @@ def run_info_json(info: pb.RunInfo) -> Json:
             "run_id": info.run_id,
         }
     )
+    # MLflow's server shows `user_id` even when empty (a run created without a user).
+    return {**shown, "user_id": info.user_id}
 
 
 def metric_json(metric: pb.Metric) -> Json:

@@ -62,13 +62,7 @@ ALLOWED: list[Allowed] = [
         "artifact_uri",
         "| `model-versions/get-download-uri` of a `runs:/` version |",
     ),
-    # The registry orders versions by version, MLflow by last update (see docs).
-    Allowed(
-        "GET model-versions/search", "model_versions[[]*", "| order of `model-versions/search`"
-    ),
     Allowed("* registered-models/*", "*latest_versions[[]*", "| order of `latest_versions`"),
-    # Known gap: the tracking service's SearchRuns does not return the runs' inputs.
-    Allowed("POST runs/search", "runs[[]*].inputs.dataset_inputs", "| `runs/search` answer |"),
 ]
 
 

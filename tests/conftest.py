@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from mlgrpc._channel import forget_channels
+
 #: Where the virtualenvs of real peers (MLflow, tritonclient) live: outside the checkout so that
 #: they are made once per machine, like pip's cache; their pins clash with ours.
 PEER_VENV_ROOT = Path(
@@ -123,6 +125,9 @@ def tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
     )
     yield f"127.0.0.1:{running.port}"
     running.stop(grace=1)
+    # The kernel may give this port to a later module's server: its callers must not inherit
+    # a channel in reconnect backoff from this one.
+    forget_channels(f"127.0.0.1:{running.port}")
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +146,7 @@ def registry_server(db_uri: str, tracking_server: str, artifact_root: Path) -> I
     )
     yield f"127.0.0.1:{running.port}"
     running.stop(grace=1)
+    forget_channels(f"127.0.0.1:{running.port}")
 
 
 @pytest.fixture(scope="session")

@@ -108,6 +108,13 @@ def _new_channel(
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 60_000),
+        # A channel whose peer went away fails every call at once ("Connection refused") until
+        # its reconnect backoff ends, and gRPC's default backoff grows to 120 s: a gateway or a
+        # registry would answer UNAVAILABLE for two minutes after the service it calls restarts.
+        # Our peers are services of one deployment, so retry the connection within a second.
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.min_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 1_000),
     ]
     if target.balanced:
         retry_config = with_round_robin(retry_config)
@@ -117,6 +124,15 @@ def _new_channel(
         credentials = (tls or ClientTls()).channel_credentials()
         return grpc.secure_channel(target.address, credentials, options=options)
     return grpc.insecure_channel(target.address, options=options)
+
+
+def forget_channels(uri: str) -> None:
+    """Close and drop this process's cached channels to `uri` (e.g. when the server there has
+    stopped for good, so that a later server on the same port gets a fresh channel)."""
+    address = parse_service_uri(uri).address
+    with _channels_lock:
+        for key in [key for key in _channels if key[0] == os.getpid() and key[1] == address]:
+            _channels.pop(key).close()
 
 
 def close_all_channels() -> None:

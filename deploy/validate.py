@@ -8,9 +8,11 @@ that the files agree with the code and with each other:
 1. every container command (compose and Kubernetes) parses with the CLI it runs, so that a
    renamed or mistyped flag fails here and not at `docker compose up`;
 2. every gRPC probe and compose health check targets the port the command listens on, and the
-   service name it asks about is one the server registers;
+   service name it asks about is one the server registers; the gateway's HTTP probes and health
+   check ask its /health on its --port; scoring's --http-port is a port of its container;
 3. the Dockerfile's build stage, given exactly the paths it COPYs (and .dockerignore lets
-   through), builds a wheel that holds the migrations and the `mlgrpc` command.
+   through), builds a wheel that holds the migrations, the `mlgrpc` command, the gateway and
+   its web UI's files.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ def parse_command(command: list[str]) -> tuple[str, Any]:
         from scoring_service.cli import build_parser as scoring_parser
 
         return "scoring", scoring_parser().parse_args(words[2:])
+    if words[:2] == ["server", "gateway"]:
+        from gateway.cli import build_parser as gateway_parser
+
+        return "gateway", gateway_parser().parse_args(words[2:])
     if words[:1] == ["health"]:
         from mlgrpc_server.health_probe import build_parser as health_parser
 
@@ -91,11 +97,17 @@ def check_kubernetes(names: dict[str, str], problems: list[str]) -> None:
         except (ValueError, SystemExit) as error:
             problems.append(f"{where}: command {container['command']}: {error}")
             continue
+        ports = {p["containerPort"] for p in container.get("ports", [])}
+        if service == "gateway":
+            check_http_probes(where, container, args.port, ports, problems)
+            continue
         if service not in names:
             continue
-        ports = {p["containerPort"] for p in container.get("ports", [])}
         if args.port not in ports:
             problems.append(f"{where}: --port {args.port} is not a containerPort {sorted(ports)}")
+        http_port = getattr(args, "http_port", None)
+        if http_port is not None and http_port not in ports:
+            problems.append(f"{where}: --http-port {http_port} is not a containerPort")
         for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
             probe = container.get(kind, {}).get("grpc")
             if probe is None:
@@ -110,6 +122,20 @@ def check_kubernetes(names: dict[str, str], problems: list[str]) -> None:
                 )
 
 
+def check_http_probes(
+    where: str, container: dict[str, Any], port: int, ports: set[int], problems: list[str]
+) -> None:
+    """The gateway speaks HTTP: its probes ask GET /health on the port it listens on."""
+    if port not in ports:
+        problems.append(f"{where}: --port {port} is not a containerPort {sorted(ports)}")
+    for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        probe = container.get(kind, {}).get("httpGet")
+        if probe is None:
+            problems.append(f"{where}: {kind} is not an HTTP probe")
+        elif (probe.get("path"), probe.get("port")) != ("/health", port):
+            problems.append(f"{where}: {kind} asks {probe.get('path')} on {probe.get('port')}")
+
+
 def check_compose(names: dict[str, str], problems: list[str]) -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     for name, spec in compose["services"].items():
@@ -122,8 +148,19 @@ def check_compose(names: dict[str, str], problems: list[str]) -> None:
             problems.append(f"compose {name}: command {command}: {error}")
             continue
         test = spec.get("healthcheck", {}).get("test")
+        published = {int(port.rsplit(":", 1)[-1]) for port in spec.get("ports", [])}
+        if service == "gateway":
+            url = f"http://127.0.0.1:{args.port}/health"
+            if not test or not any(url in word for word in test):
+                problems.append(f"compose {name}: healthcheck does not ask {url}")
+            if args.port not in published:
+                problems.append(f"compose {name}: --port {args.port} is not published")
+            continue
         if service not in names:
             continue
+        http_port = getattr(args, "http_port", None)
+        if http_port is not None and http_port not in published:
+            problems.append(f"compose {name}: --http-port {http_port} is not published")
         if not test:
             problems.append(f"compose {name}: no healthcheck")
             continue
@@ -194,7 +231,10 @@ def check_image_build(problems: list[str]) -> None:
             problems.append("the wheel lacks mlgrpc_server/migrations/versions")
         if not re.search(r"^mlgrpc = mlgrpc\.cli\.main:main$", scripts, re.M):
             problems.append("the wheel lacks the `mlgrpc` console script")
-        for package in ("tracking_service", "registry_service", "scoring_service", "mlgrpc"):
+        if "gateway/ui/static/index.html" not in files:
+            problems.append("the wheel lacks the web UI (gateway/ui/static/index.html)")
+        packages = ("tracking_service", "registry_service", "scoring_service", "gateway", "mlgrpc")
+        for package in packages:
             if not any(n.startswith(f"{package}/") for n in files):
                 problems.append(f"the wheel lacks the package {package}")
 

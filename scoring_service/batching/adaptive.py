@@ -3,7 +3,9 @@
 A request thread hands its float64 matrix to the batcher and waits. The batcher thread takes
 the first waiting matrix, keeps collecting until `max_batch_size` rows are waiting or
 `max_batch_time` has passed since the first, predicts the stacked matrix once and hands each
-caller its own rows. An exception in the model reaches every caller of that batch. Off by
+caller its own rows. When the model raises on a batch of several callers, each caller's rows
+are predicted again alone, so that one caller's rows the model cannot take (a NaN, a value out
+of its domain) fail that caller only, as they would without batching. Off by
 default, as in MLServer; it pays off for models whose per-call cost is high.
 
 Closing (the model was replaced or unloaded) changes no open batch window. A window closes when
@@ -126,10 +128,23 @@ class AdaptiveBatcher:
     def _predict_batch(self, batch: list[_Item]) -> None:
         try:
             output = np.asarray(self._predict(np.concatenate([m for m, _ in batch])))
-        except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
-            self._settle(batch, None, exc)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller(s) it belongs to
+            if len(batch) == 1:
+                self._settle(batch, None, exc)
+            else:
+                self._predict_each(batch)
         else:
             self._settle(batch, output, None)
+
+    def _predict_each(self, batch: list[_Item]) -> None:
+        """The batch failed: find whose rows failed it by predicting each caller's alone."""
+        for item in batch:
+            try:
+                output = np.asarray(self._predict(item[0]))
+            except BaseException as exc:  # noqa: BLE001 - this caller's own error
+                self._settle([item], None, exc)
+            else:
+                self._settle([item], output, None)
 
     def _settle(
         self, batch: list[_Item], output: np.ndarray | None, error: BaseException | None

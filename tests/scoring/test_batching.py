@@ -1,5 +1,5 @@
 """Adaptive batching: concurrent single-row requests share predict calls, each caller gets
-its own rows back, and a model error reaches every caller of the batch."""
+its own rows back, and a model error reaches the callers whose rows caused it, only them."""
 
 from __future__ import annotations
 
@@ -53,6 +53,33 @@ def test_model_error_reaches_every_caller_of_the_batch() -> None:
             batcher.predict(np.zeros((1, 2)))
     finally:
         batcher.close()
+
+
+def test_rows_the_model_refuses_fail_their_caller_only() -> None:
+    """One caller's NaN in a batch of eight: seven get their predictions, one gets the error."""
+    calls: list[int] = []
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        calls.append(len(matrix))
+        if np.isnan(matrix).any():
+            raise ValueError("Input contains NaN")
+        return matrix[:, 0] * 2
+
+    # A long window, so that the eight callers surely share one batch.
+    batcher = AdaptiveBatcher(predict, max_batch_size=8, max_batch_time_s=5)
+    values = [1.0, 2.0, 3.0, float("nan"), 5.0, 6.0, 7.0, 8.0]
+    try:
+        futures = [_call_in_background(batcher, value) for value in values]
+        outcomes = [future.exception(timeout=30) or future.result() for future in futures]
+    finally:
+        batcher.close()
+    assert calls[0] == 8  # one batch, which the NaN failed; then each caller alone
+    assert sorted(calls[1:]) == [1] * 8
+    for value, outcome in zip(values, outcomes, strict=True):
+        if np.isnan(value):
+            assert isinstance(outcome, ValueError)
+        else:
+            assert outcome == [value * 2]
 
 
 def _wait_until(condition: Callable[[], bool], what: str) -> None:

@@ -125,11 +125,11 @@ def create_db_engine(
     """An engine tuned for the backend: utf8mb4, READ COMMITTED and idle pings on MySQL; READ
     COMMITTED and pre-pings on PostgreSQL.
 
-    `multi_statements` (MySQL only) lets the connections take several `;`-separated
-    statements in one query: for the dedicated one-round-trip write path of the tracking store
-    (`tracking_service/store/one_trip.py`) only, never for the service's main engine, so that
-    no other code path can ever have statements stacked onto its SQL. A URI of a database the
-    stores do not support is UnsupportedDatabase (see `check_database_uri`).
+    `multi_statements` (MySQL only) lets the connections take several `;`-separated statements in
+    one query: for the dedicated one-round-trip write path of the tracking store
+    (`tracking_service/store/dialects/mysql_one_query.py`) only, never for the service's main
+    engine, so that no other code path can ever have statements stacked onto its SQL. A URI of a
+    database the stores do not support is UnsupportedDatabase (see `check_database_uri`).
     """
     url = check_database_uri(uri)
     if url.get_backend_name() == "sqlite":

@@ -14,7 +14,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from mlgrpc import errors as reasons
+from mlgrpc import error_reasons as reasons
 
 
 class ServiceError(Exception):

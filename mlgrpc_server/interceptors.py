@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 
-from mlgrpc import errors as reasons
+from mlgrpc import error_reasons as reasons
 from mlgrpc_server.errors import ServiceError, status_of, to_grpc_status
 from mlgrpc_server.observability.request_context import (
     REQUEST_ID_KEY,

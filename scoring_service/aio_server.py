@@ -18,7 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from mlgrpc import errors as reasons
+from mlgrpc import error_reasons as reasons
 from mlgrpc.inference import grpc_predict_v2_pb2_grpc
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc
 from mlgrpc_server.bootstrap import bind_port

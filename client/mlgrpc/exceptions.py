@@ -1,7 +1,7 @@
 """Typed exceptions of the client: every failed call raises one of these, never `grpc.RpcError`.
 
 The gRPC status code picks the class; the `google.rpc.ErrorInfo` the services attach (AIP-193)
-gives `.reason` (MLflow's error-code names, see `mlgrpc.errors`) and `.field`.
+gives `.reason` (MLflow's error-code names, see `mlgrpc.error_reasons`) and `.field`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import grpc
 
-from mlgrpc import errors as reasons
+from mlgrpc import error_reasons as reasons
 
 
 class MlgrpcException(Exception):

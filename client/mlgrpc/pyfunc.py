@@ -5,16 +5,13 @@ flavor in the registry (`mlgrpc.models.flavors`), which wraps the model as a `Py
 
 For the scoring service:
 - `load_model_from_dir(model_dir, allow_pickle=False)` loads without resolving a URI and
-  refuses formats whose loading runs code (see `mlgrpc.sklearn`);
-- `PyFuncModel.numeric_plan` is a compiled plan when every input is a named numeric column, and
-  `PyFuncModel.predict_numeric({name: 1-D array})` then predicts without building a DataFrame.
+  refuses formats whose loading runs code (see `mlgrpc.sklearn`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +22,7 @@ from mlgrpc.models.errors import ModelFormatError
 from mlgrpc.models.input_example import load_input_example
 from mlgrpc.models.model import PYFUNC_FLAVOR, Model
 from mlgrpc.models.schema_enforcement import (
-    NumericInputPlan,
-    SchemaEnforcementError,
     enforce_schema,
-    numeric_plan,
 )
 from mlgrpc.models.signature import Schema
 from mlgrpc.python_model import PythonModel, PythonModelContext
@@ -72,15 +66,6 @@ class PyFuncModel:
         self._impl = impl
         self._model_dir = model_dir
         self._flavor = flavor
-        plan = numeric_plan(model_meta.get_input_schema())
-        self._numeric_plan: NumericInputPlan | None = None
-        self._matrix_ok = False
-        matrix_plan = getattr(impl, "matrix_plan", None)
-        if plan is not None:
-            # Without the flavor's own plan, the matrix goes to the model as a DataFrame.
-            self._numeric_plan, self._matrix_ok = (
-                matrix_plan(plan) if matrix_plan else (plan, False)
-            )
 
     @property
     def metadata(self) -> Model:
@@ -105,11 +90,6 @@ class PyFuncModel:
     def input_schema(self) -> Schema | None:
         return self._meta.get_input_schema()
 
-    @property
-    def numeric_plan(self) -> NumericInputPlan | None:
-        """Set when every input is a named numeric column: `predict_numeric` can be used."""
-        return self._numeric_plan
-
     def get_raw_model(self) -> Any:
         """The underlying model (estimator, booster, PythonModel)."""
         return self._impl.get_raw_model()
@@ -130,24 +110,6 @@ class PyFuncModel:
             align = getattr(self._impl, "align_input", None)
             return self._impl.predict(align(data) if align else data, params)
         return self._impl.predict(enforce_schema(data, schema), params)
-
-    def predict_numeric(self, columns: Mapping[str, Any]) -> Any:
-        """Fast path: `{column name: 1-D array}` → predictions, with no DataFrame in between.
-
-        Same checks as `predict` (by name, safe conversions, missing column named). Raises
-        SchemaEnforcementError when the signature is not all named numeric columns.
-        """
-        plan = self._numeric_plan
-        if plan is None:
-            raise SchemaEnforcementError(
-                "predict_numeric needs a signature of named numeric columns; use predict()"
-            )
-        matrix = plan.to_matrix(columns)
-        if self._matrix_ok:
-            return self._impl.predict(matrix)
-        import pandas as pd
-
-        return self._impl.predict(pd.DataFrame(matrix, columns=list(plan.names)))
 
     def __repr__(self) -> str:
         flavors = sorted(f for f in self._meta.flavors if f != PYFUNC_FLAVOR)

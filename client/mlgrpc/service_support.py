@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from mlgrpc._auth import with_bearer_token
 from mlgrpc.artifacts import file_sha256
-from mlgrpc.errors import REGISTRY_DOMAIN, SCORING_DOMAIN, TRACKING_DOMAIN
+from mlgrpc.error_reasons import REGISTRY_DOMAIN, SCORING_DOMAIN, TRACKING_DOMAIN
 
 __all__ = [
     "REGISTRY_DOMAIN",

@@ -59,8 +59,9 @@ class _NotEarly(Exception):
     """The model is not one the early start handles (the normal load takes it)."""
 
 
-class FullModel:
-    """The full model that replaces an early one, or why it could not be loaded."""
+class PendingFullModel:
+    """The full model loading behind a numpy stand-in: the model once loaded (it then replaces
+    the stand-in), or why it could not be."""
 
     def __init__(self) -> None:
         self._done = threading.Event()
@@ -207,10 +208,10 @@ def linear_kernel(
     return predict
 
 
-def early_model(model_dir: Path, full: FullModel) -> LoadedModel | None:
+def numpy_stand_in(model_dir: Path, full: PendingFullModel) -> LoadedModel | None:
     """An early stand-in for the model in `model_dir`, or None when it takes the normal load."""
     try:
-        return _early_model(model_dir, full)
+        return _numpy_stand_in(model_dir, full)
     except _NotEarly as reason:
         logger.info("no early start for %s: %s", model_dir, reason)
     except Exception as exc:  # noqa: BLE001 - a file this reader cannot read: the normal load
@@ -218,7 +219,7 @@ def early_model(model_dir: Path, full: FullModel) -> LoadedModel | None:
     return None
 
 
-def _early_model(model_dir: Path, full: FullModel) -> LoadedModel:
+def _numpy_stand_in(model_dir: Path, full: PendingFullModel) -> LoadedModel:
     meta = Model.load(model_dir)
     sklearn_conf = meta.flavors.get("sklearn") or {}
     pyfunc_conf = meta.flavors.get("python_function") or {}

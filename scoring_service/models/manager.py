@@ -12,7 +12,7 @@ from scoring_service.batching.adaptive import AdaptiveBatcher
 from scoring_service.config import ModelSpec, ServeConfig
 from scoring_service.models.loaded import LoadedModel
 from scoring_service.models.loader import load_model_dir
-from scoring_service.models.registry import ModelRegistry
+from scoring_service.models.served_models import ServedModels
 from scoring_service.models.source import SourceResolver
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class ModelManager:
 
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
-        self.registry = ModelRegistry()
+        self.registry = ServedModels()
         self.resolver = SourceResolver(config)
         self._ready = threading.Event()
         self._on_ready: list[Callable[[bool], None]] = []
@@ -73,12 +73,12 @@ class ModelManager:
         The caller then loads the full models (`load_all`), which replace the stand-ins, and
         calls `fail_early` if that fails.
         """
-        from scoring_service.models.early_linear import FullModel, early_model
+        from scoring_service.models.early_linear import PendingFullModel, numpy_stand_in
 
         stand_ins = []
         for spec in specs:
             source = self.resolver.resolve(spec.uri)
-            early = early_model(source.local_dir, FullModel())
+            early = numpy_stand_in(source.local_dir, PendingFullModel())
             if early is None:
                 return False
             early = early.with_identity(

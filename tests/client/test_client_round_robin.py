@@ -18,7 +18,7 @@ import grpc
 import pytest
 
 import mlgrpc
-from mlgrpc.errors import TRACKING_DOMAIN
+from mlgrpc.error_reasons import TRACKING_DOMAIN
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.artifact_locations import ArtifactLocations
 from mlgrpc_server.bootstrap import RunningServer, start_server

@@ -11,9 +11,7 @@ from mlgrpc.models import (
     Schema,
     SchemaEnforcementError,
     TensorSpec,
-    enforce_numeric,
     enforce_schema,
-    numeric_plan,
 )
 
 SCHEMA = Schema([ColSpec("double", "a"), ColSpec("long", "b"), ColSpec("string", "c")])
@@ -110,37 +108,6 @@ def test_tensor_schema_checks_fixed_dimensions() -> None:
 def test_no_schema_passes_data_through() -> None:
     data = np.zeros((2, 2))
     assert enforce_schema(data, None) is data
-
-
-def test_numeric_plan_builds_matrix_in_signature_order() -> None:
-    schema = Schema([ColSpec("double", "x"), ColSpec("long", "y")])
-    matrix = enforce_numeric({"y": np.array([3, 4]), "x": np.array([1.5, 2.5])}, schema)
-    assert matrix.tolist() == [[1.5, 3.0], [2.5, 4.0]]
-
-
-def test_numeric_plan_names_the_missing_column() -> None:
-    plan = numeric_plan(Schema([ColSpec("double", "x"), ColSpec("double", "y")]))
-    assert plan is not None
-    with pytest.raises(SchemaEnforcementError, match=r"\['y'\]"):
-        plan.to_matrix({"x": np.array([1.0])})
-
-
-def test_numeric_plan_refuses_nan_for_integer_column() -> None:
-    plan = numeric_plan(Schema([ColSpec("long", "n"), ColSpec("double", "x")]))
-    assert plan is not None
-    with pytest.raises(SchemaEnforcementError, match="missing values"):
-        plan.to_matrix({"n": np.array([np.nan]), "x": np.array([1.0])})
-
-
-def test_numeric_plan_is_none_for_string_columns() -> None:
-    assert numeric_plan(SCHEMA) is None
-
-
-def test_numeric_plan_refuses_columns_of_different_lengths() -> None:
-    plan = numeric_plan(Schema([ColSpec("double", "x"), ColSpec("double", "y")]))
-    assert plan is not None
-    with pytest.raises(SchemaEnforcementError, match="different lengths"):
-        plan.to_matrix({"x": np.array([1.0]), "y": np.array([1.0, 2.0])})
 
 
 def test_json_decoded_object_values_convert_like_numbers() -> None:

@@ -131,12 +131,6 @@ def test_shuffled_columns_predict_like_the_right_order(saved: Path, wine_x: pd.D
     np.testing.assert_array_equal(model.predict(alphabetical), model.predict(wine_x))
 
 
-def test_predict_numeric_matches_predict(saved: Path, wine_x: pd.DataFrame) -> None:
-    model = mlgrpc.pyfunc.load_model(saved)
-    columns = {name: wine_x[name].to_numpy() for name in sorted(wine_x.columns)}
-    np.testing.assert_array_equal(model.predict_numeric(columns), model.predict(wine_x))
-
-
 def test_pyfunc_missing_column_is_named(saved: Path, wine_x: pd.DataFrame) -> None:
     model = mlgrpc.pyfunc.load_model(saved)
     with pytest.raises(SchemaEnforcementError, match="'alcohol'"):

@@ -6,7 +6,7 @@ import grpc
 import pytest
 from registry_rpc_helpers import expect_error, unique_name
 
-from mlgrpc import errors as reasons
+from mlgrpc import error_reasons as reasons
 from mlgrpc.registry.v1 import registry_service_pb2 as pb
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

@@ -27,8 +27,8 @@ from mlgrpc_server.errors import InvalidArgument, Unavailable
 from scoring_service.config import ModelSpec, ServeConfig
 from scoring_service.models.early_linear import (
     ALLOWED_CLASSES,
-    FullModel,
-    early_model,
+    PendingFullModel,
+    numpy_stand_in,
     read_linear_weights,
 )
 from scoring_service.models.enforce import ColumnBatch
@@ -83,8 +83,8 @@ def test_early_predictions_equal_the_full_models_bit_for_bit(
 
 
 def test_non_finite_input_waits_for_the_full_model(wine_model_dir: Path) -> None:
-    full = FullModel()
-    early = early_model(wine_model_dir, full)
+    full = PendingFullModel()
+    early = numpy_stand_in(wine_model_dir, full)
     assert early is not None and early.predict_matrix is not None
     matrix = np.ones((1, len(early.matrix_columns)))
     matrix[0, 3] = np.nan
@@ -103,9 +103,9 @@ def test_non_finite_input_waits_for_the_full_model(wine_model_dir: Path) -> None
 def test_non_finite_request_is_refused_at_once_as_the_full_model_refuses_it(
     wine_model_dir: Path, value: float
 ) -> None:
-    full = FullModel()
+    full = PendingFullModel()
     full.fail(RuntimeError("not loaded"))  # the stand-in must answer without the full model
-    early = early_model(wine_model_dir, full)
+    early = numpy_stand_in(wine_model_dir, full)
     assert early is not None
     loaded = ModelManager(ServeConfig(models=(), port=0)).load(str(wine_model_dir))
     row = list(SEED_ROW)
@@ -182,11 +182,11 @@ def test_untrusted_nodes_mean_no_early_start(wine_model_dir: Path, tmp_path: Pat
     for i, change in enumerate(changes):
         target = tmp_path / f"m{i}"
         _rewrite_schema(wine_model_dir, target, change)
-        assert early_model(target, FullModel()) is None, change.__name__
+        assert numpy_stand_in(target, PendingFullModel()) is None, change.__name__
 
 
 def test_pickled_models_take_the_normal_load(pickled_model_dir: Path) -> None:
-    assert early_model(pickled_model_dir, FullModel()) is None
+    assert numpy_stand_in(pickled_model_dir, PendingFullModel()) is None
 
 
 @pytest.mark.parametrize("module,name", sorted(ALLOWED_CLASSES))
@@ -203,7 +203,7 @@ def test_every_allowed_class_is_a_plain_linear_kernel(
     estimator = cls().fit(x, wine["quality"].head(300))
     assert sklearn_flavor._linear_kernel(estimator) is not None
     mlgrpc_sklearn.save_model(estimator, tmp_path / "m", input_example=x.head(2))
-    early = early_model(tmp_path / "m", FullModel())
+    early = numpy_stand_in(tmp_path / "m", PendingFullModel())
     assert early is not None and early.predict_matrix is not None
     matrix = x[list(early.matrix_columns)].to_numpy(dtype=np.float64)
     kernel = sklearn_flavor._linear_kernel(sklearn_flavor._strip_feature_names(estimator))

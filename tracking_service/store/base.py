@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, select
-from sqlalchemy import exc as sa_exc
 
 from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -16,6 +15,9 @@ from tracking_service.domain import DELETED, Metric, RunInfo
 from tracking_service.store.models import ExperimentRow, RunRow
 
 T = TypeVar("T")
+
+#: A run's latest metrics, params and tags.
+RunData = tuple[list[Metric], dict[str, str], dict[str, str]]
 
 RUN_INFO_COLUMNS = (
     RunRow.run_uuid,
@@ -99,50 +101,6 @@ def driver_sql(connection: Connection | Engine, statement: Any) -> tuple[str, An
     return str(compiled), parameters
 
 
-class DriverCursor:
-    """The DBAPI cursor of a transaction's connection, for the MySQL hot paths.
-
-    A SQLAlchemy `execute` costs 0.1-0.15 ms of Python per statement on top of the round trip;
-    a LogMetric is three statements. Here SQL text goes straight to the driver (PyMySQL's
-    `%s` placeholders), in the transaction of `connection`, and a driver error is raised as
-    the SQLAlchemy exception `execute` would raise (`IntegrityError`, `OperationalError`, …),
-    so that `with_retry` and the callers' handlers see the same thing.
-    """
-
-    def __init__(self, connection: Connection) -> None:
-        self._dialect = connection.dialect
-        self._error: type[Exception] = connection.dialect.loaded_dbapi.Error
-        self._cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-    def __enter__(self) -> DriverCursor:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._cursor.close()
-
-    def execute(self, sql: str, parameters: Any = None) -> int:
-        """Run one statement; the number of rows it matched (or changed)."""
-        try:
-            return int(self._cursor.execute(sql, parameters))
-        except self._error as error:
-            raise self._wrap(sql, parameters, error) from error
-
-    def executemany(self, sql: str, rows: Any) -> int:
-        """One INSERT … VALUES for many rows (PyMySQL sends them as one multi-row INSERT)."""
-        try:
-            return int(self._cursor.executemany(sql, rows))
-        except self._error as error:
-            raise self._wrap(sql, rows, error) from error
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return list(self._cursor.fetchall())
-
-    def _wrap(self, sql: str, parameters: Any, error: Exception) -> BaseException:
-        return sa_exc.DBAPIError.instance(
-            sql, parameters, error, self._error, dialect=self._dialect
-        )
-
-
 def check_run_id(run_id: object, field: str = "run_id") -> str:
     # NUL: no run has it, and PostgreSQL refuses it in a parameter (an error, not "not found").
     if not isinstance(run_id, str) or not run_id or len(run_id) > 32 or "\x00" in run_id:
@@ -152,18 +110,15 @@ def check_run_id(run_id: object, field: str = "run_id") -> str:
 
 
 class StoreBase:
+    """The portable store's shared part: SQLAlchemy only, correct on every supported database.
+
+    Nothing here (nor in the mixins built on it) knows the fast paths of `dialects/`:
+    `SqlTrackingStore` tries those first and calls the portable methods otherwise.
+    """
+
     engine: Engine
     dialect: str  # "sqlite", "mysql" or "postgresql"
-    mariadb: bool  # MySQL's dialect on a MariaDB server, with its fast paths on
-    #: The MySQL/MariaDB fast paths (one-round-trip scripts, DBAPI cursors) are used; False on
-    #: other databases, and on MySQL when the store was made with fast_paths=False (the
-    #: portable SQLAlchemy paths only: what the store suite checks them against).
-    mysql_fast: bool = False
     artifact_root: str
-    #: experiment id → its stored artifact location, learnt by create_run (MySQL path)
-    experiment_locations: dict[int, str]
-    #: MySQL: the engine of the one-round-trip writes (`one_trip.py`); None on SQLite
-    one_trip_engine: Engine | None = None
 
     def write(self, what: str, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction, run again after a deadlock or a dropped connection."""
@@ -207,19 +162,6 @@ class StoreBase:
         if stage is None:
             raise NotFound(f"run {run_id!r} does not exist", field="run_id")
         if stage == DELETED:
-            raise FailedPrecondition(
-                f"run {run_id!r} is deleted; restore it before logging to it", field="run_id"
-            )
-
-    @staticmethod
-    def mysql_require_active_run(cursor: DriverCursor, run_id: str) -> None:
-        """`require_active_run` on MySQL, through the transaction's DBAPI cursor."""
-        check_run_id(run_id)
-        cursor.execute("SELECT lifecycle_stage FROM runs WHERE run_uuid = %s", (run_id,))
-        rows = cursor.fetchall()
-        if not rows:
-            raise NotFound(f"run {run_id!r} does not exist", field="run_id")
-        if rows[0][0] == DELETED:
             raise FailedPrecondition(
                 f"run {run_id!r} is deleted; restore it before logging to it", field="run_id"
             )

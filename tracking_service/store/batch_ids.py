@@ -1,7 +1,7 @@
 """Idempotent LogBatch/LogStream batches: a client batch id is written at most once.
 
-A client tags each batch with a UUID (`batch_id`) and sends the same id when it retries after a
-lost reply (a killed or restarted service, a dropped connection, a deadline). `claim_*` inserts
+A client tags each batch with a UUID (`batch_id`) and sends the same id when it retries after a lost
+reply (a killed or restarted service, a dropped connection, a deadline). `record_batch_id` inserts
 the id into `applied_batches` in the SAME transaction as the batch's rows, before them:
 
 - a new id: the row is inserted and the batch is written; both commit or neither does;
@@ -26,14 +26,13 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.base import DriverCursor, now_ms
+from tracking_service.store.base import now_ms
 from tracking_service.store.models import AppliedBatchRow
 from tracking_service.store.upserts import conflict_insert
 
@@ -43,13 +42,6 @@ MAX_BATCH_ID_LENGTH = 64
 DEFAULT_RETENTION_HOURS = 7 * 24
 CLEANUP_EVERY = 1000
 CLEANUP_LIMIT = 10_000
-_DUPLICATE_KEY = 1062
-_NO_REFERENCED_ROW = 1452
-_INSERT_MYSQL = (
-    "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time) "
-    "VALUES (%s, %s, %s, %s)"
-)
-_SELECT_MYSQL = "SELECT run_uuid, rows_written FROM applied_batches WHERE batch_id = %s"
 _claims = itertools.count(1)
 
 
@@ -77,7 +69,7 @@ def check_batch_id(batch_id: object, field: str = "batch_id") -> str:
     return batch_id
 
 
-def _replay(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> BatchOutcome:
+def replay_of(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> BatchOutcome:
     if stored is None:  # deleted meanwhile (its run was deleted): cannot tell, write nothing
         return BatchOutcome(0, replayed=True)
     stored_run, rows_written = stored
@@ -90,9 +82,11 @@ def _replay(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> Batch
     return BatchOutcome(int(rows_written), replayed=True)
 
 
-def claim_sql(connection: Connection, batch_id: str, run_id: str, rows: int) -> BatchOutcome | None:
-    """Record `batch_id` in the transaction of `connection` (the portable path; the run is known to
-    exist). None for a new batch (write it), else the replay's outcome (write nothing)."""
+def record_batch_id(
+    connection: Connection, batch_id: str, run_id: str, rows: int
+) -> BatchOutcome | None:
+    """Record `batch_id` in the transaction of `connection` (the run is known to exist). None
+    for a new batch (write it), else the replay's outcome (write nothing)."""
     values = {"batch_id": batch_id, "run_uuid": run_id, "rows_written": rows,
               "created_time": now_ms()}  # fmt: skip
     if connection.dialect.name == "mysql":  # no ON CONFLICT … RETURNING: a savepoint instead
@@ -117,30 +111,7 @@ def claim_sql(connection: Connection, batch_id: str, run_id: str, rows: int) -> 
             AppliedBatchRow.batch_id == batch_id
         )
     ).first()
-    return _replay(batch_id, run_id, None if row is None else (row[0], row[1]))
-
-
-def claim_mysql(
-    cursor: DriverCursor,
-    batch_id: str,
-    run_id: str,
-    rows: int,
-    require_active_run: Callable[[DriverCursor, str], None],
-) -> BatchOutcome | None:
-    """`claim_sql` on MySQL/MariaDB through the transaction's DBAPI cursor: one INSERT for a new
-    batch. A failed INSERT is undone alone by InnoDB; the transaction goes on."""
-    try:
-        cursor.execute(_INSERT_MYSQL, (batch_id, run_id, rows, now_ms()))
-        return None
-    except IntegrityError as error:
-        code = getattr(error.orig, "args", (None,))[0]
-        if code == _NO_REFERENCED_ROW:  # no such run: NotFound, as without a batch id
-            require_active_run(cursor, run_id)
-        if code != _DUPLICATE_KEY:
-            raise
-    cursor.execute(_SELECT_MYSQL, (batch_id,))
-    found = cursor.fetchall()
-    return _replay(batch_id, run_id, (found[0][0], found[0][1]) if found else None)
+    return replay_of(batch_id, run_id, None if row is None else (row[0], row[1]))
 
 
 def retention_ms() -> int:

@@ -59,9 +59,7 @@ class ExperimentRow(TrackingBase):
     # INTEGER in the schema, bound as a 64-bit integer: ids are validated as 64-bit and one
     # beyond 32 bits is simply not found (PostgreSQL refuses a 32-bit parameter out of range;
     # comparing its int4 column with an int8 value still walks the index).
-    experiment_id: Mapped[int] = mapped_column(
-        _EXPERIMENT_ID, primary_key=True, autoincrement=True
-    )
+    experiment_id: Mapped[int] = mapped_column(_EXPERIMENT_ID, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(500), unique=True)
     artifact_location: Mapped[str] = mapped_column(String(2000), default="")
     lifecycle_stage: Mapped[str] = mapped_column(String(32))

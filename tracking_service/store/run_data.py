@@ -8,21 +8,17 @@ or the protobuf messages of a request as they are, so the servicer need not copy
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import InvalidArgument, NotFound
-from tracking_service.store import batch_ids, mysql_log, one_trip
+from tracking_service.store import batch_ids
 from tracking_service.store import validation as v
-from tracking_service.store.base import (
-    DriverCursor,
-    StoreBase,
-    check_run_id,
-)
+from tracking_service.store.base import StoreBase, check_run_id
 from tracking_service.store.batch_ids import BatchOutcome
 from tracking_service.store.models import (
     ParamRow,
@@ -38,6 +34,24 @@ from tracking_service.store.upserts import (
 from tracking_service.store.validation import KeyValueLike, prepare_params, prepare_tags
 
 _INT64 = (-(2**63), 2**63 - 1)
+
+#: A batch's params: key → (its index in the request, its value).
+ParamValues = dict[str, tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBatch:
+    """A LogBatch request after every check: what the portable path and the fast paths write."""
+
+    run_id: str
+    #: history rows; one latest-value candidate per key, sorted by key (see `prepare_metrics`)
+    metric_rows: list[MetricTuple]
+    latest_rows: list[MetricTuple]
+    params: ParamValues
+    tags: dict[str, str]
+    batch_id: str
+    #: what the call answers when it writes the batch
+    written: BatchOutcome
 
 
 class MetricLike(Protocol):
@@ -92,14 +106,14 @@ def prepare_metrics(
     return rows, [best[key] for key in sorted(best)]
 
 
-def _write_params(connection: Connection, run_id: str, params: dict[str, tuple[int, str]]) -> None:
+def _write_params(connection: Connection, run_id: str, params: ParamValues) -> None:
     rows = connection.execute(
         select(ParamRow.key, ParamRow.value).where(
             ParamRow.run_uuid == run_id, ParamRow.key.in_(list(params))
         )
     )
     existing = {key: value for key, value in rows}
-    mysql_log.check_params_unchanged(run_id, params, existing)
+    check_params_unchanged(run_id, params, existing)
     new_rows = [
         {"run_uuid": run_id, "key": key, "value": value}
         for key, (_, value) in sorted(params.items())
@@ -109,8 +123,20 @@ def _write_params(connection: Connection, run_id: str, params: dict[str, tuple[i
         connection.execute(insert(ParamRow), new_rows)
 
 
+def check_params_unchanged(run_id: str, params: ParamValues, existing: dict[str, str]) -> None:
+    """InvalidArgument if a param of the batch was logged before with another value."""
+    for key, (index, value) in sorted(params.items()):
+        if key in existing and existing[key] != value:
+            raise InvalidArgument(
+                f"Changing param values is not allowed. Param with key={key!r} was already "
+                f"logged with value={existing[key]!r} for run ID={run_id!r}. Attempted logging "
+                f"new value {value!r}.",
+                field=f"params[{index}].value",
+            )
+
+
 class RunDataStore(StoreBase):
-    def log_batch(
+    def check_batch(
         self,
         run_id: str,
         metrics: Sequence[MetricLike] = (),
@@ -119,81 +145,56 @@ class RunDataStore(StoreBase):
         *,
         max_metrics: int = v.MAX_METRICS_PER_BATCH,
         batch_id: str = "",
-    ) -> BatchOutcome:
-        """Validate everything, then write it all in one transaction (or nothing).
-
-        With a `batch_id` the batch is idempotent: an id already written makes this a replay
-        that writes nothing (see `batch_ids.py`).
-        """
+    ) -> CheckedBatch:
+        """The rules of LogBatch (no SQL): every value checked, rows ready to write."""
         check_run_id(run_id)
         metric_rows, latest_rows = prepare_metrics(run_id, metrics, max_metrics)
         param_values = prepare_params(params)
         tag_values = prepare_tags(tags)
-        written = BatchOutcome(len(metric_rows) + len(params) + len(tags))
         if batch_id:
             batch_ids.check_batch_id(batch_id)
+        written = BatchOutcome(len(metric_rows) + len(params) + len(tags))
+        return CheckedBatch(run_id, metric_rows, latest_rows, param_values, tag_values, batch_id,
+                            written)  # fmt: skip
 
-        def work_mysql(connection: Connection) -> BatchOutcome:
-            with DriverCursor(connection) as cursor:
-                if batch_id:
-                    replay = batch_ids.claim_mysql(cursor, batch_id, run_id, written.rows_written,
-                                                   self.mysql_require_active_run)  # fmt: skip
-                    if replay is not None:
-                        return replay
-                mysql_log.log_batch(cursor, run_id, metric_rows, latest_rows, param_values,
-                                    tag_values, self.mysql_require_active_run)  # fmt: skip
-            return written
+    def log_batch_portable(self, batch: CheckedBatch) -> BatchOutcome:
+        """Write it all in one transaction (or nothing). With a `batch_id` the batch is
+        idempotent: an id already written makes this a replay that writes nothing (see
+        `batch_ids.py`)."""
+        run_id = batch.run_id
 
         def work(connection: Connection) -> BatchOutcome:
             self.require_active_run(connection, run_id)
-            if batch_id:
-                replay = batch_ids.claim_sql(connection, batch_id, run_id, written.rows_written)
+            if batch.batch_id:
+                replay = batch_ids.record_batch_id(
+                    connection, batch.batch_id, run_id, batch.written.rows_written
+                )
                 if replay is not None:
                     return replay
-            if param_values:
-                _write_params(connection, run_id, param_values)
-            if tag_values:
-                set_run_tags(connection, run_id, tag_values)
-            if metric_rows:
-                insert_metric_history(connection, metric_rows)
-                upsert_latest_metrics(connection, latest_rows)
-            return written
+            if batch.params:
+                _write_params(connection, run_id, batch.params)
+            if batch.tags:
+                set_run_tags(connection, run_id, batch.tags)
+            if batch.metric_rows:
+                insert_metric_history(connection, batch.metric_rows)
+                upsert_latest_metrics(connection, batch.latest_rows)
+            return batch.written
 
-        def one_trip_attempt(engine: Engine) -> BatchOutcome | None:
-            locked: list[int] = []
+        return self.write_batch(batch, work)
 
-            def build(script: one_trip.Script) -> None:
-                locked.append(mysql_log.add_log_batch(
-                    script, run_id, metric_rows, latest_rows, param_values, tag_values,
-                    batch_id, written.rows_written))  # fmt: skip
-
-            try:
-                results = one_trip.run_in_one_trip(engine, build)
-            except IntegrityError:
-                return None  # a param or batch id seen before: the general path decides
-            if results[locked[0]][0] == 1:
-                return written
-            # Nothing written: NotFound or FailedPrecondition; or restored meanwhile.
-            self.read(lambda connection: self.require_active_run(connection, run_id))
-            return None
-
-        if self.mysql_fast:
-            work = work_mysql
-        engine = self.one_trip_engine
-        if engine is not None and mysql_log.fits_one_trip(metric_rows):
-            fast = with_retry(lambda: one_trip_attempt(engine), what="log_batch")
-            if fast is not None:
-                if batch_id:
-                    batch_ids.maybe_delete_expired(self.engine)
-                return fast
+    def write_batch(
+        self, batch: CheckedBatch, work: Callable[[Connection], BatchOutcome]
+    ) -> BatchOutcome:
+        """`work` in a transaction, once more if it lost a race to insert a new param; then the
+        batch ids' housekeeping."""
         try:
             outcome = self.write("log_batch", work)
         except IntegrityError:
-            if not param_values:
+            if not batch.params:
                 raise
             # A concurrent batch inserted one of our new params first: once more, now seeing it.
             outcome = self.write("log_batch", work)
-        if batch_id:
+        if batch.batch_id:
             batch_ids.maybe_delete_expired(self.engine)
         return outcome
 

@@ -1,31 +1,69 @@
-"""SearchRuns: filter and order in SQL, keyset pages; on MariaDB a page and its runs' data in one
-statement, elsewhere the data in batched queries after the page."""
+"""SearchRuns: filter and order in SQL, keyset pages, the runs' data in batched queries after
+the page (MariaDB's page-and-data in one statement: `dialects/mysql_search.py`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, literal, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import Page, Run, ViewType
 from tracking_service.store import validation as v
-from tracking_service.store.base import RUN_INFO_COLUMNS, StoreBase, run_info_of
-from tracking_service.store.mariadb_run_data import mariadb_page_rows, page_run_data
-from tracking_service.store.models import VALUE_NAN, RunRow
+from tracking_service.store.base import RUN_INFO_COLUMNS, RunData, StoreBase, run_info_of
+from tracking_service.store.models import RunRow
 from tracking_service.store.runs import load_run_data
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
-from tracking_service.store.search.ast import ATTRIBUTE, METRIC
+from tracking_service.store.search.ast import ATTRIBUTE
 from tracking_service.store.search.run_query import run_filter, run_order
 
 DEFAULT_RUNS_PER_PAGE = 1000
 MAX_RUNS_PER_PAGE = 50000
-_FAST_PLAN_MIN_BUDGET = 10000
-_FAST_PLAN_ROWS_PER_RESULT = 20
-#: Pages larger than this are read as rows on MariaDB (their JSON text could pass the limit).
-_JSON_PAGE_MAX_RUNS = 5000
 _DEFAULT_ORDER = OrderTerm(Identifier(ATTRIBUTE, "start_time", 0, "attributes.start_time"), True)
+
+
+@dataclass(frozen=True)
+class RunPageQuery:
+    """A checked SearchRuns request: the SQL of its page and what a fast path may need to build
+    its own plan for the same rows."""
+
+    #: RUN_INFO_COLUMNS, then the sort values `sort_0`, `sort_1`, …; `limit + 1` rows at most
+    statement: Any
+    limit: int
+    fingerprint: str
+    terms: list[tuple[OrderTerm, str]]
+    joined_metrics: dict[str, Any]
+    #: the experiments and lifecycle stages searched (the filter's conditions excluded)
+    run_scope: list[ColumnElement[bool]]
+    #: the parsed filter and its text
+    parsed_filter: tuple[Any, str]
+    #: the sort values of the page token, None for the first page
+    token_values: list[Any] | None
+    descending: list[bool]
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the statement's result columns."""
+        names = [column.name for column in RUN_INFO_COLUMNS]
+        return names + [f"sort_{i}" for i in range(len(self.descending))]
+
+    def page_of(self, rows: Sequence[Sequence[Any]], data: dict[str, RunData]) -> Page[Run]:
+        """The page of `rows` (`limit + 1` at most: one more means a next page) with their
+        runs' data."""
+        page = rows[: self.limit]
+        runs = []
+        for row in page:
+            metrics, params, tags = data[row[0]]
+            runs.append(Run(run_info_of(tuple(row)), metrics, params, tags))
+        token = ""
+        if len(rows) > self.limit:
+            sort_values = page[-1][
+                len(RUN_INFO_COLUMNS) : len(RUN_INFO_COLUMNS) + len(self.descending)
+            ]
+            token = encode_token(self.fingerprint, list(sort_values))
+        return Page(runs, token)
 
 
 class RunSearchStore(StoreBase):
@@ -68,106 +106,29 @@ class RunSearchStore(StoreBase):
         statement = statement.order_by(
             *(c.desc() if d else c.asc() for c, d in zip(columns, descending, strict=True))
         ).limit(limit + 1)
-        fast = None
-        if self.mariadb:
-            fast = self._metric_ordered_page(
-                terms, joined_metrics, run_scope, (parsed, filter_string), values, limit
-            )
+        query = RunPageQuery(
+            statement=statement,
+            limit=limit,
+            fingerprint=fingerprint,
+            terms=terms,
+            joined_metrics=joined_metrics,
+            run_scope=run_scope,
+            parsed_filter=(parsed, filter_string),
+            token_values=values,
+            descending=descending,
+        )
+        return self.search_page(query)
 
-        json_page = self.mariadb and limit <= _JSON_PAGE_MAX_RUNS
-        column_names = [*(c.name for c in RUN_INFO_COLUMNS)]
-        column_names += [f"sort_{i}" for i in range(len(columns))]
-        json_order = [f"page.sort_{i} {'DESC' if d else 'ASC'}" for i, d in enumerate(descending)]
+    def search_page(self, query: RunPageQuery) -> Page[Run]:
+        """`search_page_portable`; `SqlTrackingStore` tries its dialect's fast path first."""
+        return self.search_page_portable(query)
 
-        def rows_of(connection: Connection, plan: Any) -> tuple[Sequence[Sequence[Any]], bool]:
-            """The plan's rows, and whether they end with their runs' data (MariaDB JSON)."""
-            # The fast plan's sort columns are the full plan's (rank 0, value, run id), so one
-            # JSON order fits both. A fast plan stopped by its budget yields no JSON row at all.
-            if json_page:
-                rows = mariadb_page_rows(
-                    connection, plan, column_names, json_order, with_run_data=True
-                )
-                if rows is not None:
-                    return rows, True
-            return connection.execute(plan).all(), False
+    def search_page_portable(self, query: RunPageQuery) -> Page[Run]:
+        """The page of `query.statement`, its runs' data in batched queries after it."""
 
         def work(connection: Connection) -> Page[Run]:
-            rows: Sequence[Sequence[Any]] = []
-            with_data = False
-            if fast is not None:
-                rows, with_data = rows_of(connection, fast)
-            if len(rows) <= limit:  # the fast plan ran out of budget, or of rows: the full plan
-                rows, with_data = rows_of(connection, statement)
-            page = rows[:limit]
-            data = page_run_data(page) if with_data else None
-            if data is None:
-                data = load_run_data(
-                    connection,
-                    [row[0] for row in page],
-                    mysql=self.mysql_fast,
-                    mariadb=self.mariadb,
-                )
-            runs = []
-            for row in page:
-                metrics, params, tags = data[row[0]]
-                runs.append(Run(run_info_of(tuple(row)), metrics, params, tags))
-            token = ""
-            if len(rows) > limit:
-                sort_values = page[-1][len(RUN_INFO_COLUMNS) : len(column_names)]
-                token = encode_token(fingerprint, list(sort_values))
-            return Page(runs, token)
+            rows = connection.execute(query.statement).all()
+            ids = [row[0] for row in rows[: query.limit]]
+            return query.page_of(rows, load_run_data(connection, ids))
 
         return self.read(work)
-
-    def _metric_ordered_page(
-        self,
-        terms: list[tuple[OrderTerm, str]],
-        joined_metrics: dict[str, Any],
-        run_scope: list[ColumnElement[bool]],
-        parsed_filter: tuple[Any, str],
-        token_values: list[Any] | None,
-        limit: int,
-    ) -> Any:
-        """For `ORDER BY metrics.<key>` alone: walk the (key, value) index in order.
-
-        The general plan joins every run of the experiments to its metric and sorts them all
-        (tens of ms for 10,000 runs); this one reads the index in order and stops after a page.
-        It only covers runs that have a non-NaN value, and MariaDB stops it after a budget of
-        examined rows (a selective filter, or a small experiment among many), so it is only an
-        attempt: short of a full page, the caller runs the general plan, which gives the same
-        rows. Its sort values (rank 0, value, run id) are the general plan's, so tokens mix.
-        """
-        if len(terms) != 1 or terms[0][0].target.entity != METRIC:
-            return None
-        term = terms[0][0]
-        if token_values is not None and (len(token_values) != 3 or token_values[0] != 0):
-            return None
-        metric = joined_metrics[term.target.key]  # the filter's conditions refer to it too
-        # The filter's semi-joins test the walked index's run id: checked before the join.
-        conditions = run_filter(*parsed_filter, self.dialect, joined_metrics, metric.run_uuid)
-        columns = [metric.value, metric.run_uuid]
-        statement = (
-            select(
-                *RUN_INFO_COLUMNS,
-                literal(0).label("sort_0"),
-                metric.value.label("sort_1"),
-                metric.run_uuid.label("sort_2"),
-            )
-            .select_from(metric)
-            .join(RunRow, RunRow.run_uuid == metric.run_uuid)
-            .where(
-                metric.key == term.target.key,
-                metric.value_kind != VALUE_NAN,
-                *run_scope,
-                *conditions,
-            )
-        )
-        if token_values is not None:
-            statement = statement.where(after_row(columns, [term.descending] * 2, token_values[1:]))
-        budget = max(_FAST_PLAN_MIN_BUDGET, _FAST_PLAN_ROWS_PER_RESULT * (limit + 1))
-        return (
-            statement.order_by(*(c.desc() if term.descending else c.asc() for c in columns))
-            .limit(limit + 1)
-            .prefix_with("STRAIGHT_JOIN", dialect="mysql")
-            .suffix_with(f"ROWS EXAMINED {budget}", dialect="mysql")
-        )

@@ -1,6 +1,9 @@
-"""`SqlTrackingStore`: the `TrackingStore` on MySQL/MariaDB or SQLite.
+"""`SqlTrackingStore`: the `TrackingStore` on SQLite, MySQL/MariaDB or PostgreSQL.
 
-Each concern lives in its own module; this class only puts them together and owns the engine:
+Each hot call is the store's rules (validation, system tags, the SQL of a page: no database
+kind), then the fast path of the database if `dialects/` has one (chosen once, here, from the
+engine), else the portable method (SQLAlchemy, correct everywhere). Each concern lives in its
+own module; this class only puts them together and owns the engine:
 experiments (`experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric history
 (`metric_history.py`), run search (`run_search.py`), LoggedModels (`logged_models.py`,
 `logged_model_search.py`), run inputs and outputs (`run_inputs.py`). Every public method is one
@@ -10,20 +13,26 @@ transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 
 from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
+from tracking_service.domain import Page, Run
 from tracking_service.store.base import artifact_root_uri
+from tracking_service.store.batch_ids import BatchOutcome
+from tracking_service.store.dialects import FastPaths, fast_paths_for
 from tracking_service.store.experiments import ExperimentStore
 from tracking_service.store.logged_model_search import LoggedModelSearchStore
 from tracking_service.store.logged_models import LoggedModelStore
-from tracking_service.store.metric_history import MetricHistoryStore
+from tracking_service.store.metric_history import HistoryColumns, MetricHistoryStore
 from tracking_service.store.run_data import KeyValueLike, MetricLike, RunDataStore
 from tracking_service.store.run_inputs import RunInputStore
-from tracking_service.store.run_search import RunSearchStore
+from tracking_service.store.run_search import RunPageQuery, RunSearchStore
 from tracking_service.store.runs import RunStore
+from tracking_service.store.validation import MAX_METRICS_PER_BATCH
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +53,7 @@ class SqlTrackingStore(
     Migrates an empty database on construction. `default_artifact_root` (a local path or a URI)
     is where experiments without an explicit location keep artifacts: `<root>/<experiment_id>`,
     and a run's are at `<experiment location>/<run_id>/artifacts`. `fast_paths=False` keeps to
-    the portable SQLAlchemy paths on MySQL/MariaDB too (tests compare the two).
+    the portable SQLAlchemy paths on every database (the store suite compares the two).
     """
 
     def __init__(
@@ -55,27 +64,63 @@ class SqlTrackingStore(
         )
         self.dialect = database_kind(self.engine)
         self.artifact_root = artifact_root_uri(default_artifact_root)
-        self.experiment_locations = {}
         ensure_schema(self.engine)
         # Known once the dialect has seen a connection (ensure_schema made one).
-        self.mysql_fast = fast_paths and self.dialect == "mysql"
-        self.mariadb = self.mysql_fast and bool(getattr(self.engine.dialect, "is_mariadb", False))
-        if self.mysql_fast:
-            # Its own pool, sized like the main one: these connections take multi-statement
-            # queries, which no other code path should ever be able to send.
-            size = getattr(self.engine.pool, "size", lambda: 10)()
-            self.one_trip_engine = create_db_engine(
-                self.engine.url.render_as_string(hide_password=False),
-                pool_size=size,
-                multi_statements=True,
-            )
+        self.fast_paths: FastPaths | None = fast_paths_for(self) if fast_paths else None
         logger.debug("tracking store on %s", self.engine.url.render_as_string(hide_password=True))
 
     def dispose(self) -> None:
         """Close the pooled connections (tests, shutdown)."""
         self.engine.dispose()
-        if self.one_trip_engine is not None:
-            self.one_trip_engine.dispose()
+        if self.fast_paths is not None:
+            self.fast_paths.dispose()
+
+    # Rules → fast path if the database has one → portable.
+
+    def create_run(
+        self,
+        experiment_id: str,
+        run_name: str = "",
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: Mapping[str, str] = {},
+        parent_run_id: str = "",
+        status: str = "RUNNING",
+        params: Sequence[KeyValueLike] = (),
+    ) -> Run:
+        new = self.new_run(experiment_id, run_name, user_id, start_time, tags, parent_run_id,
+                           status, params)  # fmt: skip
+        fast = self.fast_paths.create_run(new) if self.fast_paths else None
+        return self.create_run_portable(new) if fast is None else fast
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[MetricLike] = (),
+        params: Sequence[KeyValueLike] = (),
+        tags: Sequence[KeyValueLike] = (),
+        *,
+        max_metrics: int = MAX_METRICS_PER_BATCH,
+        batch_id: str = "",
+    ) -> BatchOutcome:
+        """Validate everything, then write it all in one transaction (or nothing); with a
+        `batch_id` idempotent (see `batch_ids.py`)."""
+        batch = self.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
+                                 batch_id=batch_id)  # fmt: skip
+        fast = self.fast_paths.log_batch(batch) if self.fast_paths else None
+        return self.log_batch_portable(batch) if fast is None else fast
+
+    def get_run(self, run_id: str) -> Run:
+        fast = self.fast_paths.get_run(run_id) if self.fast_paths else None
+        return self.get_run_portable(run_id) if fast is None else fast
+
+    def history_page(self, run_id: str, statement: Any) -> HistoryColumns:
+        fast = self.fast_paths.history_page(run_id, statement) if self.fast_paths else None
+        return self.history_page_portable(run_id, statement) if fast is None else fast
+
+    def search_page(self, query: RunPageQuery) -> Page[Run]:
+        fast = self.fast_paths.search_page(query) if self.fast_paths else None
+        return self.search_page_portable(query) if fast is None else fast
 
 
 __all__ = ["KeyValueLike", "MetricLike", "SqlTrackingStore"]

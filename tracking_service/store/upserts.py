@@ -1,5 +1,5 @@
-"""Dialect-specific bulk writes of the hot path: raw DBAPI `executemany` (PyMySQL rewrites it
-into multi-row INSERTs) and upserts, with no ORM objects and no per-row dicts.
+"""Bulk writes of the portable path (each database's INSERT … ON CONFLICT / ON DUPLICATE KEY
+form), with no ORM objects and no per-row dicts. The MySQL cursor writes are in `dialects/`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, Table, tuple_
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from tracking_service.store.base import DriverCursor
 from tracking_service.store.models import LatestMetricRow, MetricRow
 
 # Rows of the metrics table, in this column order: run_uuid, key, step, timestamp, value, kind.
@@ -18,7 +17,7 @@ MetricTuple = tuple[str, str, int, int, float, int]
 
 # max_allowed_packet is 16 MiB by default on MariaDB (64 MiB on MySQL 8): 5,000 rows of
 # 250-character keys stay far below it.
-_MYSQL_ROWS_PER_STATEMENT = 5000
+MYSQL_ROWS_PER_STATEMENT = 5000
 _SQLITE_METRICS = (
     'INSERT OR IGNORE INTO metrics (run_uuid, "key", step, "timestamp", value, value_kind) '
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -40,7 +39,7 @@ MYSQL_LATEST_ON_DUPLICATE = (
     f"`timestamp` = IF({_NEWER}, VALUES(`timestamp`), `timestamp`), "
     f"step = IF({_NEWER}, VALUES(step), step)"
 )
-_MYSQL_LATEST = (
+MYSQL_LATEST_UPSERT = (
     f"{MYSQL_LATEST_COLUMNS} VALUES (%s, %s, %s, %s, %s, %s) {MYSQL_LATEST_ON_DUPLICATE}"
 )
 _SQLITE_LATEST = (
@@ -79,24 +78,12 @@ def insert_metric_history(connection: Connection, rows: Sequence[MetricTuple]) -
         statement = conflict_insert(connection, table).on_conflict_do_nothing()
         connection.execute(statement, _as_dicts(rows))
         return
-    for start in range(0, len(rows), _MYSQL_ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _MYSQL_ROWS_PER_STATEMENT]
-        connection.exec_driver_sql(*_mysql_metrics_statement(chunk))
+    for start in range(0, len(rows), MYSQL_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + MYSQL_ROWS_PER_STATEMENT]
+        connection.exec_driver_sql(*mysql_metrics_insert(chunk))
 
 
-def mysql_insert_metric_history(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
-    """`insert_metric_history` on MySQL, through the transaction's DBAPI cursor."""
-    for start in range(0, len(rows), _MYSQL_ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _MYSQL_ROWS_PER_STATEMENT]
-        cursor.execute(*_mysql_metrics_statement(chunk))
-
-
-def mysql_upsert_latest_metrics(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
-    """`upsert_latest_metrics` on MySQL, through the transaction's DBAPI cursor."""
-    cursor.executemany(_MYSQL_LATEST, rows)
-
-
-def _mysql_metrics_statement(rows: Sequence[MetricTuple]) -> tuple[str, dict[str, str]]:
+def mysql_metrics_insert(rows: Sequence[MetricTuple]) -> tuple[str, dict[str, str]]:
     """One multi-row INSERT and its parameters: each distinct run id and key is one named bound
     parameter, the numbers are written into the statement.
 
@@ -143,7 +130,7 @@ def upsert_latest_metrics(connection: Connection, rows: Sequence[MetricTuple]) -
         )
         connection.execute(statement, _as_dicts(rows))
         return
-    sql = _SQLITE_LATEST if connection.dialect.name == "sqlite" else _MYSQL_LATEST
+    sql = _SQLITE_LATEST if connection.dialect.name == "sqlite" else MYSQL_LATEST_UPSERT
     connection.exec_driver_sql(sql, list(rows))
 
 

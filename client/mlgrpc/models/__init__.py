@@ -7,11 +7,8 @@ Importing it loads numpy and PyYAML only (pandas, scikit-learn and skops load wh
 from mlgrpc.models.errors import ModelFormatError, ModelUriError, UnsafeModelError
 from mlgrpc.models.model import MLMODEL_FILE_NAME, Model, ModelInfo
 from mlgrpc.models.schema_enforcement import (
-    NumericInputPlan,
     SchemaEnforcementError,
-    enforce_numeric,
     enforce_schema,
-    numeric_plan,
 )
 from mlgrpc.models.signature import ColSpec, ModelSignature, Schema, TensorSpec, infer_signature
 
@@ -23,13 +20,10 @@ __all__ = [
     "ModelInfo",
     "ModelSignature",
     "ModelUriError",
-    "NumericInputPlan",
     "Schema",
     "SchemaEnforcementError",
     "TensorSpec",
     "UnsafeModelError",
-    "enforce_numeric",
     "enforce_schema",
     "infer_signature",
-    "numeric_plan",
 ]

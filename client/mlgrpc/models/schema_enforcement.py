@@ -10,24 +10,19 @@ Rules, for named column signatures:
   an integer column gets its own hint), strings never become numbers; errors name the row.
 Unnamed column signatures check the column count and convert positionally; tensor signatures
 check dtype and the fixed dimensions of the shape.
-
-`numeric_plan(schema)` compiles an all-numeric, all-named signature once into a
-`NumericInputPlan`, whose `to_matrix(columns)` turns a mapping name → 1-D array straight into
-one 2-D array in signature order without building a DataFrame — the scoring service's hot path.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from mlgrpc.models import column_types
 from mlgrpc.models.column_types import SchemaEnforcementError
-from mlgrpc.models.signature import DATA_TYPES, NUMERIC_TYPES, ColSpec, Schema, TensorSpec
+from mlgrpc.models.signature import DATA_TYPES, ColSpec, Schema, TensorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -185,68 +180,3 @@ def enforce_schema(data: Any, schema: Schema | None) -> Any:
     if schema.has_input_names:
         return _enforce_named_columns(frame, colspecs)
     return _enforce_unnamed_columns(frame, colspecs)
-
-
-@dataclass(frozen=True)
-class NumericInputPlan:
-    """An all-numeric named signature, compiled once for fast row batches.
-
-    `to_matrix({"alcohol": array([...]), ...})` returns an (n_rows, n_columns) array whose
-    columns follow the signature order, with the same checks and conversions as
-    `enforce_schema` (missing column → SchemaEnforcementError naming it; extras ignored).
-    """
-
-    names: tuple[str, ...]
-    type_names: tuple[str, ...]
-    required: tuple[bool, ...]
-    dtype: np.dtype
-
-    def to_matrix(self, columns: Mapping[str, Any]) -> np.ndarray:
-        missing = [
-            n for n, req in zip(self.names, self.required, strict=True) if req and n not in columns
-        ]
-        if missing:
-            raise _missing_error(missing, [c for c in columns if c not in self.names])
-        n_rows = _common_length(columns, self.names)
-        # Column-major, like a DataFrame's block: sklearn then computes exactly what it computes
-        # for the same frame (a row-major copy can differ in the last bit via BLAS order).
-        matrix = np.empty((n_rows, len(self.names)), dtype=self.dtype, order="F")
-        for j, (name, type_name) in enumerate(zip(self.names, self.type_names, strict=True)):
-            if name not in columns:
-                if self.dtype.kind != "f":
-                    raise _missing_error([name], [])
-                matrix[:, j] = np.nan
-                continue
-            matrix[:, j] = convert_column(name, columns[name], type_name)
-        return matrix
-
-
-def _common_length(columns: Mapping[str, Any], names: Sequence[str]) -> int:
-    lengths = {n: len(columns[n]) for n in names if n in columns}
-    if len(set(lengths.values())) > 1:
-        raise SchemaEnforcementError(f"input columns have different lengths: {lengths}")
-    return next(iter(lengths.values()), 0)
-
-
-def numeric_plan(schema: Schema | None) -> NumericInputPlan | None:
-    """A `NumericInputPlan` when every input is a named integer/long/float/double column."""
-    if schema is None or len(schema) == 0 or schema.is_tensor_spec or not schema.has_input_names:
-        return None
-    specs = [s for s in schema.inputs if isinstance(s, ColSpec)]
-    if not all(isinstance(s.type, str) and s.type in NUMERIC_TYPES for s in specs):
-        return None
-    dtypes = [DATA_TYPES[str(s.type)] for s in specs]
-    return NumericInputPlan(
-        names=tuple(str(s.name) for s in specs),
-        type_names=tuple(str(s.type) for s in specs),
-        required=tuple(s.required for s in specs),
-        dtype=np.result_type(*dtypes),
-    )
-
-
-def enforce_numeric(columns: Mapping[str, Any], schema: Schema) -> np.ndarray:
-    """One-shot form of `numeric_plan(schema).to_matrix(columns)`; raises if not all-numeric."""
-    plan = numeric_plan(schema)
-    if plan is None:
-        raise SchemaEnforcementError("the signature is not all named numeric columns")
-    return plan.to_matrix(columns)

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from mlgrpc.models import sklearn_fast_path
-from mlgrpc.models.schema_enforcement import NumericInputPlan, SchemaEnforcementError
+from mlgrpc.models.schema_enforcement import SchemaEnforcementError
 
 logger = logging.getLogger(__name__)
 
 # sklearn warns on every call when an estimator fitted on a DataFrame gets an ndarray. The
 # numeric fast path only hands over arrays whose columns it has put in the estimator's own
 # feature order, so for it the warning is noise (and costs a formatted message per call).
-_FEATURE_NAMES_WARNING = "X does not have valid feature names"
 
 
 def align_to_names(data: Any, fitted: Sequence[Any] | None) -> Any:
@@ -62,30 +60,6 @@ class SklearnPyfunc:
     def align_input(self, data: Any) -> Any:
         """Without a signature: a DataFrame re-ordered to the estimator's feature names."""
         return align_to_names(data, getattr(self.estimator, "feature_names_in_", None))
-
-    def matrix_plan(self, plan: NumericInputPlan) -> tuple[NumericInputPlan, bool]:
-        """The plan re-ordered to the estimator's feature order, and whether an ndarray is OK.
-
-        False means the estimator knows feature names that differ from the signature's: then
-        it must get a DataFrame to check them itself.
-        """
-        fitted = getattr(self.estimator, "feature_names_in_", None)
-        if fitted is None:
-            return plan, True
-        fitted_names = [str(n) for n in fitted]
-        if sorted(fitted_names) != sorted(plan.names):
-            return plan, False
-        order = [plan.names.index(n) for n in fitted_names]
-        warnings.filterwarnings("ignore", message=_FEATURE_NAMES_WARNING, category=UserWarning)
-        return (
-            NumericInputPlan(
-                names=tuple(fitted_names),
-                type_names=tuple(plan.type_names[i] for i in order),
-                required=tuple(plan.required[i] for i in order),
-                dtype=plan.dtype,
-            ),
-            True,
-        )
 
     def fast_path(
         self, columns: Sequence[str], probe: Any, predict_frame: Callable[[Any], Any]

@@ -13,7 +13,7 @@ import grpc
 import pytest
 from tracking_rpc_helpers import assert_fails
 
-from mlgrpc import errors as reasons
+from mlgrpc import error_reasons as reasons
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

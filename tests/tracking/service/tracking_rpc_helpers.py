@@ -10,7 +10,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from mlgrpc.errors import TRACKING_DOMAIN
+from mlgrpc.error_reasons import TRACKING_DOMAIN
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 

@@ -8,7 +8,7 @@ import pytest
 
 from mlgrpc_server.errors import InvalidArgument, NotFound
 from tracking_service.domain import Metric
-from tracking_service.store.metric_history import _mariadb_columns
+from tracking_service.store.dialects.mysql_history import columns_of_texts
 from tracking_service.store.sql_store import SqlTrackingStore
 
 
@@ -105,7 +105,7 @@ def test_mariadb_columns_are_put_in_page_order_when_they_arrive_out_of_it() -> N
     """The texts' order is the scan's; should MariaDB ever hand the rows back in another
     order, the page must still come out ordered by (step, timestamp, value, kind)."""
     texts = ["9223372036854775807,-9223372036854775808,1,1", "5,5,7,6", "1.5,2.5,0,0.25", "0,0,3,0"]
-    columns = _mariadb_columns(texts)
+    columns = columns_of_texts(texts)
     assert columns.steps.tolist() == [-(2**63), 1, 1, 2**63 - 1]
     assert columns.timestamps.tolist() == [5, 6, 7, 5]
     assert columns.values.tolist() == [2.5, 0.25, 0.0, 1.5]

@@ -1,8 +1,8 @@
 """The round-trip savers of the store, on both backends (the shortcuts themselves are MySQL's):
 
 - run data read as plain rows in one statement for a few runs (GetRun), and as JSON texts for
-  a page of many on MariaDB (`mariadb_run_data.py`), with the row path they fall back to when a
-  text is cut;
+  a page of many on MariaDB (`dialects/mysql_run_data.py`), with the row path they fall back to when
+  a text is cut;
 - metric history concatenated without ORDER BY and sorted by the store;
 - CreateRun checking a cached experiment inside its INSERT.
 """
@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from mlgrpc_server.errors import FailedPrecondition, NotFound
 from tracking_service.domain import Metric, Param, RunTag
-from tracking_service.store import mariadb_run_data, run_search, runs
+from tracking_service.store.base import RunData
+from tracking_service.store.dialects import mysql_run_data, mysql_search
+from tracking_service.store.dialects.mysql import MySQLFastPaths
 from tracking_service.store.models import RunRow
 from tracking_service.store.sql_store import SqlTrackingStore
 
@@ -90,7 +92,7 @@ def test_run_data_is_exact_for_awkward_values(
 ) -> None:
     """Both ways of reading run data (rows, JSON texts on MariaDB) give the same exact values."""
     if json_from_runs is not None:
-        monkeypatch.setattr(runs, "JSON_MIN_RUNS", json_from_runs)
+        monkeypatch.setattr(mysql_search, "JSON_MIN_RUNS", json_from_runs)
     run_id = _awkward_run(store, experiment_id)
     run = store.get_run(run_id)
     _check_awkward(run.metrics, run.params, run.tags)
@@ -104,8 +106,9 @@ def test_run_data_falls_back_to_rows_when_a_text_is_cut(
 ) -> None:
     run_id = _awkward_run(store, experiment_id)
     expected = store.get_run(run_id)
-    monkeypatch.setattr(runs, "JSON_MIN_RUNS", 1)  # JSON even for one run, then cut its texts
-    monkeypatch.setattr(mariadb_run_data, "_TEXT_LIMIT", 200)
+    # JSON even for one run, then cut its texts
+    monkeypatch.setattr(mysql_search, "JSON_MIN_RUNS", 1)
+    monkeypatch.setattr(mysql_run_data, "_TEXT_LIMIT", 200)
     run = store.get_run(run_id)
     _check_awkward(run.metrics, run.params, run.tags)
     assert run.info == expected.info
@@ -136,10 +139,10 @@ def test_search_pages_keep_order_and_tokens_across_value_kinds(
             params=[Param("label", f"v{i % 3}")],
         )
     if text_limit is not None:
-        monkeypatch.setattr(mariadb_run_data, "_TEXT_LIMIT", text_limit)
+        monkeypatch.setattr(mysql_run_data, "_TEXT_LIMIT", text_limit)
     if fast_plan_budget is not None:
-        monkeypatch.setattr(run_search, "_FAST_PLAN_MIN_BUDGET", fast_plan_budget)
-        monkeypatch.setattr(run_search, "_FAST_PLAN_ROWS_PER_RESULT", 0)
+        monkeypatch.setattr(mysql_search, "_FAST_PLAN_MIN_BUDGET", fast_plan_budget)
+        monkeypatch.setattr(mysql_search, "_FAST_PLAN_ROWS_PER_RESULT", 0)
     for order in (["metrics.score"], ["metrics.score DESC"], ["params.label DESC"], []):
         expected = [names[run.info.run_id] for run in store.search_runs(
             [experiment_id], order_by=order, max_results=100).items]  # fmt: skip
@@ -227,28 +230,29 @@ def test_mariadb_reads_json_texts_rather_than_falling_back(
     store: SqlTrackingStore, experiment_id: str
 ) -> None:
     """The shortcut is taken for an ordinary page (a silent fallback would pass every test)."""
-    assert store.mariadb, "the MySQL backend of these tests is MariaDB"
+    assert isinstance(store.fast_paths, MySQLFastPaths)
+    assert store.fast_paths.mariadb, "the MySQL backend of these tests is MariaDB"
     run_id = _awkward_run(store, experiment_id)
-    data: dict[str, mariadb_run_data.RunData] = {run_id: ([], {}, {})}
+    data: dict[str, RunData] = {run_id: ([], {}, {})}
     with store.engine.connect() as connection, connection.begin():
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        assert mariadb_run_data.mariadb_run_data(cursor, [run_id], data)
+        assert mysql_run_data.mariadb_run_data(cursor, [run_id], data)
         cursor.close()
         statement = select(RunRow.run_uuid.label("sort_0")).where(
             RunRow.experiment_id == int(experiment_id)
         )
-        rows = mariadb_run_data.mariadb_page_rows(
+        rows = mysql_run_data.mariadb_page_rows(
             connection, statement.order_by(RunRow.run_uuid).limit(10), ["sort_0"],
             ["page.sort_0 ASC"],
         )  # fmt: skip
-        with_data = mariadb_run_data.mariadb_page_rows(
+        with_data = mysql_run_data.mariadb_page_rows(
             connection, statement.add_columns(RunRow.run_uuid).order_by(RunRow.run_uuid).limit(10),
             ["sort_0", "run_uuid"], ["page.sort_0 ASC"], with_run_data=True,
         )  # fmt: skip
     _check_awkward(*data[run_id])
     assert rows == [[run_id]]
     assert with_data is not None and [row[:2] for row in with_data] == [[run_id, run_id]]
-    page_data = mariadb_run_data.page_run_data(with_data)
+    page_data = mysql_run_data.page_run_data(with_data)
     assert page_data is not None
     _check_awkward(*page_data[run_id])
 
@@ -260,7 +264,8 @@ def test_mysql_round_trips_per_call(
 ) -> None:
     """Statements each call sends on MySQL (COMMIT and the pool's ping not counted): the
     budget the benchmark's figures rest on."""
-    assert store.mariadb, "the MySQL backend of these tests is MariaDB"
+    assert isinstance(store.fast_paths, MySQLFastPaths)
+    assert store.fast_paths.mariadb, "the MySQL backend of these tests is MariaDB"
     import pymysql.connections
 
     sent: list[str] = []
@@ -280,8 +285,8 @@ def test_mysql_round_trips_per_call(
         return len(sent)
 
     run_id = store.create_run(experiment_id).info.run_id  # caches the experiment's location
-    # The writes send their statements and COMMIT as one query (one_trip.py): the round
-    # trips, counted with COMMIT and pings in test_store_one_trip_writes.py.
+    # The writes send their statements and COMMIT as one query (dialects/mysql_one_query.py):
+    # the round trips, counted with COMMIT and pings in test_store_one_query_writes.py.
     assert count(lambda: store.create_run(experiment_id)) == 1  # run (guarded), tags, COMMIT
     assert count(lambda: store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])) == 1
     assert count(lambda: store.get_run(run_id)) == 1  # run info, its data as rows, COMMIT

@@ -315,11 +315,11 @@ def test_metric_order_is_the_same_when_the_index_walk_runs_out_of_budget(
 ) -> None:
     """On MariaDB, ORDER BY one metric first walks the index under a row budget, then falls
     back to the general plan; a budget of nothing must give the same pages."""
-    from tracking_service.store import run_search
+    from tracking_service.store.dialects import mysql_search
 
     expected = names(store, corpus, order_by=["metrics.loss DESC"])
-    monkeypatch.setattr(run_search, "_FAST_PLAN_MIN_BUDGET", 1)
-    monkeypatch.setattr(run_search, "_FAST_PLAN_ROWS_PER_RESULT", 1)
+    monkeypatch.setattr(mysql_search, "_FAST_PLAN_MIN_BUDGET", 1)
+    monkeypatch.setattr(mysql_search, "_FAST_PLAN_ROWS_PER_RESULT", 1)
     seen, token = [], ""
     while True:
         page = store.search_runs(

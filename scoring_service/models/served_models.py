@@ -14,7 +14,7 @@ from mlgrpc_server.errors import NotFound, Unavailable
 from scoring_service.models.loaded import LoadedModel
 
 
-class ModelRegistry:
+class ServedModels:
     """Thread-safe name → LoadedModel, with the first model loaded as the default."""
 
     def __init__(self) -> None:

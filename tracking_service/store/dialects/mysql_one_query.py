@@ -3,7 +3,7 @@
 A LogMetric used to be a pool ping, two statements and a COMMIT (four blocking round trips);
 CreateRun + LogBatch eight. Here the statements of a call and its COMMIT go to the server as
 one multi-statement query, on connections of a dedicated engine that alone has PyMySQL's
-`CLIENT.MULTI_STATEMENTS` (`SqlTrackingStore.one_trip_engine`). Measured in-process on MariaDB
+`CLIENT.MULTI_STATEMENTS` (`MySQLFastPaths.one_query_engine`). Measured in-process on MariaDB
 10.11: a LogMetric 0.56-0.60 ms instead of 0.67-0.68 ms; what is left is mostly the server's
 own work and the COMMIT's log flush, not the round trips.
 
@@ -42,18 +42,18 @@ MAX_ROWS = 100
 _marks = itertools.count(1)
 
 
-class Script:
+class OneQueryTransaction:
     """Statements of one transaction, rendered by the driver, sent with COMMIT at once."""
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
         self.statements: list[str] = []
-        #: SQL true in this script's statements after `lock_active_run` found the run active.
+        #: SQL true in this transaction's statements after `lock_active_run` found the run active.
         self.run_is_active = "FALSE"
 
     def add(self, sql: str, parameters: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """Append a statement (`%s` placeholders and a sequence, or `%(name)s` ones and a
-        mapping, as SQLAlchemy compiles for PyMySQL); its index in `run_in_one_trip`'s results."""
+        mapping, as SQLAlchemy compiles for PyMySQL); its index in `run_as_one_query`'s results."""
         if parameters:
             values = parameters if isinstance(parameters, Mapping) else tuple(parameters)
             sql = self._cursor.mogrify(sql, values)
@@ -96,12 +96,12 @@ class Script:
 
     def lock_active_run(self, run_id: str) -> int:
         """Note in the session whether the run is active, under a shared lock on its row held
-        until the COMMIT (a concurrent delete or restore waits: every statement of the script
+        until the COMMIT (a concurrent delete or restore waits: every statement of the transaction
         sees the same stage). Its result's row count: 1 if active, else 0. No result set: a
         SELECT … INTO costs the client no column descriptions to parse.
 
-        The session variable gets a mark new to this script rather than 1: a value left by an
-        earlier script on the same connection can never pass for this one's, so no statement
+        The session variable gets a mark new to this transaction rather than 1: a value left by an
+        earlier transaction on the same connection can never pass for this one's, so no statement
         has to reset it first (one statement fewer on every LogMetric).
         """
         mark = next(_marks)
@@ -116,9 +116,12 @@ class Script:
 Result = tuple[int, tuple[tuple[Any, ...], ...]]
 
 
-def run_in_one_trip(engine: Engine, build: Callable[[Script], object]) -> list[Result]:
-    """Check out a connection of `engine` (a MULTI_STATEMENTS one), let `build(script)` fill a
-    Script, send its statements and COMMIT as one query; (affected rows, rows) per statement.
+def run_as_one_query(
+    engine: Engine, build: Callable[[OneQueryTransaction], object]
+) -> list[Result]:
+    """Check out a connection of `engine` (a MULTI_STATEMENTS one), let `build(transaction)`
+    fill a OneQueryTransaction, send its statements and COMMIT as one query; (affected rows,
+    rows) per statement.
 
     On an error the transaction is rolled back and the error raised as SQLAlchemy raises it
     from `execute` (IntegrityError, OperationalError, …); a connection that is gone is
@@ -127,9 +130,9 @@ def run_in_one_trip(engine: Engine, build: Callable[[Script], object]) -> list[R
     with engine.connect() as connection:
         dbapi_connection: Any = connection.connection.dbapi_connection
         cursor = dbapi_connection.cursor()
-        script = Script(cursor)
-        build(script)
-        sql = ";\n".join([*script.statements, "COMMIT"])
+        transaction = OneQueryTransaction(cursor)
+        build(transaction)
+        sql = ";\n".join([*transaction.statements, "COMMIT"])
         try:
             cursor.execute(sql)
             results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
@@ -142,7 +145,7 @@ def run_in_one_trip(engine: Engine, build: Callable[[Script], object]) -> list[R
             ) from error
         finally:
             cursor.close()
-    return results[: len(script.statements)]
+    return results[: len(transaction.statements)]
 
 
 def _end_failed(connection: Any, dbapi_connection: Any, cursor: Any, error: Exception) -> None:

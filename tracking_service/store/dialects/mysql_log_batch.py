@@ -1,12 +1,11 @@
 """LogBatch on MySQL/MariaDB in the fewest round trips, through the DBAPI cursor.
 
-Batches of up to `one_trip.MAX_ROWS` metrics (LogMetric among them) are written in one round
-trip by `add_log_batch` (see `one_trip.py`); `log_batch` is the path of larger batches, and of
-the rare cases the one trip hands back (a param or batch id logged before). The guard: the
-first write of the batch is an `INSERT … SELECT` that only yields its rows if the run exists
-and is active (a join with `runs`), which spares the `SELECT lifecycle_stage` round trip; when
-it writes nothing, a SELECT tells NotFound from FailedPrecondition and the transaction rolls
-back.
+Batches of up to `mysql_one_query.MAX_ROWS` metrics (LogMetric among them) are written in one round
+trip by `add_log_batch` (see `mysql_one_query.py`); `log_batch` is the path of larger batches, and
+of the rare cases the one query hands back (a param or batch id logged before). The guard: the first
+write of the batch is an `INSERT … SELECT` that only yields its rows if the run exists and is active
+(a join with `runs`), which spares the `SELECT lifecycle_stage` round trip; when it writes nothing,
+a SELECT tells NotFound from FailedPrecondition and the transaction rolls back.
 """
 
 from __future__ import annotations
@@ -16,17 +15,20 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from mlgrpc_server.errors import InvalidArgument
 from tracking_service.domain import ACTIVE, RUN_NAME_TAG
-from tracking_service.store import one_trip
 from tracking_service.store import validation as v
-from tracking_service.store.base import DriverCursor, now_ms
+from tracking_service.store.base import now_ms
+from tracking_service.store.batch_ids import BatchOutcome, replay_of
+from tracking_service.store.dialects import mysql_one_query
+from tracking_service.store.dialects.mysql_cursor import DriverCursor
+from tracking_service.store.run_data import ParamValues, check_params_unchanged
 from tracking_service.store.upserts import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
+    MYSQL_LATEST_UPSERT,
+    MYSQL_ROWS_PER_STATEMENT,
     MetricTuple,
-    mysql_insert_metric_history,
-    mysql_upsert_latest_metrics,
+    mysql_metrics_insert,
 )
 
 _INSERT_PARAMS = "INSERT INTO params (run_uuid, `key`, value) VALUES (%s, %s, %s)"
@@ -38,8 +40,6 @@ _DUPLICATE_KEY = 1062
 #: Rows of a guarded upsert at most (a UNION ALL of one SELECT per row): a batch's tags, or
 #: the latest values of a batch with few keys. Larger batches check the run with a SELECT.
 _MAX_GUARDED_ROWS = v.MAX_PARAMS_TAGS_PER_BATCH
-
-ParamValues = dict[str, tuple[int, str]]
 
 
 def log_batch(
@@ -72,9 +72,9 @@ def log_batch(
                               v.MAX_RUN_NAME_LENGTH)  # fmt: skip
         cursor.execute(_RENAME_RUN, (name, run_id))
     if metric_rows:
-        mysql_insert_metric_history(cursor, metric_rows)
+        insert_metric_history(cursor, metric_rows)
         if not guarded_latest:
-            mysql_upsert_latest_metrics(cursor, latest_rows)
+            upsert_latest_metrics(cursor, latest_rows)
 
 
 def _guarded_upsert(
@@ -131,31 +131,15 @@ def _write_params(cursor: DriverCursor, run_id: str, params: ParamValues) -> Non
         cursor.executemany(_INSERT_PARAMS, missing)
 
 
-def check_params_unchanged(run_id: str, params: ParamValues, existing: dict[str, str]) -> None:
-    """InvalidArgument if a param of the batch was logged before with another value."""
-    for key, (index, value) in sorted(params.items()):
-        if key in existing and existing[key] != value:
-            raise InvalidArgument(
-                f"Changing param values is not allowed. Param with key={key!r} was already "
-                f"logged with value={existing[key]!r} for run ID={run_id!r}. Attempted logging "
-                f"new value {value!r}.",
-                field=f"params[{index}].value",
-            )
-
-
 _CLAIM_BATCH = "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time)"
-_RENAME_RUN_IF = "UPDATE runs SET name = %s WHERE run_uuid = %s AND "  # + the script's condition
+# + the condition of `OneQueryTransaction.lock_active_run`
+_RENAME_RUN_IF = "UPDATE runs SET name = %s WHERE run_uuid = %s AND "
 _METRIC_COLUMNS = "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
 _METRICS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value_kind = value_kind"
 
 
-def fits_one_trip(metric_rows: Sequence[MetricTuple]) -> bool:
-    """Whether a batch goes through `add_log_batch` (params and tags are capped lower)."""
-    return len(metric_rows) <= one_trip.MAX_ROWS
-
-
 def add_log_batch(
-    script: one_trip.Script,
+    transaction: mysql_one_query.OneQueryTransaction,
     run_id: str,
     metric_rows: Sequence[MetricTuple],
     latest_rows: Sequence[MetricTuple],
@@ -164,27 +148,72 @@ def add_log_batch(
     batch_id: str,
     rows_written: int,
 ) -> int:
-    """The statements of a validated batch for one round trip (see `one_trip`); the index of
+    """The statements of a validated batch for one round trip (see `mysql_one_query`); the index of
     the result whose row count is 1 if the run was active (and the batch written), else 0.
 
     A param logged before, or a batch id seen before, fails its INSERT on the primary key
     (IntegrityError): the caller then takes the general path, which compares the values or
     answers the replay.
     """
-    active = script.lock_active_run(run_id)
+    active = transaction.lock_active_run(run_id)
     if batch_id:  # first, as in the general path: a replay must not have written anything
-        script.add_rows_if_active(_CLAIM_BATCH, [(batch_id, run_id, rows_written, now_ms())], "")
+        claim = [(batch_id, run_id, rows_written, now_ms())]
+        transaction.add_rows_if_active(_CLAIM_BATCH, claim, "")
     if params:
         rows = [(run_id, key, value) for key, (_, value) in sorted(params.items())]
-        script.add_rows_if_active("INSERT INTO params (run_uuid, `key`, value)", rows, "")
+        transaction.add_rows_if_active("INSERT INTO params (run_uuid, `key`, value)", rows, "")
     if tags:
         rows = [(run_id, key, value) for key, value in sorted(tags.items())]
-        script.add_rows_if_active(_TAG_COLUMNS, rows, _TAGS_ON_DUPLICATE)
+        transaction.add_rows_if_active(_TAG_COLUMNS, rows, _TAGS_ON_DUPLICATE)
         if RUN_NAME_TAG in tags:
             name = v.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
                                   v.MAX_RUN_NAME_LENGTH)  # fmt: skip
-            script.add(_RENAME_RUN_IF + script.run_is_active, (name, run_id))
+            transaction.add(_RENAME_RUN_IF + transaction.run_is_active, (name, run_id))
     if metric_rows:
-        script.add_rows_if_active(MYSQL_LATEST_COLUMNS, latest_rows, MYSQL_LATEST_ON_DUPLICATE)
-        script.add_rows_if_active(_METRIC_COLUMNS, metric_rows, _METRICS_ON_DUPLICATE)
+        transaction.add_rows_if_active(MYSQL_LATEST_COLUMNS, latest_rows, MYSQL_LATEST_ON_DUPLICATE)
+        transaction.add_rows_if_active(_METRIC_COLUMNS, metric_rows, _METRICS_ON_DUPLICATE)
     return active
+
+
+def insert_metric_history(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
+    """`insert_metric_history` on MySQL, through the transaction's DBAPI cursor."""
+    for start in range(0, len(rows), MYSQL_ROWS_PER_STATEMENT):
+        chunk = rows[start : start + MYSQL_ROWS_PER_STATEMENT]
+        cursor.execute(*mysql_metrics_insert(chunk))
+
+
+def upsert_latest_metrics(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:
+    """`upsert_latest_metrics` on MySQL, through the transaction's DBAPI cursor."""
+    cursor.executemany(MYSQL_LATEST_UPSERT, rows)
+
+
+_DUPLICATE_BATCH = 1062
+_NO_REFERENCED_ROW = 1452
+_INSERT_BATCH_ID = (
+    "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time) "
+    "VALUES (%s, %s, %s, %s)"
+)
+_SELECT_BATCH_ID = "SELECT run_uuid, rows_written FROM applied_batches WHERE batch_id = %s"
+
+
+def record_batch_id(
+    cursor: DriverCursor,
+    batch_id: str,
+    run_id: str,
+    rows: int,
+    require_active_run: Callable[[DriverCursor, str], None],
+) -> BatchOutcome | None:
+    """`batch_ids.record_batch_id` through the transaction's DBAPI cursor: one INSERT for a
+    new batch. A failed INSERT is undone alone by InnoDB; the transaction goes on."""
+    try:
+        cursor.execute(_INSERT_BATCH_ID, (batch_id, run_id, rows, now_ms()))
+        return None
+    except IntegrityError as error:
+        code = getattr(error.orig, "args", (None,))[0]
+        if code == _NO_REFERENCED_ROW:  # no such run: NotFound, as without a batch id
+            require_active_run(cursor, run_id)
+        if code != _DUPLICATE_BATCH:
+            raise
+    cursor.execute(_SELECT_BATCH_ID, (batch_id,))
+    found = cursor.fetchall()
+    return replay_of(batch_id, run_id, (found[0][0], found[0][1]) if found else None)

@@ -1,6 +1,6 @@
-"""The one-round-trip writes of MySQL/MariaDB (`tracking_service/store/one_trip.py`) and the
-pool's ping of idle connections only (`mlgrpc_server/db.py`). The semantic tests run on SQLite
-too: both paths must answer the same."""
+"""The one-round-trip writes of MySQL/MariaDB (`tracking_service/store/dialects/mysql_one_query.py`)
+and the pool's ping of idle connections only (`mlgrpc_server/db.py`). The semantic tests run on
+SQLite too: both paths must answer the same."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
 from tracking_service.domain import Metric, Param, RunTag, ViewType
+from tracking_service.store.dialects.mysql import MySQLFastPaths
 from tracking_service.store.sql_store import SqlTrackingStore
 
 
@@ -263,16 +264,16 @@ def test_connections_killed_while_idle_are_replaced_transparently(
 
 # MySQL/MariaDB only: the SQLite run of this module does not include it (no skip that always fires).
 @pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
-def test_only_the_one_trip_engine_takes_several_statements_in_a_query(
+def test_only_the_one_query_engine_takes_several_statements_in_a_query(
     store: SqlTrackingStore,
 ) -> None:
     """The main engine's connections refuse stacked statements: no other path can send any."""
     assert store.dialect == "mysql"
-    assert store.one_trip_engine is not None
+    assert isinstance(store.fast_paths, MySQLFastPaths)
     with store.engine.connect() as connection:
         with pytest.raises(sa.exc.ProgrammingError):
             connection.exec_driver_sql("SELECT 1; SELECT 2")
-    with store.one_trip_engine.connect() as connection:
+    with store.fast_paths.one_query_engine.connect() as connection:
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute("SELECT 1; SELECT 2")
         assert cursor.fetchall() == ((1,),)

@@ -118,22 +118,8 @@ def training_metrics(estimator: Any, x: Any, y: Any) -> dict[str, float]:
 
 def _log_model(run: AutologRun, config: AutologConfig, estimator: Any, x: Any) -> None:
     from mlgrpc import sklearn as sklearn_flavor
-    from mlgrpc.models.signature import infer_signature
+    from mlgrpc.autologging.logged_model import log_autologged_model
 
-    example = x[:5] if config.log_input_examples else None
-    signature: Any = False
-    if config.log_model_signatures:
-        try:
-            signature = infer_signature(x[:5], estimator.predict(x[:5]))
-        except Exception as exc:  # noqa: BLE001 - as MLflow: only the signature is lost
-            logger.warning("could not infer the model signature: %s", exc)
-    try:
-        sklearn_flavor.log_model(
-            estimator,
-            name="model",
-            input_example=example,
-            signature=signature,
-            run_id=run.run_id,
-        )
-    except Exception as exc:  # noqa: BLE001 - e.g. skops cannot serialize a custom class
-        logger.warning("the model was not logged: %s", exc)
+    log_autologged_model(
+        run, config, sklearn_flavor.save_model, estimator, x[:5], estimator.predict
+    )

@@ -97,6 +97,32 @@ def test_code_paths_make_the_model_class_importable_at_load(tmp_path: Path) -> N
     assert np.asarray(model.predict(np.array([1.0, 3.0]))).tolist() == [2.0, 6.0]
 
 
+def test_code_paths_stay_importable_after_load_and_are_added_once(tmp_path: Path) -> None:
+    """As MLflow: the code directory stays on sys.path, for imports made by `predict`."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "late_helper.py").write_text("def triple(x):\n    return x * 3\n")
+
+    class LateImporter(mlgrpc.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            import late_helper  # only at predict time
+
+            return late_helper.triple(model_input)
+
+    mlgrpc.pyfunc.save_model(
+        tmp_path / "m", python_model=LateImporter(), code_paths=[str(source / "late_helper.py")]
+    )
+    code_dir = str((tmp_path / "m" / "code").resolve())
+    try:
+        model = mlgrpc.pyfunc.load_model(tmp_path / "m")
+        mlgrpc.pyfunc.load_model(tmp_path / "m")  # a reload adds nothing
+        assert [Path(p).resolve() for p in sys.path].count(Path(code_dir)) == 1
+        assert np.asarray(model.predict(np.array([1.0, 2.0]))).tolist() == [3.0, 6.0]
+    finally:
+        sys.path[:] = [p for p in sys.path if Path(p).resolve() != Path(code_dir)]
+        sys.modules.pop("late_helper", None)
+
+
 def test_scoring_service_refuses_a_custom_model_without_allow_pickle(saved: Path) -> None:
     with pytest.raises(FailedPrecondition, match="--allow-pickle"):
         create_server(ServeConfig(models=(ModelSpec(str(saved), "custom"),), port=0))

@@ -114,6 +114,9 @@ def _log_train(
 ) -> Any:
     run.log_params(train_params(original, args, kwargs, UNLOGGED))
     train_set = args[1] if len(args) > 1 else kwargs.get("train_set")
+    # Before training: a Dataset frees its raw data once constructed (free_raw_data=True).
+    data = getattr(train_set, "data", None)
+    example = data[:5] if data is not None and hasattr(data, "__getitem__") else None
     if config.log_datasets and train_set is not None:
         log_dataset(run, train_set, "train")
         names = kwargs.get("valid_names") or []
@@ -132,9 +135,13 @@ def _log_train(
     if config.log_models and log_model:
         from mlgrpc import lightgbm as lightgbm_flavor
 
-        data = getattr(train_set, "data", None)
-        example = data[:5] if data is not None and hasattr(data, "__getitem__") else None
         log_autologged_model(
-            run, config, lightgbm_flavor.save_model, booster, example, booster.predict
+            run,
+            config,
+            lightgbm_flavor.save_model,
+            booster,
+            example,
+            booster.predict,
+            params_of_run=False,
         )
     return booster

@@ -37,8 +37,13 @@ def log_autologged_model(
     example: Any,
     predict: Callable[[Any], Any],
     params: Mapping[str, Any] | None = None,
+    *,
+    params_of_run: bool = True,
 ) -> None:
-    """Save `model` with `save_model` now; make it a LoggedModel of `run` in the background."""
+    """Save `model` with `save_model` now; make it a LoggedModel of `run` in the background.
+
+    `params_of_run`: the LoggedModel gets the run's params, as MLflow's `log_model` gives them;
+    False for the boosters' `train`, whose LoggedModel MLflow creates before training, bare."""
     from mlgrpc.models.signature import infer_signature
 
     signature: Any = False
@@ -69,7 +74,7 @@ def log_autologged_model(
 
     def upload() -> None:
         try:
-            _upload(client, run, local, description, model_params, tags)
+            _upload(client, run, local, description, model_params, tags, params_of_run)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -83,10 +88,12 @@ def _upload(
     description: Model,
     params: dict[str, str],
     tags: dict[str, str],
+    params_of_run: bool,
 ) -> None:
-    # As MLflow's Model.log: the LoggedModel's params are the run's (as written so far) and the
-    # ones this call logged, which the asynchronous queue may not have written yet.
-    params = {**client.get_run(run.run_id).data.params, **run.logged_params, **params}
+    if params_of_run:
+        # As MLflow's Model.log: the run's params (as written so far) and the ones this call
+        # logged, which the asynchronous queue may not have written yet.
+        params = {**client.get_run(run.run_id).data.params, **run.logged_params, **params}
     logged = client.create_logged_model(
         run.experiment_id,
         name=MODEL_NAME,

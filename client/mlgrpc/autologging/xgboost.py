@@ -158,6 +158,7 @@ def _log_train(
             booster,
             _example(dtrain),
             lambda x: booster.predict(xgboost.DMatrix(x)),
+            params_of_run=False,
         )
     return booster
 

@@ -148,3 +148,29 @@ def test_scoring_service_serves_a_custom_model_with_allow_pickle(saved: Path) ->
             assert "'x'" in str(caught.value.details())
     finally:
         server.stop(grace=0)
+
+
+def test_scoring_service_serves_a_custom_model_over_the_open_inference_protocol(
+    saved: Path,
+) -> None:
+    from mlgrpc.inference import grpc_predict_v2_pb2 as oip
+    from mlgrpc.inference import grpc_predict_v2_pb2_grpc as oip_grpc
+
+    config = ServeConfig(models=(ModelSpec(str(saved), "custom"),), port=0, allow_pickle=True)
+    server = create_server(config)
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = oip_grpc.GRPCInferenceServiceStub(channel)
+            request = oip.ModelInferRequest(model_name="custom")
+            tensor = request.inputs.add(name="x", datatype="FP64", shape=[2])
+            tensor.contents.fp64_contents.extend([1.0, 5.0])
+            response = stub.ModelInfer(request, timeout=30)
+            got = list(response.outputs[0].contents.fp64_contents)
+            assert got == [11.0, 15.0]  # x + the artifact's offset
+            request.inputs[0].name = "y"
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.ModelInfer(request, timeout=30)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "'x'" in str(caught.value.details())
+    finally:
+        server.stop(grace=0)

@@ -254,3 +254,40 @@ def test_scikit_learn_wrappers_of_the_boosters_are_autologged(
     loaded = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
     assert loaded.metadata.flavors[library]["data"]
     np.testing.assert_allclose(loaded.predict(x), estimator.predict(x), rtol=1e-6)
+
+
+EXIT_SCRIPT = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from sklearn.linear_model import Ridge
+import mlgrpc as mlflow
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment(experiment_id=sys.argv[3])
+wine = pd.read_csv(sys.argv[2], sep=";").head(200)
+mlflow.autolog()
+mlflow.start_run()
+Ridge().fit(wine.drop(columns=["quality"]), wine["quality"])
+# no end_run: the exit handlers end the run, after the model's background upload
+"""
+
+
+def test_a_script_that_exits_without_end_run_still_uploads_its_model(
+    experiment_id: str, tracking_uri: str
+) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, tracking_uri, str(WINE), experiment_id],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = _runs(experiment_id)
+    (logged,) = _logged_models(experiment_id)
+    assert run.info.status == "FINISHED"
+    assert (logged.status, logged.source_run_id) == ("READY", run.info.run_id)
+    files = [f.path for f in mlflow.MlgrpcClient().list_artifacts(logged.model_id)]
+    assert "MLmodel" in files and "model.skops" in files

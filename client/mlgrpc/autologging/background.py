@@ -39,8 +39,15 @@ class BackgroundUploads:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="mlgrpc-autolog-upload")
-            future = self._executor.submit(run)
-            self._pending.add(future)
+            try:
+                future = self._executor.submit(run)
+            except RuntimeError:  # the interpreter is shutting down: no new threads
+                future = None
+            else:
+                self._pending.add(future)
+        if future is None:
+            run()
+            return
         future.add_done_callback(self._forget)
 
     def _forget(self, future: Future[None]) -> None:

@@ -196,6 +196,9 @@ def test_the_model_is_a_ready_logged_model_of_its_run(
     assert (logged.name, logged.status, logged.source_run_id) == ("model", "READY", run.info.run_id)
     assert logged.params["alpha"] == "3.0" and logged.params == run.data.params
     assert logged.tags["mlflow.source.type"] == "LOCAL"
+    # the training metrics are about the model and the training data, as MLflow logs them
+    assert {m.key for m in logged.metrics} == set(run.data.metrics)
+    assert {m.dataset_name for m in logged.metrics} == {"dataset"}
     assert _run_outputs(run.info.run_id) == [logged.model_id]
     run_files = [f.path for f in mlflow.MlgrpcClient().list_artifacts(run.info.run_id)]
     assert "model" not in run_files  # as MLflow 3: the files are the LoggedModel's
@@ -251,6 +254,9 @@ def test_scikit_learn_wrappers_of_the_boosters_are_autologged(
     assert data.params[next(iter(params))] == str(next(iter(params.values())))
     (logged,) = _logged_models(experiment_id)
     assert (logged.status, logged.source_run_id) == ("READY", run.info.run_id)
+    # as MLflow: the step-0 values are linked to the model; the run's history has no duplicate
+    assert [(m.key, m.step) for m in logged.metrics] == [(metric, 0)]
+    assert len(mlflow.MlgrpcClient().get_metric_history(run.info.run_id, metric)) == 3
     loaded = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
     assert loaded.metadata.flavors[library]["data"]
     np.testing.assert_allclose(loaded.predict(x), estimator.predict(x), rtol=1e-6)

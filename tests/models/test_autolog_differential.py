@@ -1,8 +1,9 @@
 """Autologging, differential: the same training script with MLflow 3.17's autolog against
 MLflow's own server (SQLite, in the `mlflow-flavors` peer venv) and with ours against mlgrpc;
 the sets of params, metrics (with their steps), tags, run artifacts, run outputs and the
-LoggedModel (name, status, params, tags, files) must match, for scikit-learn, `xgboost.train`,
-`lightgbm.train` and the boosters' scikit-learn wrappers (XGBRegressor, LGBMRegressor).
+LoggedModel (name, status, params, tags, metrics with their dataset, files) must match, for
+scikit-learn, `xgboost.train`, `lightgbm.train` and the boosters' scikit-learn wrappers
+(XGBRegressor, LGBMRegressor).
 
 Differences, by design (asserted below, so that a new one fails the test):
 - the model's data file: MLflow pickles the scikit-learn model (`model.pkl`) and writes the
@@ -12,7 +13,6 @@ Differences, by design (asserted below, so that a new one fails the test):
 - the script passes `log_input_examples=True` to both: that is our default (the issue asks for
   the example), MLflow's is False;
 - tags `mlflow.*` of the run: set by each client's run context, not by autologging; not compared.
-Not compared: the LoggedModel's metrics (MLflow links the training metrics to it; we do not yet).
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ for name, run_id in ids.items():
             "params": sorted(m.params),
             "tags": sorted(m.tags),
             "files": sorted(logged_model_paths(m.model_id)),
+            "metrics": sorted({{(x.key, x.dataset_name or "") for x in m.metrics}}),
         }} for m in models],
     }}
 print(json.dumps(summary))
@@ -189,6 +190,7 @@ def our_summary(tracking_server: str, wine_csv: Path) -> dict[str, Any]:
                     "params": sorted(m.params),
                     "tags": sorted(m.tags),
                     "files": sorted(_paths(client, m.model_id)),
+                    "metrics": sorted({(x.key, x.dataset_name) for x in m.metrics}),
                 }
                 for m in client.search_logged_models(
                     [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"

@@ -84,6 +84,8 @@ class AutologRun:
         self.started_here = started_here
         #: The params this call logged (the LoggedModel gets them even if not yet written).
         self.logged_params: dict[str, str] = {}
+        #: The metric values this call logged, to link to its LoggedModel once that exists.
+        self.logged_metrics: list[Any] = []
 
     def _client(self) -> Any:
         from mlgrpc import fluent
@@ -113,6 +115,7 @@ class AutologRun:
 
         now = int(time.time() * 1000)
         batch = [Metric(str(k), float(v), now, step) for k, v in metrics.items()]
+        self.logged_metrics.extend(batch)
         self._safely(
             "metrics",
             lambda: self._client().log_batch(self.run_id, metrics=batch, synchronous=False),
@@ -164,21 +167,25 @@ def _param_text(value: Any) -> str:
     return text if len(text) <= 6000 else text[:5997] + "..."
 
 
-def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset") -> None:
+def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset") -> Any:
     """The training (or eval) data as a run input, in MLflow's shape: a `code` source, the
-    digest, schema and profile of the data, the tag `mlflow.data.context`."""
+    digest, schema and profile of the data, the tag `mlflow.data.context`. Returns the
+    `DatasetInput` logged, or None."""
     from mlgrpc import fluent
 
     log_inputs = getattr(fluent._client(), "log_inputs", None)
     if log_inputs is None:
         logger.debug("this client has no log_inputs: the dataset input is not logged")
-        return
+        return None
     try:
         from mlgrpc.autologging.datasets import dataset_input
 
-        log_inputs(run.run_id, [dataset_input(data, name, context)])
+        item = dataset_input(data, name, context)
+        log_inputs(run.run_id, [item])
+        return item
     except Exception as exc:  # noqa: BLE001 - a dataset never breaks training
         logger.warning("the %s dataset was not logged: %s", context, exc)
+        return None
 
 
 def autologged(
@@ -227,6 +234,7 @@ def hand_down(run: AutologRun) -> Iterator[None]:
     previous = getattr(_state, "handed_down", None)
     child = AutologRun(run.run_id, run.experiment_id, started_here=False)  # the run's owner ends it
     child.logged_params = run.logged_params
+    child.logged_metrics = run.logged_metrics
     _state.handed_down = child
     try:
         yield

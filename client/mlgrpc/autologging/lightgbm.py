@@ -93,7 +93,13 @@ def _log_fit(
         from mlgrpc import lightgbm as lightgbm_flavor
 
         log_autologged_model(
-            run, config, lightgbm_flavor.save_model, estimator, example, estimator.predict
+            run,
+            config,
+            lightgbm_flavor.save_model,
+            estimator,
+            example,
+            estimator.predict,
+            link_steps=(0,),  # as MLflow's log_model: the run's values at step 0
         )
     return result
 
@@ -143,5 +149,6 @@ def _log_train(
             example,
             booster.predict,
             params_of_run=False,
+            link_steps=None,  # MLflow logs every iteration about the model
         )
     return booster

@@ -102,7 +102,13 @@ def _log_fit(
         from mlgrpc import xgboost as xgboost_flavor
 
         log_autologged_model(
-            run, config, xgboost_flavor.save_model, estimator, example, estimator.predict
+            run,
+            config,
+            xgboost_flavor.save_model,
+            estimator,
+            example,
+            estimator.predict,
+            link_steps=(0,),  # as MLflow's log_model: the run's values at step 0
         )
     return result
 
@@ -159,6 +165,7 @@ def _log_train(
             _example(dtrain),
             lambda x: booster.predict(xgboost.DMatrix(x)),
             params_of_run=False,
+            link_steps=None,  # MLflow logs every iteration about the model
         )
     return booster
 

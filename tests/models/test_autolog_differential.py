@@ -190,7 +190,9 @@ def our_summary(tracking_server: str, wine_csv: Path) -> dict[str, Any]:
                     "params": sorted(m.params),
                     "tags": sorted(m.tags),
                     "files": sorted(_paths(client, m.model_id)),
-                    "metrics": sorted({(x.key, x.dataset_name) for x in m.metrics}),
+                    "metrics": [
+                        list(k) for k in sorted({(x.key, x.dataset_name) for x in m.metrics})
+                    ],
                 }
                 for m in client.search_logged_models(
                     [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}'"

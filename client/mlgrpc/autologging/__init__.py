@@ -169,9 +169,11 @@ def _param_text(value: Any) -> str:
 
 def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset") -> Any:
     """The training (or eval) data as a run input, in MLflow's shape: a `code` source, the
-    digest, schema and profile of the data, the tag `mlflow.data.context`. Returns the
-    `DatasetInput` logged, or None."""
+    digest, schema and profile of the data, the tag `mlflow.data.context`. Described now (the
+    data may change after `fit`), sent on the upload thread. Returns the `DatasetInput`, or
+    None."""
     from mlgrpc import fluent
+    from mlgrpc.autologging.background import UPLOADS
 
     log_inputs = getattr(fluent._client(), "log_inputs", None)
     if log_inputs is None:
@@ -181,11 +183,11 @@ def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset")
         from mlgrpc.autologging.datasets import dataset_input
 
         item = dataset_input(data, name, context)
-        log_inputs(run.run_id, [item])
-        return item
     except Exception as exc:  # noqa: BLE001 - a dataset never breaks training
-        logger.warning("the %s dataset was not logged: %s", context, exc)
+        logger.warning("the %s dataset was not described: %s", context, exc)
         return None
+    UPLOADS.submit(f"the {context} dataset", lambda: log_inputs(run.run_id, [item]))
+    return item
 
 
 def autologged(

@@ -33,6 +33,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from mlgrpc.exceptions import UnsentLogsError
 
@@ -58,7 +59,25 @@ DEFAULT_HIGH_WATER = 1_000_000
 #: How long the idle worker sleeps between looks at the deque (a flush wakes it at once).
 IDLE_WAIT_SECONDS = 0.05
 
-_all_queues: weakref.WeakSet[AsyncLogQueue] = weakref.WeakSet()
+
+class Flushable(Protocol):
+    """What `flush_all`, exit and fork handle: an `AsyncLogQueue`, or another background writer
+    (autologging's artifact uploads) that `end_run` must wait for."""
+
+    def flush(self, timeout: float | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+    def _forget_after_fork(self) -> None: ...
+
+
+_all_queues: weakref.WeakSet[Flushable] = weakref.WeakSet()
+
+
+def register(writer: Flushable) -> None:
+    """Have `flush_all` (so `end_run`), interpreter exit and fork handle `writer` too; the set is
+    weak, so the caller keeps `writer` alive."""
+    _all_queues.add(writer)
 
 
 class AsyncLogQueue:

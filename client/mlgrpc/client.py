@@ -388,8 +388,12 @@ class MlgrpcClient(LoggedModelCalls):
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
     ) -> None:
-        """Log many values; inputs larger than one LogBatch are split (1000/100/100 per call)."""
-        if not _is_synchronous(synchronous):
+        """Log many values; inputs larger than one LogBatch are split (1000/100/100 per call).
+
+        Metrics about a LoggedModel or a dataset (`model_id`, `dataset_name` set) are always
+        written synchronously: the asynchronous queue carries plain values only."""
+        linked = any(m.model_id or m.dataset_name or m.dataset_digest for m in metrics)
+        if not linked and not _is_synchronous(synchronous):
             queue = self.async_queue()
             # Every step is checked before the first is queued: a refused batch queues nothing.
             steps = [checked_step(m.step, m.key) for m in metrics]
@@ -406,6 +410,9 @@ class MlgrpcClient(LoggedModelCalls):
                 value=float(m.value),
                 timestamp=int(m.timestamp),
                 step=checked_step(m.step, m.key),
+                model_id=m.model_id,
+                dataset_name=m.dataset_name,
+                dataset_digest=m.dataset_digest,
             )
             for m in metrics
         ]

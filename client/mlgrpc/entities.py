@@ -62,10 +62,23 @@ class Metric:
     value: float
     timestamp: int
     step: int = 0
+    #: The LoggedModel the value is about (MLflow 3), and the dataset it was computed on; "" for
+    #: none. A value with a model is also listed in that model's metrics.
+    model_id: str = ""
+    dataset_name: str = ""
+    dataset_digest: str = ""
 
     @classmethod
     def from_proto(cls, m: Any) -> Metric:
-        return cls(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step)
+        return cls(
+            key=m.key,
+            value=m.value,
+            timestamp=m.timestamp,
+            step=m.step,
+            model_id=m.model_id,
+            dataset_name=m.dataset_name,
+            dataset_digest=m.dataset_digest,
+        )
 
 
 @dataclass(frozen=True)

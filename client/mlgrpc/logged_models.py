@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from mlgrpc.entities import PagedList
 from mlgrpc.tracking.v1 import logged_models_pb2 as lm
@@ -120,14 +120,21 @@ def _order_by(item: str | Mapping[str, Any]) -> lm.LoggedModelOrderBy:
     )
 
 
-class LoggedModelCalls:
-    """The LoggedModel and run input/output calls of `MlgrpcClient` (MlflowClient's names)."""
+class CallsTrackingService(Protocol):
+    """What `LoggedModelCalls` needs of the class it is mixed into: one unary call of the
+    tracking service by method name (`MlgrpcClient._call`: auth, retries, error mapping)."""
 
-    def _call(self, name: str, request: Any) -> Any:  # provided by MlgrpcClient
-        raise NotImplementedError
+    def _call(self, name: str, request: Any) -> Any: ...
+
+
+class LoggedModelCalls:
+    """The LoggedModel and run input/output calls of `MlgrpcClient` (MlflowClient's names).
+
+    Each method's `self` is typed `CallsTrackingService`: mixed into a class without `_call`,
+    a type checker says so where the method is used."""
 
     def create_logged_model(
-        self,
+        self: CallsTrackingService,
         experiment_id: str,
         name: str | None = None,
         source_run_id: str | None = None,
@@ -145,12 +152,14 @@ class LoggedModelCalls:
         )
         return LoggedModel.from_proto(self._call("CreateLoggedModel", request).model)
 
-    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
+    def get_logged_model(
+        self: CallsTrackingService, model_id: str, allow_deleted: bool = False
+    ) -> LoggedModel:
         request = lm.GetLoggedModelRequest(model_id=model_id, allow_deleted=allow_deleted)
         return LoggedModel.from_proto(self._call("GetLoggedModel", request).model)
 
     def finalize_logged_model(
-        self, model_id: str, status: str, status_message: str = ""
+        self: CallsTrackingService, model_id: str, status: str, status_message: str = ""
     ) -> LoggedModel:
         """`status`: "READY" or "FAILED" (MLflow's LoggedModelStatus names work too)."""
         name = str(status).upper().removeprefix("LOGGEDMODELSTATUS.").removeprefix("LOGGED_MODEL_")
@@ -162,7 +171,7 @@ class LoggedModelCalls:
         return LoggedModel.from_proto(self._call("FinalizeLoggedModel", request).model)
 
     def search_logged_models(
-        self,
+        self: CallsTrackingService,
         experiment_ids: str | Sequence[str] | None = None,
         filter_string: str | None = None,
         max_results: int | None = None,
@@ -182,27 +191,31 @@ class LoggedModelCalls:
         models = [LoggedModel.from_proto(model) for model in response.models]
         return PagedList(models, response.next_page_token)
 
-    def delete_logged_model(self, model_id: str) -> None:
+    def delete_logged_model(self: CallsTrackingService, model_id: str) -> None:
         self._call("DeleteLoggedModel", lm.DeleteLoggedModelRequest(model_id=model_id))
 
-    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
+    def set_logged_model_tags(
+        self: CallsTrackingService, model_id: str, tags: Mapping[str, Any]
+    ) -> None:
         request = lm.SetLoggedModelTagsRequest(
             model_id=model_id, tags=_key_values(lm.LoggedModelTag, tags)
         )
         self._call("SetLoggedModelTags", request)
 
-    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+    def delete_logged_model_tag(self: CallsTrackingService, model_id: str, key: str) -> None:
         request = lm.DeleteLoggedModelTagRequest(model_id=model_id, tag_key=key)
         self._call("DeleteLoggedModelTag", request)
 
-    def log_model_params(self, model_id: str, params: Mapping[str, Any]) -> None:
+    def log_model_params(
+        self: CallsTrackingService, model_id: str, params: Mapping[str, Any]
+    ) -> None:
         request = lm.LogLoggedModelParamsRequest(
             model_id=model_id, params=_key_values(lm.LoggedModelParam, params)
         )
         self._call("LogLoggedModelParams", request)
 
     def log_inputs(
-        self,
+        self: CallsTrackingService,
         run_id: str,
         datasets: Sequence[DatasetInput] | None = None,
         models: Sequence[str] | None = None,
@@ -228,7 +241,9 @@ class LoggedModelCalls:
         )
         self._call("LogInputs", request)
 
-    def log_outputs(self, run_id: str, models: Mapping[str, int] | Sequence[str]) -> None:
+    def log_outputs(
+        self: CallsTrackingService, run_id: str, models: Mapping[str, int] | Sequence[str]
+    ) -> None:
         """Record the LoggedModels the run produced: ids, or id → step."""
         steps = dict(models) if isinstance(models, Mapping) else dict.fromkeys(models, 0)
         request = lm.LogOutputsRequest(

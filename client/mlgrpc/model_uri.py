@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from mlgrpc.models.errors import ModelUriError
@@ -65,8 +66,30 @@ def _download_run_artifacts(uri: str, dst_path: str | None) -> str:
         ) from exc
     if dst_path is None:
         dst_path = tempfile.mkdtemp(prefix="mlgrpc-model-")
-    local = MlgrpcClient().download_artifacts(runs_uri.run_id, runs_uri.artifact_path, dst_path)
+    client = MlgrpcClient()
+    path = runs_uri.artifact_path.strip("/")
+    if path and "/" not in path and not client.list_artifacts(runs_uri.run_id, path):
+        # As MLflow 3: `runs:/<run>/<name>` also names the LoggedModel `<name>` the run logged
+        # (autologging's model), whose files are not among the run's artifacts.
+        model_id = _logged_model_of_run(client, runs_uri.run_id, path)
+        if model_id is not None:
+            return str(client.download_artifacts(model_id, "", dst_path))
+    local = client.download_artifacts(runs_uri.run_id, runs_uri.artifact_path, dst_path)
     return str(local)
+
+
+def _logged_model_of_run(client: Any, run_id: str, name: str) -> str | None:
+    """The newest LoggedModel `name` whose source run is `run_id`, if any."""
+    if "'" in run_id or "'" in name:
+        return None  # not an id and name we logged; the run's artifacts answer
+    run = client.get_run(run_id)
+    page = client.search_logged_models(
+        [run.info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}' AND name = '{name}'",
+        order_by=["creation_timestamp DESC"],
+        max_results=1,
+    )
+    return page[0].model_id if page else None
 
 
 def _download_logged_model(uri: str, dst_path: str | None) -> str | None:

@@ -267,6 +267,18 @@ def log_model(
 # ---- loading -------------------------------------------------------------------------------
 
 
+def _add_code_to_sys_path(code_dir: Path) -> None:
+    """Put the model's `code_paths` copy first on `sys.path`, as MLflow's pyfunc loader does.
+
+    Kept for the life of the process, as MLflow keeps it: the unpickled model may import from
+    it at any later time (an import inside `predict`), so removing it after loading would break
+    such models. Unlike MLflow, a directory already on the path is not added again, so loading
+    the same model repeatedly (a reloading scoring worker) does not grow `sys.path`."""
+    entry = str(code_dir)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
 class PythonModelPyfunc:
     """A loaded PythonModel behind `python_function`: predict(context, input, params)."""
 
@@ -305,8 +317,8 @@ def load_pyfunc(model_dir: Path, conf: dict[str, Any], *, allow_pickle: bool) ->
             field="python_model",
         )
     code = conf.get("code")
-    if code and str(model_dir / code) not in sys.path:
-        sys.path.insert(0, str(model_dir / code))
+    if code:
+        _add_code_to_sys_path(model_dir / code)
     with open(path, "rb") as f:
         python_model = _Unpickler(f).load()
     artifacts = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -170,3 +171,129 @@ def test_training_data_is_logged_as_a_run_input_without_error(
     assert item.dataset.source_type == "code" and len(item.dataset.digest) == 8
     assert '"num_rows": 300' in item.dataset.profile
     assert '"name": "alcohol"' in item.dataset.schema
+
+
+def _logged_models(experiment_id: str) -> list[Any]:
+    return list(mlflow.MlgrpcClient().search_logged_models([experiment_id]))
+
+
+def _run_outputs(run_id: str) -> list[str]:
+    from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+
+    reply = mlflow.MlgrpcClient()._call("GetRun", pb.GetRunRequest(run_id=run_id))
+    return [output.model_id for output in reply.run.outputs.model_outputs]
+
+
+def test_the_model_is_a_ready_logged_model_of_its_run(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    mlflow.sklearn.autolog()
+    model = Ridge(alpha=3.0).fit(*xy)
+    (run,) = _runs(experiment_id)
+    (logged,) = _logged_models(experiment_id)
+    assert (logged.name, logged.status, logged.source_run_id) == ("model", "READY", run.info.run_id)
+    assert logged.params["alpha"] == "3.0" and logged.params == run.data.params
+    assert logged.tags["mlflow.source.type"] == "LOCAL"
+    # the training metrics are about the model and the training data, as MLflow logs them
+    assert {m.key for m in logged.metrics} == set(run.data.metrics)
+    assert {m.dataset_name for m in logged.metrics} == {"dataset"}
+    assert _run_outputs(run.info.run_id) == [logged.model_id]
+    run_files = [f.path for f in mlflow.MlgrpcClient().list_artifacts(run.info.run_id)]
+    assert "model" not in run_files  # as MLflow 3: the files are the LoggedModel's
+    loaded = mlgrpc.pyfunc.load_model(logged.model_uri, allow_pickle=False)
+    assert loaded.metadata.model_id == logged.model_id
+    x = xy[0]
+    np.testing.assert_allclose(loaded.predict(x[sorted(x.columns)]), model.predict(x))
+
+
+def test_fit_does_not_wait_for_the_model_upload_and_end_run_does(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    import threading
+
+    from sklearn.linear_model import Ridge
+
+    from mlgrpc.autologging.background import UPLOADS
+
+    mlflow.sklearn.autolog()
+    release = threading.Event()
+    UPLOADS.submit("a gate", lambda: release.wait(30))  # holds the upload thread
+    try:
+        with mlflow.start_run():
+            Ridge().fit(*xy)
+            # fit has returned while its upload waits behind the gate: nothing is created yet
+            assert _logged_models(experiment_id) == []
+            release.set()
+    finally:
+        release.set()
+    (logged,) = _logged_models(experiment_id)  # end_run waited for the upload
+    assert logged.status == "READY"
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_scikit_learn_wrappers_of_the_boosters_are_autologged(
+    experiment_id: str, xy: tuple[pd.DataFrame, pd.Series], library: str
+) -> None:
+    if library == "xgboost":
+        from xgboost import XGBRegressor as Regressor
+
+        metric, params = "validation_0-rmse", {"max_depth": 2}
+    else:
+        from lightgbm import LGBMRegressor as Regressor
+
+        metric, params = "valid_0-l2", {"num_leaves": 4, "verbose": -1}
+    getattr(mlflow, library).autolog()
+    x, y = xy
+    with mlflow.start_run() as run:
+        estimator = Regressor(n_estimators=3, **params).fit(x, y, eval_set=[(x[:100], y[:100])])
+    history = mlflow.MlgrpcClient().get_metric_history(run.info.run_id, metric)
+    assert sorted(m.step for m in history) == [0, 1, 2]
+    data = mlflow.get_run(run.info.run_id).data
+    assert data.params[next(iter(params))] == str(next(iter(params.values())))
+    (logged,) = _logged_models(experiment_id)
+    assert (logged.status, logged.source_run_id) == ("READY", run.info.run_id)
+    # as MLflow: the step-0 values are linked to the model; the run's history has no duplicate
+    assert [(m.key, m.step) for m in logged.metrics] == [(metric, 0)]
+    assert len(mlflow.MlgrpcClient().get_metric_history(run.info.run_id, metric)) == 3
+    loaded = mlgrpc.pyfunc.load_model(f"runs:/{run.info.run_id}/model", allow_pickle=False)
+    assert loaded.metadata.flavors[library]["data"]
+    np.testing.assert_allclose(loaded.predict(x), estimator.predict(x), rtol=1e-6)
+
+
+EXIT_SCRIPT = """
+import sys, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from sklearn.linear_model import Ridge
+import mlgrpc as mlflow
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment(experiment_id=sys.argv[3])
+wine = pd.read_csv(sys.argv[2], sep=";").head(200)
+mlflow.autolog()
+mlflow.start_run()
+Ridge().fit(wine.drop(columns=["quality"]), wine["quality"])
+# no end_run: the exit handlers end the run, after the model's background upload
+"""
+
+
+def test_a_script_that_exits_without_end_run_still_uploads_its_model(
+    experiment_id: str, tracking_uri: str
+) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, tracking_uri, str(WINE), experiment_id],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = _runs(experiment_id)
+    (logged,) = _logged_models(experiment_id)
+    assert run.info.status == "FINISHED"
+    assert (logged.status, logged.source_run_id) == ("READY", run.info.run_id)
+    files = [f.path for f in mlflow.MlgrpcClient().list_artifacts(logged.model_id)]
+    assert "MLmodel" in files and "model.skops" in files

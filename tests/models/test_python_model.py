@@ -97,6 +97,32 @@ def test_code_paths_make_the_model_class_importable_at_load(tmp_path: Path) -> N
     assert np.asarray(model.predict(np.array([1.0, 3.0]))).tolist() == [2.0, 6.0]
 
 
+def test_code_paths_stay_importable_after_load_and_are_added_once(tmp_path: Path) -> None:
+    """As MLflow: the code directory stays on sys.path, for imports made by `predict`."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "late_helper.py").write_text("def triple(x):\n    return x * 3\n")
+
+    class LateImporter(mlgrpc.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            import late_helper  # only at predict time
+
+            return late_helper.triple(model_input)
+
+    mlgrpc.pyfunc.save_model(
+        tmp_path / "m", python_model=LateImporter(), code_paths=[str(source / "late_helper.py")]
+    )
+    code_dir = str((tmp_path / "m" / "code").resolve())
+    try:
+        model = mlgrpc.pyfunc.load_model(tmp_path / "m")
+        mlgrpc.pyfunc.load_model(tmp_path / "m")  # a reload adds nothing
+        assert [Path(p).resolve() for p in sys.path].count(Path(code_dir)) == 1
+        assert np.asarray(model.predict(np.array([1.0, 2.0]))).tolist() == [3.0, 6.0]
+    finally:
+        sys.path[:] = [p for p in sys.path if Path(p).resolve() != Path(code_dir)]
+        sys.modules.pop("late_helper", None)
+
+
 def test_scoring_service_refuses_a_custom_model_without_allow_pickle(saved: Path) -> None:
     with pytest.raises(FailedPrecondition, match="--allow-pickle"):
         create_server(ServeConfig(models=(ModelSpec(str(saved), "custom"),), port=0))
@@ -118,6 +144,32 @@ def test_scoring_service_serves_a_custom_model_with_allow_pickle(saved: Path) ->
             request.dataframe_split.data.add().extend([5.0])
             with pytest.raises(grpc.RpcError) as caught:
                 stub.Predict(request, timeout=30)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "'x'" in str(caught.value.details())
+    finally:
+        server.stop(grace=0)
+
+
+def test_scoring_service_serves_a_custom_model_over_the_open_inference_protocol(
+    saved: Path,
+) -> None:
+    from mlgrpc.inference import grpc_predict_v2_pb2 as oip
+    from mlgrpc.inference import grpc_predict_v2_pb2_grpc as oip_grpc
+
+    config = ServeConfig(models=(ModelSpec(str(saved), "custom"),), port=0, allow_pickle=True)
+    server = create_server(config)
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = oip_grpc.GRPCInferenceServiceStub(channel)
+            request = oip.ModelInferRequest(model_name="custom")
+            tensor = request.inputs.add(name="x", datatype="FP64", shape=[2])
+            tensor.contents.fp64_contents.extend([1.0, 5.0])
+            response = stub.ModelInfer(request, timeout=30)
+            got = list(response.outputs[0].contents.fp64_contents)
+            assert got == [11.0, 15.0]  # x + the artifact's offset
+            request.inputs[0].name = "y"
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.ModelInfer(request, timeout=30)
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert "'x'" in str(caught.value.details())
     finally:

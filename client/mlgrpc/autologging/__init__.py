@@ -6,8 +6,8 @@ call for that integration) whether and what to log. Only the outermost training 
 thread logs (a Pipeline's fit calls its steps' fits). Without an active run, a run is started
 for the call and ended after it, as MLflow does; with `exclusive=True`, runs the user started
 are left alone. Params, metrics and tags go through the client's asynchronous queue
-(`synchronous=False`), so training does not wait for the network; the model and the other
-artifacts are written when training has finished.
+(`synchronous=False`) and the artifacts (the model too) through one upload thread
+(`autologging.background`), so training does not wait for the network; `end_run` waits for both.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import functools
 import importlib
 import importlib.util
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -77,9 +78,14 @@ def _outermost() -> Iterator[bool]:
 class AutologRun:
     """The run a patched call logs into, and its asynchronous logging calls."""
 
-    def __init__(self, run_id: str, started_here: bool) -> None:
+    def __init__(self, run_id: str, experiment_id: str, started_here: bool) -> None:
         self.run_id = run_id
+        self.experiment_id = experiment_id
         self.started_here = started_here
+        #: The params this call logged (the LoggedModel gets them even if not yet written).
+        self.logged_params: dict[str, str] = {}
+        #: The metric values this call logged, to link to its LoggedModel once that exists.
+        self.logged_metrics: list[Any] = []
 
     def _client(self) -> Any:
         from mlgrpc import fluent
@@ -97,6 +103,7 @@ class AutologRun:
         from mlgrpc.entities import Param
 
         batch = [Param(str(k), _param_text(v)) for k, v in params.items()]
+        self.logged_params.update((p.key, p.value) for p in batch)
         self._safely(
             "params", lambda: self._client().log_batch(self.run_id, params=batch, synchronous=False)
         )
@@ -108,6 +115,7 @@ class AutologRun:
 
         now = int(time.time() * 1000)
         batch = [Metric(str(k), float(v), now, step) for k, v in metrics.items()]
+        self.logged_metrics.extend(batch)
         self._safely(
             "metrics",
             lambda: self._client().log_batch(self.run_id, metrics=batch, synchronous=False),
@@ -121,14 +129,37 @@ class AutologRun:
             "tags", lambda: self._client().log_batch(self.run_id, tags=batch, synchronous=False)
         )
 
-    def log_dict(self, data: Any, path: str) -> None:
-        self._safely(path, lambda: self._client().log_dict(self.run_id, data, path))
-
     def log_text(self, text: str, path: str) -> None:
-        self._safely(path, lambda: self._client().log_text(self.run_id, text, path))
+        """Upload `text` as the artifact `path`, in the background."""
+        from mlgrpc.autologging.background import UPLOADS
+
+        client = self._client()
+        UPLOADS.submit(path, lambda: client.log_text(self.run_id, text, path))
 
     def log_figure(self, figure: Any, path: str) -> None:
-        self._safely(path, lambda: self._client().log_figure(self.run_id, figure, path))
+        """Render `figure` now (the caller closes it), upload it in the background."""
+        import tempfile
+        from pathlib import Path
+
+        from mlgrpc.autologging.background import UPLOADS
+
+        folder = tempfile.mkdtemp(prefix="mlgrpc-autolog-")
+        local = Path(folder) / Path(path).name
+        try:
+            figure.savefig(local)
+        except Exception as exc:  # noqa: BLE001 - a plot never breaks training
+            logger.warning("autologging could not render %s: %s", path, exc)
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        client, directory = self._client(), str(Path(path).parent).strip(".") or None
+
+        def upload() -> None:
+            try:
+                client.log_artifact(self.run_id, local, directory)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        UPLOADS.submit(path, upload)
 
 
 def _param_text(value: Any) -> str:
@@ -136,36 +167,48 @@ def _param_text(value: Any) -> str:
     return text if len(text) <= 6000 else text[:5997] + "..."
 
 
-def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset") -> None:
+def log_dataset(run: AutologRun, data: Any, context: str, name: str = "dataset") -> Any:
     """The training (or eval) data as a run input, in MLflow's shape: a `code` source, the
-    digest, schema and profile of the data, the tag `mlflow.data.context`."""
+    digest, schema and profile of the data, the tag `mlflow.data.context`. Described now (the
+    data may change after `fit`), sent on the upload thread. Returns the `DatasetInput`, or
+    None."""
     from mlgrpc import fluent
+    from mlgrpc.autologging.background import UPLOADS
 
     log_inputs = getattr(fluent._client(), "log_inputs", None)
     if log_inputs is None:
         logger.debug("this client has no log_inputs: the dataset input is not logged")
-        return
+        return None
     try:
         from mlgrpc.autologging.datasets import dataset_input
 
-        log_inputs(run.run_id, [dataset_input(data, name, context)])
+        item = dataset_input(data, name, context)
     except Exception as exc:  # noqa: BLE001 - a dataset never breaks training
-        logger.warning("the %s dataset was not logged: %s", context, exc)
+        logger.warning("the %s dataset was not described: %s", context, exc)
+        return None
+    UPLOADS.submit(f"the {context} dataset", lambda: log_inputs(run.run_id, [item]))
+    return item
 
 
 def autologged(
-    integration: str, log_call: Callable[..., Any]
+    integration: str, log_call: Callable[..., Any], *, takes_handed_down_run: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap a training function: `log_call(run, original, args, kwargs)` trains and logs."""
+    """Wrap a training function: `log_call(run, original, args, kwargs)` trains and logs.
+
+    `takes_handed_down_run`: a nested call logs into the run `hand_down` gave (the boosters'
+    `train` inside their wrappers' `fit`); other nested calls never log."""
 
     def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
         def patched(*args: Any, **kwargs: Any) -> Any:
             config = CONFIGS.get(integration)
             with _outermost() as outermost:
-                if config is None or config.disable or not outermost:
+                if config is None or config.disable:
                     return original(*args, **kwargs)
-                run = _run_for_call(config)
+                run = _take_handed_down_run() if takes_handed_down_run else None
+                if run is None and not outermost:
+                    return original(*args, **kwargs)
+                run = run or _run_for_call(config)
                 if run is None:
                     return original(*args, **kwargs)
                 status = "FAILED"
@@ -185,6 +228,28 @@ def autologged(
     return wrap
 
 
+@contextlib.contextmanager
+def hand_down(run: AutologRun) -> Iterator[None]:
+    """Let the first patched call inside this block log into `run` although it is nested: the
+    boosters' scikit-learn wrappers (`XGBRegressor.fit`) log their params and per-iteration
+    metrics from the `train` call they make, as MLflow's do."""
+    previous = getattr(_state, "handed_down", None)
+    child = AutologRun(run.run_id, run.experiment_id, started_here=False)  # the run's owner ends it
+    child.logged_params = run.logged_params
+    child.logged_metrics = run.logged_metrics
+    _state.handed_down = child
+    try:
+        yield
+    finally:
+        _state.handed_down = previous
+
+
+def _take_handed_down_run() -> AutologRun | None:
+    run = getattr(_state, "handed_down", None)
+    _state.handed_down = None
+    return run
+
+
 def _run_for_call(config: AutologConfig) -> AutologRun | None:
     from mlgrpc import fluent
 
@@ -192,9 +257,9 @@ def _run_for_call(config: AutologConfig) -> AutologRun | None:
     if active is not None:
         if config.exclusive:
             return None
-        return AutologRun(active.info.run_id, started_here=False)
+        return AutologRun(active.info.run_id, active.info.experiment_id, started_here=False)
     run = fluent.start_run()
-    return AutologRun(run.info.run_id, started_here=True)
+    return AutologRun(run.info.run_id, run.info.experiment_id, started_here=True)
 
 
 def autolog(

@@ -1,5 +1,5 @@
 """What XGBoost's and LightGBM's autologging share: train() arguments as params, feature
-importance files, the model with its signature."""
+importance files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mlgrpc.autologging import AutologConfig, AutologRun
+from mlgrpc.autologging import AutologRun
 
 logger = logging.getLogger(__name__)
 
@@ -51,29 +51,11 @@ def log_importance(run: AutologRun, kind: str, importance: dict[str, float]) -> 
         plt.close(figure)
 
 
-def log_booster_model(
-    run: AutologRun,
-    config: AutologConfig,
-    log_model: Callable[..., Any],
-    model: Any,
-    example: Any,
-    predict: Callable[[Any], Any],
-) -> None:
-    from mlgrpc.models.signature import infer_signature
-
-    signature: Any = False
-    if config.log_model_signatures and example is not None:
-        try:
-            signature = infer_signature(example, predict(example))
-        except Exception as exc:  # noqa: BLE001 - as MLflow: only the signature is lost
-            logger.warning("could not infer the model signature: %s", exc)
-    try:
-        log_model(
-            model,
-            name="model",
-            signature=signature,
-            input_example=example if config.log_input_examples else None,
-            run_id=run.run_id,
-        )
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("the model was not logged: %s", exc)
+def wrapper_classes(module: Any, base: type) -> list[type]:
+    """The scikit-learn wrapper classes `module` defines: the subclasses of `base` (as MLflow
+    picks the classes it patches)."""
+    return [
+        cls
+        for _name, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, base) and cls is not base and cls.__module__.startswith(module.__name__)
+    ]

@@ -1,12 +1,23 @@
-"""LightGBM autologging: `lightgbm.train` params, per-iteration eval metrics, importance, model."""
+"""LightGBM autologging: `lightgbm.train` params, per-iteration eval metrics, importance, model;
+and the scikit-learn wrappers (`LGBMRegressor`, …), as MLflow: their `fit` logs through the
+`train` call it makes, then the fitted wrapper's Booster is the model (LightGBM's text format,
+where MLflow pickles the wrapper: we write no pickle)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from mlgrpc.autologging import AutologConfig, AutologRun, autologged, configure, log_dataset
-from mlgrpc.autologging.boosters import log_booster_model, log_importance, train_params
+from mlgrpc.autologging import (
+    AutologConfig,
+    AutologRun,
+    autologged,
+    configure,
+    hand_down,
+    log_dataset,
+)
+from mlgrpc.autologging.boosters import log_importance, train_params, wrapper_classes
+from mlgrpc.autologging.logged_model import log_autologged_model
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +52,17 @@ def autolog(
 
 def _patch() -> None:
     import lightgbm
+    import lightgbm.sklearn
 
     lightgbm.train = autologged("lightgbm", _log_train)(lightgbm.train)
+    # The wrappers' own `train`, whose Booster is logged by `_log_fit` once `fit` returns.
+    lightgbm.sklearn.train = autologged("lightgbm", _log_wrapper_train, takes_handed_down_run=True)(
+        lightgbm.sklearn.train
+    )
+    for cls in wrapper_classes(lightgbm.sklearn, lightgbm.sklearn.LGBMModel):
+        original = getattr(cls, "fit", None)  # inherited ones too (XGBRegressor's is XGBModel's)
+        if original is not None and not hasattr(original, "__wrapped_by_mlgrpc__"):
+            cls.fit = autologged("lightgbm", _log_fit)(original)
 
 
 def _callback(run: AutologRun) -> Any:
@@ -54,11 +74,55 @@ def _callback(run: AutologRun) -> Any:
     return log_evals
 
 
-def _log_train(
+def _log_fit(
     run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
+    """`LGBMModel.fit`: its `train` logs; then the fitted wrapper is the model."""
+    import copy
+
+    estimator = args[0]
+    x = args[1] if len(args) > 1 else kwargs.get("X")
+    try:
+        example = copy.deepcopy(x[:5])
+    except Exception as exc:  # noqa: BLE001 - as MLflow: no example, no signature
+        logger.debug("no input example from %s: %s", type(x).__name__, exc)
+        example = None
+    with hand_down(run):
+        result = original(*args, **kwargs)
+    if config.log_models:
+        from mlgrpc import lightgbm as lightgbm_flavor
+
+        log_autologged_model(
+            run,
+            config,
+            lightgbm_flavor.save_model,
+            estimator,
+            example,
+            estimator.predict,
+            link_steps=(0,),  # as MLflow's log_model: the run's values at step 0
+        )
+    return result
+
+
+def _log_wrapper_train(
+    run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
+    return _log_train(run, config, original, args, kwargs, log_model=False)
+
+
+def _log_train(
+    run: AutologRun,
+    config: AutologConfig,
+    original: Any,
+    args: tuple[Any, ...],
+    kwargs: Any,
+    log_model: bool = True,
 ) -> Any:
     run.log_params(train_params(original, args, kwargs, UNLOGGED))
     train_set = args[1] if len(args) > 1 else kwargs.get("train_set")
+    # Before training: a Dataset frees its raw data once constructed (free_raw_data=True).
+    data = getattr(train_set, "data", None)
+    example = data[:5] if data is not None and hasattr(data, "__getitem__") else None
     if config.log_datasets and train_set is not None:
         log_dataset(run, train_set, "train")
         names = kwargs.get("valid_names") or []
@@ -74,10 +138,17 @@ def _log_train(
             log_importance(run, kind, dict(zip(names, values, strict=True)))
         except Exception as exc:  # noqa: BLE001
             logger.warning("feature importance %s not logged: %s", kind, exc)
-    if config.log_models:
+    if config.log_models and log_model:
         from mlgrpc import lightgbm as lightgbm_flavor
 
-        data = getattr(train_set, "data", None)
-        example = data[:5] if data is not None and hasattr(data, "__getitem__") else None
-        log_booster_model(run, config, lightgbm_flavor.log_model, booster, example, booster.predict)
+        log_autologged_model(
+            run,
+            config,
+            lightgbm_flavor.save_model,
+            booster,
+            example,
+            booster.predict,
+            params_of_run=False,
+            link_steps=None,  # MLflow logs every iteration about the model
+        )
     return booster

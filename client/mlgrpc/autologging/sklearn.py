@@ -57,12 +57,14 @@ def _log_fit(
         {"estimator_name": cls.__name__, "estimator_class": f"{cls.__module__}.{cls.__name__}"}
     )
     run.log_params(estimator.get_params(deep=True))
+    dataset = None
     if config.log_datasets and x is not None:
-        log_dataset(run, x, "train")
+        dataset = log_dataset(run, x, "train")
     result = original(*args, **kwargs)
+    metrics: dict[str, float] = {}
     if x is not None and y is not None:
         try:
-            run.log_metrics(training_metrics(estimator, x, y))
+            metrics = training_metrics(estimator, x, y)
         except Exception as exc:  # noqa: BLE001 - as MLflow: a metric that fails is skipped
             logger.warning("training metrics not logged: %s", exc)
     try:
@@ -71,8 +73,16 @@ def _log_fit(
         run.log_text(estimator_html_repr(estimator), "estimator.html")
     except Exception as exc:  # noqa: BLE001
         logger.warning("estimator.html not logged: %s", exc)
-    if config.log_models and x is not None and hasattr(estimator, "predict"):
-        _log_model(run, config, estimator, x)
+    # With a model, the training metrics are logged about it (as MLflow: they are the
+    # LoggedModel's metrics too), once it exists, on the upload thread.
+    model_takes_metrics = (
+        config.log_models
+        and x is not None
+        and hasattr(estimator, "predict")
+        and _log_model(run, config, estimator, x, metrics, dataset)
+    )
+    if metrics and not model_takes_metrics:
+        run.log_metrics(metrics)
     return result
 
 
@@ -116,24 +126,24 @@ def training_metrics(estimator: Any, x: Any, y: Any) -> dict[str, float]:
     return {f"training_{k}": float(v) for k, v in values.items()}
 
 
-def _log_model(run: AutologRun, config: AutologConfig, estimator: Any, x: Any) -> None:
+def _log_model(
+    run: AutologRun,
+    config: AutologConfig,
+    estimator: Any,
+    x: Any,
+    metrics: dict[str, float],
+    dataset: Any,
+) -> bool:
     from mlgrpc import sklearn as sklearn_flavor
-    from mlgrpc.models.signature import infer_signature
+    from mlgrpc.autologging.logged_model import log_autologged_model
 
-    example = x[:5] if config.log_input_examples else None
-    signature: Any = False
-    if config.log_model_signatures:
-        try:
-            signature = infer_signature(x[:5], estimator.predict(x[:5]))
-        except Exception as exc:  # noqa: BLE001 - as MLflow: only the signature is lost
-            logger.warning("could not infer the model signature: %s", exc)
-    try:
-        sklearn_flavor.log_model(
-            estimator,
-            name="model",
-            input_example=example,
-            signature=signature,
-            run_id=run.run_id,
-        )
-    except Exception as exc:  # noqa: BLE001 - e.g. skops cannot serialize a custom class
-        logger.warning("the model was not logged: %s", exc)
+    return log_autologged_model(
+        run,
+        config,
+        sklearn_flavor.save_model,
+        estimator,
+        x[:5],
+        estimator.predict,
+        metrics=metrics,
+        dataset=dataset.dataset if dataset is not None else None,
+    )

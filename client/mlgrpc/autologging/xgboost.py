@@ -1,12 +1,23 @@
-"""XGBoost autologging: `xgboost.train` params, per-iteration eval metrics, importance, model."""
+"""XGBoost autologging: `xgboost.train` params, per-iteration eval metrics, importance, model;
+and the scikit-learn wrappers (`XGBRegressor`, `XGBClassifier`, …), as MLflow: their `fit` logs
+through the `train` call it makes (params, metrics, importance), then the fitted wrapper as the
+model."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from mlgrpc.autologging import AutologConfig, AutologRun, autologged, configure, log_dataset
-from mlgrpc.autologging.boosters import log_booster_model, log_importance, train_params
+from mlgrpc.autologging import (
+    AutologConfig,
+    AutologRun,
+    autologged,
+    configure,
+    hand_down,
+    log_dataset,
+)
+from mlgrpc.autologging.boosters import log_importance, train_params, wrapper_classes
+from mlgrpc.autologging.logged_model import log_autologged_model
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +58,17 @@ _importance_types: tuple[str, ...] = ("weight",)
 
 def _patch() -> None:
     import xgboost
+    import xgboost.sklearn
 
     xgboost.train = autologged("xgboost", _log_train)(xgboost.train)
+    # The wrappers' own `train`, whose Booster is not the model: the wrapper is (`_log_fit`).
+    xgboost.sklearn.train = autologged("xgboost", _log_wrapper_train, takes_handed_down_run=True)(
+        xgboost.sklearn.train
+    )
+    for cls in wrapper_classes(xgboost.sklearn, xgboost.sklearn.XGBModel):
+        original = getattr(cls, "fit", None)  # inherited ones too (XGBRegressor's is XGBModel's)
+        if original is not None and not hasattr(original, "__wrapped_by_mlgrpc__"):
+            cls.fit = autologged("xgboost", _log_fit)(original)
 
 
 def _callback(run: AutologRun) -> Any:
@@ -69,8 +89,54 @@ def _callback(run: AutologRun) -> Any:
     return LogEvals()
 
 
-def _log_train(
+def _log_fit(
     run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
+    """`XGBModel.fit`: its `train` logs; then the fitted wrapper is the model."""
+    estimator = args[0]
+    x = args[1] if len(args) > 1 else kwargs.get("X")
+    example = _head(x)
+    with hand_down(run):
+        result = original(*args, **kwargs)
+    if config.log_models:
+        from mlgrpc import xgboost as xgboost_flavor
+
+        log_autologged_model(
+            run,
+            config,
+            xgboost_flavor.save_model,
+            estimator,
+            example,
+            estimator.predict,
+            link_steps=(0,),  # as MLflow's log_model: the run's values at step 0
+        )
+    return result
+
+
+def _head(x: Any) -> Any:
+    """A copy of the first rows of the training data (before `fit` may change it), or None."""
+    import copy
+
+    try:
+        return copy.deepcopy(x[:5])
+    except Exception as exc:  # noqa: BLE001 - as MLflow: no example, no signature
+        logger.debug("no input example from %s: %s", type(x).__name__, exc)
+        return None
+
+
+def _log_wrapper_train(
+    run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
+) -> Any:
+    return _log_train(run, config, original, args, kwargs, log_model=False)
+
+
+def _log_train(
+    run: AutologRun,
+    config: AutologConfig,
+    original: Any,
+    args: tuple[Any, ...],
+    kwargs: Any,
+    log_model: bool = True,
 ) -> Any:
     import xgboost
 
@@ -88,17 +154,18 @@ def _log_train(
             log_importance(run, kind, booster.get_score(importance_type=kind))
         except Exception as exc:  # noqa: BLE001
             logger.warning("feature importance %s not logged: %s", kind, exc)
-    if config.log_models:
+    if config.log_models and log_model:
         from mlgrpc import xgboost as xgboost_flavor
 
-        example = _example(dtrain)
-        log_booster_model(
+        log_autologged_model(
             run,
             config,
-            xgboost_flavor.log_model,
+            xgboost_flavor.save_model,
             booster,
-            example,
+            _example(dtrain),
             lambda x: booster.predict(xgboost.DMatrix(x)),
+            params_of_run=False,
+            link_steps=None,  # MLflow logs every iteration about the model
         )
     return booster
 

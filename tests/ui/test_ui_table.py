@@ -81,3 +81,21 @@ def test_grouping_by_a_param(page: Any, ui_url: str, experiment_id: str) -> None
     page.locator("#runs tr.group").first.wait_for()
     groups = page.locator("#runs tr.group").all_inner_texts()
     assert sorted(groups) == ["alpha = 0.1", "alpha = 0.2", "alpha not set"]
+
+
+
+def test_markup_in_names_and_values_is_shown_as_text(
+    page: Any, ui_url: str, tracking_server: str
+) -> None:
+    """The rows are built as one HTML string: every name and value in it is escaped."""
+    client = mlgrpc.MlgrpcClient(tracking_server)
+    experiment_id = client.create_experiment("markup")
+    run = client.create_run(
+        experiment_id, run_name="<b>bold</b> & co", params={"note": '"><img src=x>'}
+    )
+    page.goto(f"{ui_url}/#/experiments/{experiment_id}")
+    row = page.locator(f"tr[data-run='{run.info.run_id}']")
+    row.wait_for()
+    assert row.locator("td:nth-child(2)").inner_text() == "<b>bold</b> & co"
+    assert row.locator("td[data-column='p:note']").inner_text() == '"><img src=x>'
+    assert page.locator("#runs img, #runs b").count() == 0

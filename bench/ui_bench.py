@@ -13,6 +13,8 @@ Playwright) then measures:
      page's own `mlgrpc:runs-table` performance mark, made once the rows are in the DOM (the
      HTTP calls + building the rows), median of --repeat; G is the same request (no filter,
      the default order)
+  F  the same page fetched and parsed by the page (fetch + JSON, nothing drawn): the part of U
+     that is HTTP, the gateway and the browser's network stack
   U' the same until the frame after that mark has been drawn (style, layout, paint; chromium
      runs without its frame-rate limit, so no vsync wait is counted)
   U/G  their ratio (target ≤ 2)
@@ -138,6 +140,21 @@ DRAW_TABLE = """async (hash) => {
   return [rows - started, painted - started];
 }"""
 
+#: The same page fetched and parsed by the page, nothing drawn: the browser's own floor for U.
+FETCH_PAGE = """async ([experimentId, pageSize, repeat]) => {
+  const body = JSON.stringify({ experiment_ids: [experimentId], filter: '', max_results: pageSize,
+    page_token: '', order_by: [] });
+  const times = [];
+  for (let i = 0; i <= repeat; i++) {
+    const started = performance.now();
+    const answer = await fetch('/ui/api/runs/search', { method: 'POST', body,
+      headers: { 'Content-Type': 'application/json' } });
+    await answer.json();
+    times.push(performance.now() - started);
+  }
+  return times.slice(1);
+}"""
+
 LONG_TASKS = """() => {
   window.__longTasks = [];
   new PerformanceObserver((list) => {
@@ -194,6 +211,7 @@ def browser_figures(url: str, experiment_id: str, chart_run: str, repeat: int) -
             after = _renderer_seconds(cdp)
             costs.append({k: (after[k] - before[k]) * 1000 for k in after})
         draws, costs = draws[1:], costs[1:]  # the first warms the modules
+        fetches = page.evaluate(FETCH_PAGE, [experiment_id, PAGE_SIZE, repeat])
 
         page.evaluate(LONG_TASKS)
         pages = 1
@@ -210,8 +228,8 @@ def browser_figures(url: str, experiment_id: str, chart_run: str, repeat: int) -
 
         chart = page.evaluate(CHART, [chart_run, CHART_POINTS])
         browser.close()
-    return {"draws": draws, "costs": costs, "pages": pages, "paging_s": paging_s,
-            "long_tasks": long_tasks, "chart": chart}  # fmt: skip
+    return {"draws": draws, "costs": costs, "fetches": fetches, "pages": pages,
+            "paging_s": paging_s, "long_tasks": long_tasks, "chart": chart}  # fmt: skip
 
 
 #: Chromium's main-thread time by kind (CDP Performance.getMetrics), seconds so far.
@@ -247,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     g = statistics.median(grpc_ms + grpc_after)
     u = statistics.median(d[0] for d in figures["draws"])
     u_painted = statistics.median(d[1] for d in figures["draws"])
+    f = statistics.median(figures["fetches"])
     longest = max(figures["long_tasks"], default=0.0)
     chart = figures["chart"]
     print(f"\n{args.runs} runs x {METRICS_PER_RUN} metrics, page of {PAGE_SIZE}, "
@@ -257,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         ("U/G", f"{u / g:.2f}", "<= 2"),
         ("U' the same, next frame done (style, layout, paint)", f"{u_painted:.1f} ms", ""),
         ("U'/G", f"{u_painted / g:.2f}", ""),
+        ("F the same page fetched by the page, not drawn", f"{f:.1f} ms", ""),
+        ("F/G (the browser's floor for U/G)", f"{f / g:.2f}", ""),
         ("U main thread: all / script / layout / style", " / ".join(
             f"{statistics.median(c[k] for c in figures['costs']):.1f}" for k in RENDERER_METRICS
         ) + " ms", ""),
@@ -270,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, target in rows:
         print(f"{name:<52} {value:<36} {target}")
     if args.json:
-        print(json.dumps({"grpc_ms": g, "ui_ms": u, "ui_painted_ms": u_painted, "longest_task_ms": longest, **chart}))
+        figures_json = {"grpc_ms": g, "ui_ms": u, "ui_painted_ms": u_painted, "fetch_ms": f}
+        print(json.dumps({**figures_json, "longest_task_ms": longest, **chart}))
     return 0
 
 

@@ -83,7 +83,6 @@ def test_grouping_by_a_param(page: Any, ui_url: str, experiment_id: str) -> None
     assert sorted(groups) == ["alpha = 0.1", "alpha = 0.2", "alpha not set"]
 
 
-
 def test_markup_in_names_and_values_is_shown_as_text(
     page: Any, ui_url: str, tracking_server: str
 ) -> None:

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway import convert as c
 from gateway.errors import RequestError
+from gateway.scoring_calls import ScoringCalls
 from gateway.tracking_calls import TrackingCalls
 from gateway.ui import handlers, logged_models
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
@@ -36,9 +37,12 @@ KEEPALIVE_SECONDS = 10.0
 AnswerOrError = Callable[[Request, Callable[[], Awaitable[Response]]], Awaitable[Response]]
 
 
-def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[BaseRoute]:
+def ui_routes(
+    tracking: TrackingCalls, answer_or_error: AnswerOrError, scoring: ScoringCalls | None = None
+) -> list[BaseRoute]:
     """The routes to add to the gateway; `answer_or_error` shapes failures as the gateway's
-    MLflow error bodies. (The registry page calls MLflow's registry REST endpoints.)"""
+    MLflow error bodies. (The registry page calls MLflow's registry REST endpoints, and
+    /ui/api/served-models asks the scoring service at `scoring`, when given, what it serves.)"""
 
     def caller(request: Request) -> TrackingCalls:
         return tracking.as_caller(request.headers.get("authorization"))
@@ -65,6 +69,15 @@ def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[B
         async def answer() -> Response:
             query = dict(request.query_params)
             return _json(await run_in_threadpool(handlers.metric_history, caller(request), query))
+
+        return await answer_or_error(request, answer)
+
+    async def served_models(request: Request) -> Response:
+        async def answer() -> Response:
+            if scoring is None:
+                return _json({"address": "", "models": []})
+            calls = scoring.as_caller(request.headers.get("authorization"))
+            return _json(await run_in_threadpool(calls.served_models))
 
         return await answer_or_error(request, answer)
 
@@ -95,6 +108,7 @@ def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[B
         Route("/ui/api/experiments/{experiment_id}/summary", experiment_summary, methods=["GET"]),
         Route("/ui/api/runs/search", runs_page, methods=["POST"]),
         Route("/ui/api/metric-history", metric_history, methods=["GET"]),
+        Route("/ui/api/served-models", served_models, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/events", run_events, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/logged-models", run_logged_models, methods=["GET"]),
         Mount("/ui/static", app=StaticFiles(directory=STATIC), name="ui-static"),

@@ -38,8 +38,8 @@ export async function render(root, { parts, params }, signal) {
   }, { signal });
   pageAnswer.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
   const name = h("span", { id: "experiment-name" }, "…");
-  root.append(h("h1", {}, h("a", { href: "#/" }, "Experiments"), " / ", name,
-    experimentIds.length > 1 ? ` + ${experimentIds.length - 1} more` : ""));
+  const heading = h("h1", {}, h("a", { href: "#/" }, "Experiments"), " / ", name,
+    experimentIds.length > 1 ? ` + ${experimentIds.length - 1} more` : "");
 
   const input = h("input", { id: "run-filter", type: "search", value: filter, spellcheck: false,
     placeholder: "metrics.rmse < 0.8 AND params.alpha = '0.5'",
@@ -47,19 +47,22 @@ export async function render(root, { parts, params }, signal) {
   const filterError = h("div", { class: "error", id: "filter-error" });
   const toolbar = h("div", { class: "toolbar" }, h("div", { class: "filter" }, input, filterError));
   const tableHolder = h("div");
-  root.append(toolbar, tableHolder);
 
   const queryKey = JSON.stringify([experimentIds, filter, order]);
   let answer;
   try {
     answer = await pageAnswer;
   } catch (error) {
+    root.append(heading, toolbar, tableHolder);
     if (error.status === 400 && (filter || order)) {
       showFilterError(filterError, filter, error.message);
       return;
     }
     throw error;
   }
+  // The page appears in one piece: no frame is drawn (on the CPU the services share) while
+  // the page is on its way.
+  root.append(heading, toolbar, tableHolder);
   mlflow.get("experiments/get", { experiment_id: experimentIds[0] }, { signal })
     .then(({ experiment }) => { name.textContent = experiment.name; }, (error) => showError(error, root));
   const pageRuns = answer.runs || [];

@@ -27,6 +27,7 @@ from gateway import (
     tracking_routes,
 )
 from gateway.registry_calls import RegistryCalls
+from gateway.scoring_calls import ScoringCalls
 from gateway.service_calls import ServiceCalls
 from gateway.tracking_calls import TrackingCalls
 from gateway.ui.routes import ui_routes
@@ -42,12 +43,16 @@ Endpoints = dict[tuple[str, str], tuple[Callable[[Any, Mapping[str, Any]], Any],
 
 
 def create_app(
-    tracking_address: str, tls: ClientTls | None = None, registry_address: str | None = None
+    tracking_address: str,
+    tls: ClientTls | None = None,
+    registry_address: str | None = None,
+    scoring_address: str | None = None,
 ) -> Starlette:
     """The gateway in front of the tracking service at `tracking_address` and, when given, the
     registry service at `registry_address` (any form the client takes: `host:port`, `grpc://…`,
     `grpcs://…` with `tls`). Without a registry its endpoints are not served
-    (nor the web UI's registry page)."""
+    (nor the web UI's registry page). The web UI asks the scoring service at `scoring_address`,
+    when given, which versions it serves."""
     tracking = TrackingCalls(tracking_address, tls)
     # Each route table with the calls its handlers take.
     endpoints: Endpoints = {
@@ -168,7 +173,8 @@ def create_app(
         Route(MULTIPART_PREFIX + "{operation}/{path:path}", multipart_upload, methods=["POST"]),
     ]
     # the web UI at / (docs/webui.md)
-    routes += ui_routes(tracking, _answer_or_error)
+    scoring = ScoringCalls(scoring_address, tls) if scoring_address else None
+    routes += ui_routes(tracking, _answer_or_error, scoring)
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
 
 

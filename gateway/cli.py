@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
         "endpoints) (env MLGRPC_REGISTRY_ADDRESS; default %(default)s)",
     )
     parser.add_argument(
+        "--scoring-address",
+        default=env("MLGRPC_SCORING_ADDRESS", ""),
+        help="a scoring service the web UI's registry page asks which versions it serves "
+        "(same forms and TLS as --tracking-address; empty: none is asked) "
+        "(env MLGRPC_SCORING_ADDRESS; default none)",
+    )
+    parser.add_argument(
         "--host", default=env("MLGRPC_HOST", "127.0.0.1"), help="address to bind (env MLGRPC_HOST)"
     )
     parser.add_argument(
@@ -99,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     from mlgrpc.exceptions import MlgrpcException
 
     try:
-        app = create_app(args.tracking_address, registry_address=args.registry_address or None)
+        app = create_app(
+            args.tracking_address,
+            registry_address=args.registry_address or None,
+            scoring_address=args.scoring_address or None,
+        )
     except MlgrpcException as error:  # an address the client cannot read
         print(f"mlgrpc server gateway: {error}", file=sys.stderr)
         return 2

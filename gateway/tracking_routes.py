@@ -195,8 +195,9 @@ def get_metric_history(tracking: TrackingCalls, body: Body) -> c.Json:
     return c.page_json("metrics", metrics, response.next_page_token)
 
 
-def search_runs(tracking: TrackingCalls, body: Body) -> c.Json:
-    request = pb.SearchRunsRequest(
+def search_runs_request(body: Body) -> pb.SearchRunsRequest:
+    """MLflow's runs/search body as SearchRuns' request (the UI's lean page reads it too)."""
+    return pb.SearchRunsRequest(
         experiment_ids=c.string_list(body, "experiment_ids"),
         filter=c.optional_str(body, "filter"),
         run_view_type=c.view_type(body, "run_view_type"),
@@ -204,7 +205,10 @@ def search_runs(tracking: TrackingCalls, body: Body) -> c.Json:
         order_by=c.string_list(body, "order_by"),
         page_token=c.optional_str(body, "page_token"),
     )
-    response = tracking.call("SearchRuns", request)
+
+
+def search_runs(tracking: TrackingCalls, body: Body) -> c.Json:
+    response = tracking.call("SearchRuns", search_runs_request(body))
     runs = [c.run_json(run) for run in response.runs]
     return c.page_json("runs", runs, response.next_page_token)
 

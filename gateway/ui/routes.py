@@ -18,6 +18,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway import convert as c
+from gateway.errors import RequestError
+from gateway.scoring_calls import ScoringCalls
 from gateway.tracking_calls import TrackingCalls
 from gateway.ui import handlers, logged_models
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
@@ -35,9 +37,12 @@ KEEPALIVE_SECONDS = 10.0
 AnswerOrError = Callable[[Request, Callable[[], Awaitable[Response]]], Awaitable[Response]]
 
 
-def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[BaseRoute]:
+def ui_routes(
+    tracking: TrackingCalls, answer_or_error: AnswerOrError, scoring: ScoringCalls | None = None
+) -> list[BaseRoute]:
     """The routes to add to the gateway; `answer_or_error` shapes failures as the gateway's
-    MLflow error bodies. (The registry page calls MLflow's registry REST endpoints.)"""
+    MLflow error bodies. (The registry page calls MLflow's registry REST endpoints, and
+    /ui/api/served-models asks the scoring service at `scoring`, when given, what it serves.)"""
 
     def caller(request: Request) -> TrackingCalls:
         return tracking.as_caller(request.headers.get("authorization"))
@@ -53,10 +58,26 @@ def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[B
 
         return await answer_or_error(request, answer)
 
+    async def runs_page(request: Request) -> Response:
+        async def answer() -> Response:
+            body = await _json_object(request)
+            return _json(await run_in_threadpool(handlers.runs_page, caller(request), body))
+
+        return await answer_or_error(request, answer)
+
     async def metric_history(request: Request) -> Response:
         async def answer() -> Response:
             query = dict(request.query_params)
             return _json(await run_in_threadpool(handlers.metric_history, caller(request), query))
+
+        return await answer_or_error(request, answer)
+
+    async def served_models(request: Request) -> Response:
+        async def answer() -> Response:
+            if scoring is None:
+                return _json({"address": "", "models": []})
+            calls = scoring.as_caller(request.headers.get("authorization"))
+            return _json(await run_in_threadpool(calls.served_models))
 
         return await answer_or_error(request, answer)
 
@@ -85,7 +106,9 @@ def ui_routes(tracking: TrackingCalls, answer_or_error: AnswerOrError) -> list[B
     return [
         Route("/", index, methods=["GET"]),
         Route("/ui/api/experiments/{experiment_id}/summary", experiment_summary, methods=["GET"]),
+        Route("/ui/api/runs/search", runs_page, methods=["POST"]),
         Route("/ui/api/metric-history", metric_history, methods=["GET"]),
+        Route("/ui/api/served-models", served_models, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/events", run_events, methods=["GET"]),
         Route("/ui/api/runs/{run_id}/logged-models", run_logged_models, methods=["GET"]),
         Mount("/ui/static", app=StaticFiles(directory=STATIC), name="ui-static"),
@@ -135,6 +158,20 @@ def _server_exiting() -> bool:
 
 def _event(name: str, data: Any) -> str:
     return f"event: {name}\ndata: {json.dumps(data, allow_nan=False, separators=(',', ':'))}\n\n"
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request's body as a JSON object; an empty body is an empty object."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise RequestError("The request body must be a JSON object.")
+    return body
 
 
 def _json(body: Any) -> Response:

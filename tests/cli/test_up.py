@@ -265,3 +265,17 @@ def test_down_leaves_alone_a_process_that_reused_a_recorded_pid(tmp_path: Path) 
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_up_with_a_model_gives_the_gateway_the_scoring_address() -> None:
+    """The registry page asks the scoring service that `up` starts which version it serves."""
+    from mlgrpc.cli import up
+
+    def gateway_args(argv: list[str]) -> list[str]:
+        children = up._children(up._parse(argv))
+        return next(child for child in children if child.name == "gateway").argv
+
+    served = gateway_args(["--model", "models:/wine@champion", "--scoring-port", "50077"])
+    at = served.index("--scoring-address")
+    assert served[at + 1].endswith(":50077")
+    assert "--scoring-address" not in gateway_args([])

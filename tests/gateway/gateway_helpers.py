@@ -72,9 +72,11 @@ def _decode(raw: bytes) -> Any:
 
 
 @contextmanager
-def serve_gateway(tracking_address: str, registry_address: str | None = None) -> Iterator[str]:
-    """A gateway before `tracking_address` (and `registry_address`), in a thread of this
-    process; its URL."""
+def serve_gateway(
+    tracking_address: str, registry_address: str | None = None, scoring_address: str | None = None
+) -> Iterator[str]:
+    """A gateway before `tracking_address` (and `registry_address`; the web UI asks
+    `scoring_address` what it serves), in a thread of this process; its URL."""
     import uvicorn
 
     from gateway.app import create_app
@@ -82,7 +84,9 @@ def serve_gateway(tracking_address: str, registry_address: str | None = None) ->
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    app = create_app(tracking_address, registry_address=registry_address)
+    app = create_app(
+        tracking_address, registry_address=registry_address, scoring_address=scoring_address
+    )
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

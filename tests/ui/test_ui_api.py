@@ -90,6 +90,52 @@ def test_metric_history_bad_query_is_400_naming_the_field(
     assert named in body["message"]
 
 
+def _post(url: str, body: bytes) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_runs_page_is_mlflows_search_in_the_tables_lean_shape(
+    client: mlgrpc.MlgrpcClient, ui_url: str
+) -> None:
+    experiment_id = client.create_experiment("lean-page")
+    for i in range(3):
+        run = client.create_run(experiment_id, run_name=f"lean-{i}", params={"alpha": i})
+        client.log_metric(run.info.run_id, "rmse", i / 10, synchronous=True)
+    client.set_terminated(run.info.run_id)
+    body = {"experiment_ids": [experiment_id], "max_results": 2, "order_by": ["params.alpha"]}
+    status, page = _post(f"{ui_url}/ui/api/runs/search", json.dumps(body).encode())
+    assert status == 200 and page["next_page_token"]
+    assert [r["info"]["run_name"] for r in page["runs"]] == ["lean-0", "lean-1"]
+    assert page["runs"][0]["metrics"] == {"rmse": 0.0}
+    assert page["runs"][1]["params"] == {"alpha": "1"}
+    assert page["runs"][0]["tags"]["mlflow.runName"] == "lean-0"
+    body["page_token"] = page["next_page_token"]
+    status, rest = _post(f"{ui_url}/ui/api/runs/search", json.dumps(body).encode())
+    last = rest["runs"][0]["info"]
+    assert (last["run_name"], last["status"], last["end_time"] > 0) == ("lean-2", "FINISHED", True)
+    assert "next_page_token" in rest and not rest["next_page_token"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b"[1]", "JSON object"),
+        (b"{", "not valid JSON"),
+        (b'{"experiment_ids": ["0"], "max_results": "many"}', "max_results"),
+        (b'{"experiment_ids": ["0"], "filter": "metrics.rmse <"}', "filter"),
+    ],
+)
+def test_runs_page_bad_body_is_400(ui_url: str, body: bytes, named: str) -> None:
+    status, answer = _post(f"{ui_url}/ui/api/runs/search", body)
+    assert status == 400 and answer["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert named in answer["message"]
+
+
 def test_unknown_run_events_is_404(ui_url: str) -> None:
     status, body = _get(f"{ui_url}/ui/api/runs/{'0' * 32}/events")
     assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")

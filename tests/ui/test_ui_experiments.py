@@ -63,6 +63,6 @@ def test_runs_of_two_experiments_in_one_table(
     for name in ("Wine-red", "beer"):
         page.locator(f"tr[data-experiment='{name}'] input[type=checkbox]").check()
     page.click("#runs-of-selected")
-    page.locator("#runs").wait_for()
+    page.locator("#runs[data-complete]").wait_for()
     names = page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
     assert sorted(names) == ["run-of-Wine-red", "run-of-beer"]

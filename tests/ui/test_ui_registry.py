@@ -1,9 +1,11 @@
 """The registry page: models and versions with links to their runs; moving an alias (after the
-confirmation) is what `mlgrpc models describe` then shows."""
+confirmation) is what `mlgrpc models describe` then shows; tags set, changed and deleted; which
+version a real scoring service serves (and a readable line when none can be asked)."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -120,3 +122,131 @@ def test_a_stage_change_is_confirmed_then_made(
     )
     version = RegistryClient(registry_server).get_model_version(MODEL, 1)
     assert version.current_stage == "Staging"
+
+
+def test_model_tags_are_set_changed_and_deleted(
+    page: Any, registry_ui_url: str, model: list[str], registry_server: str
+) -> None:
+    registry = RegistryClient(registry_server)
+    page.goto(f"{registry_ui_url}/#/models/{MODEL}")
+    page.locator("#new-model-tag-key").fill("owner")
+    page.locator("#new-model-tag-value").fill("data-team")
+    page.click("#set-model-tag")
+    row = page.locator("#model-tags tr[data-tag='owner']")
+    row.wait_for()
+    assert registry.get_registered_model(MODEL).tags == {"owner": "data-team"}
+
+    row.locator("input").fill("ml-team")
+    row.locator(".save-tag").click()
+    page.wait_for_function(
+        "() => document.querySelector(\"#model-tags tr[data-tag='owner'] input\")?.value"
+        " === 'ml-team' && !document.activeElement?.closest('#model-tags')"
+    )
+    assert registry.get_registered_model(MODEL).tags == {"owner": "ml-team"}
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#model-tags tr[data-tag='owner'] .delete-tag").click()
+    page.locator("#model-tags tr[data-tag='owner']").wait_for(state="detached")
+    assert registry.get_registered_model(MODEL).tags == {}
+
+
+def test_version_tags_are_set_and_deleted(
+    page: Any, registry_ui_url: str, model: list[str], registry_server: str
+) -> None:
+    registry = RegistryClient(registry_server)
+    page.goto(f"{registry_ui_url}/#/models/{MODEL}")
+    page.locator("#new-version-tag-version").select_option("1")
+    page.locator("#new-version-tag-key").fill("validated")
+    page.locator("#new-version-tag-value").fill("yes")
+    page.click("#set-version-tag")
+    chip = page.locator("#versions tr[data-version='1'] .chip[data-tag='validated']")
+    chip.wait_for()
+    assert "validated=yes" in chip.inner_text()
+    assert registry.get_model_version(MODEL, 1).tags == {"validated": "yes"}
+
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    chip.locator(".chip-x").click()
+    chip.wait_for(state="detached")
+    assert asked == [f"Delete the tag validated of version 1 of {MODEL}?"]
+    assert registry.get_model_version(MODEL, 1).tags == {}
+
+
+def test_without_a_scoring_address_the_page_says_how_to_ask_one(
+    page: Any, registry_ui_url: str, model: list[str]
+) -> None:
+    page.goto(f"{registry_ui_url}/#/models/{MODEL}")
+    served = page.locator("#served", has_text="--scoring-address")
+    served.wait_for()
+
+
+def test_a_scoring_service_that_does_not_answer_is_a_line_not_a_broken_page(
+    page: Any, tracking_server: str, registry_server: str, model: list[str]
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    with serve_gateway(tracking_server, registry_server, address) as url:
+        page.goto(f"{url}/#/models/{MODEL}")
+        page.locator("#served .error", has_text=address).wait_for()
+        assert page.locator("#versions tr[data-version='2']").count() == 1
+
+
+@pytest.fixture(scope="module")
+def served_model(
+    tracking_server: str, registry_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """A real scoring service serving `models:/ui-served@champion`, @champion on version 2 of
+    two versions of a fitted LinearRegression; the model's name and the service's address."""
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    from mlgrpc import sklearn as mlgrpc_sklearn
+    from scoring_service.config import ModelSpec, ServeConfig
+    from scoring_service.server import create_server
+
+    name = "ui-served"
+    client = mlgrpc.MlgrpcClient(tracking_server)
+    experiment_id = client.create_experiment("registry-served")
+    registry = RegistryClient(registry_server)
+    registry.create_registered_model(name)
+    x = np.arange(20, dtype=float).reshape(10, 2)
+    for _ in range(2):
+        run = client.create_run(experiment_id)
+        model_dir = tmp_path_factory.mktemp("served") / "model"
+        mlgrpc_sklearn.save_model(LinearRegression().fit(x, x.sum(axis=1)), model_dir)
+        client.log_artifacts(run.info.run_id, model_dir, "model")
+        client.set_terminated(run.info.run_id)
+        registry.create_model_version(
+            name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id
+        )
+    registry.set_registered_model_alias(name, "champion", 2)
+    config = ServeConfig(
+        models=(ModelSpec(f"models:/{name}@champion"),),
+        port=0,
+        registry_address=registry_server,
+        tracking_address=tracking_server,
+        cache_dir=tmp_path_factory.mktemp("scoring-cache"),
+    )
+    server = create_server(config)
+    yield name, server.address
+    server.stop(grace=0)
+
+
+def test_the_version_a_scoring_service_serves_is_shown(
+    page: Any,
+    tracking_server: str,
+    registry_server: str,
+    served_model: tuple[str, str],
+    screenshots: Path,
+) -> None:
+    name, address = served_model
+    with serve_gateway(tracking_server, registry_server, address) as url:
+        page.goto(f"{url}/#/models/{name}")
+        line = page.locator("#served .served-model")
+        line.wait_for()
+        assert line.get_attribute("data-version") == "2"
+        assert f"serves version 2 (loaded from models:/{name}@champion" in line.inner_text()
+        page.locator("#versions tr[data-version='2'] .chip.served").wait_for()
+        assert page.locator("#versions tr[data-version='1'] .chip.served").count() == 0
+        page.screenshot(path=screenshots / "registry-served.png", full_page=True)

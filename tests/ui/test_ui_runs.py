@@ -45,7 +45,7 @@ def story(tracking_server: str) -> dict[str, Any]:
 
 def _runs_page(page: Any, ui_url: str, story: dict[str, Any], query: str = "") -> None:
     page.goto(f"{ui_url}/#/experiments/{story['experiment_id']}{query}")
-    page.wait_for_selector("#runs, #no-runs, #filter-error:not(:empty)")
+    page.wait_for_selector("#runs[data-complete], #no-runs, #filter-error:not(:empty)")
 
 
 def _names(page: Any) -> list[str]:
@@ -151,7 +151,7 @@ def test_the_theme_button_switches_and_the_choice_stays(
     other = "dark" if first == "light" else "light"
     assert page.evaluate("document.documentElement.dataset.theme") == other
     page.reload()
-    page.locator("#runs").wait_for()
+    page.locator("#runs[data-complete]").wait_for()
     assert page.evaluate("document.documentElement.dataset.theme") == other
     if other == "dark":
         page.screenshot(path=screenshots / "runs-table-dark.png")

@@ -186,13 +186,16 @@ def _children(args: argparse.Namespace) -> list[Child]:
     ]
     if not args.no_gateway:
         scheme = "grpcs://" if args.tls_cert else ""
+        gateway = [python, "-m", "gateway", "--host", args.host, "--port", str(args.gateway_port),
+                   "--tracking-address", f"{scheme}{tracking}",
+                   "--registry-address", f"{scheme}{registry}"]  # fmt: skip
+        if args.model:  # the registry page then says which version the scoring service serves
+            gateway += ["--scoring-address", f"{scheme}{args.host}:{args.scoring_port}"]
         children.append(
             Child(
                 "gateway",
                 f"{args.host}:{args.gateway_port}",
-                [python, "-m", "gateway", "--host", args.host, "--port", str(args.gateway_port),
-                 "--tracking-address", f"{scheme}{tracking}",
-                 "--registry-address", f"{scheme}{registry}"],
+                gateway,
                 http=True,
             )  # fmt: skip
         )

@@ -62,6 +62,7 @@ export const mlflow = {
 
 export const ui = {
   get: (path, query, opts = {}) => request("GET", `/ui/api/${path}`, { ...opts, query }),
+  post: (path, body, opts = {}) => request("POST", `/ui/api/${path}`, { ...opts, body }),
 };
 
 // The bytes of an artifact, as a Blob (with the caller's token, which a plain link cannot send).

@@ -71,6 +71,7 @@ const VIEWS = [
 ];
 
 export async function draw() {
+  drawnUrl = location.href;
   current?.abort();
   current = new AbortController();
   document.getElementById("logout").hidden = !token();
@@ -85,5 +86,20 @@ export async function draw() {
   }
 }
 
-window.addEventListener("hashchange", draw);
+// A click on a link to another view of the page draws it at once: setting the hash would ask
+// the browser process to navigate first, then fire "hashchange" (a round trip of its own).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.("a[href^='#/']");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
+      event.shiftKey || event.altKey || link.target) return;
+  event.preventDefault();
+  if (link.getAttribute("href") !== location.hash) history.pushState(null, "", link.getAttribute("href"));
+  draw();
+});
+
+// Back and forward (and a hash typed or set by a script): draw what the URL now names, once.
+let drawnUrl = null;
+const drawIfMoved = () => { if (location.href !== drawnUrl) draw(); };
+window.addEventListener("hashchange", drawIfMoved);
+window.addEventListener("popstate", drawIfMoved);
 draw();

@@ -20,6 +20,13 @@ function append(el, children) {
   }
 }
 
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+// Text for an HTML string (markup built in one piece, e.g. the runs table's rows).
+export function esc(value) {
+  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
 export function clear(el, ...children) {
   el.replaceChildren();
   append(el, children);

@@ -1,6 +1,7 @@
 // The model registry: models, their versions (links to source runs), aliases and stages (each
-// change confirmed first) and tags, over MLflow's registry REST endpoints of the gateway.
-import { ApiError, mlflow, request } from "../api.js";
+// change confirmed first) and tags (set, changed, deleted), over MLflow's registry REST endpoints
+// of the gateway; and which version a scoring service serves, when the gateway can ask one.
+import { ApiError, mlflow, request, ui } from "../api.js";
 import { setParams, showError } from "../app.js";
 import { fmtTime, h } from "../dom.js";
 
@@ -30,6 +31,9 @@ async function renderModel(root, name, signal) {
     mlflow.get("registered-models/get", { name }, { signal }),
     mlflow.get("model-versions/search", { filter: `name = '${quoted}'`, max_results: 1000 }, { signal }),
   ]));
+  // Not awaited: a scoring service that is slow or down does not hold the page.
+  const served = ui.get("served-models", {}, { signal });
+  served.catch(() => {});
   versions.sort((a, b) => Number(b.version) - Number(a.version));
   const versionNumbers = versions.map((v) => Number(v.version));
   const change = async (method, endpoint, body) => {
@@ -79,10 +83,74 @@ async function renderModel(root, name, signal) {
       h("td", { class: "mono" }, v.source),
       h("td", {}, v.run_id ? h("a", { href: `#/runs/${v.run_id}` }, v.run_id.slice(0, 8)) : ""),
       h("td", {}, fmtTime(v.creation_timestamp)),
-      h("td", {}, (v.tags || []).map((t) => h("span", { class: "chip" }, `${t.key}=${t.value}`)))))))));
+      h("td", { class: "version-tags" }, (v.tags || []).map((t) => h("span", { class: "chip", "data-tag": t.key }, `${t.key}=${t.value}`,
+        h("button", { type: "button", class: "chip-x", title: `Delete the tag ${t.key}`, onclick: () => {
+          if (confirm(`Delete the tag ${t.key} of version ${v.version} of ${model.name}?`)) {
+            change("DELETE", "model-versions/delete-tag", { version: v.version, key: t.key });
+          }
+        } }, "×"))))))))));
+  const tagKey = h("input", { id: "new-version-tag-key", placeholder: "key" });
+  const tagValue = h("input", { id: "new-version-tag-value", placeholder: "value" });
+  const tagVersion = versionSelect("new-version-tag-version", versionNumbers[0]);
+  root.append(h("div", { class: "toolbar" }, "Tag", tagVersion, tagKey, tagValue, h("button", { type: "button", id: "set-version-tag", onclick: () => {
+    const key = tagKey.value.trim();
+    if (key) change("POST", "model-versions/set-tag", { version: tagVersion.value, key, value: tagValue.value });
+  } }, "Set tag")));
 
-  if ((model.tags || []).length) {
-    root.append(h("h2", {}, "Tags"), h("table", {}, h("tbody", {}, model.tags.map((t) => h("tr", {}, h("th", {}, t.key), h("td", {}, t.value))))));
+  root.append(h("h2", {}, "Tags"), h("table", { id: "model-tags" }, h("tbody", {}, (model.tags || []).map((t) => {
+    const value = h("input", { value: t.value, "aria-label": `value of ${t.key}` });
+    return h("tr", { "data-tag": t.key }, h("th", {}, t.key), h("td", {}, value), h("td", {},
+      h("button", { type: "button", class: "save-tag", onclick: () => {
+        if (value.value !== t.value) change("POST", "registered-models/set-tag", { key: t.key, value: value.value });
+      } }, "Save"), " ",
+      h("button", { type: "button", class: "delete-tag", onclick: () => {
+        if (confirm(`Delete the tag ${t.key} of ${model.name}?`)) change("DELETE", "registered-models/delete-tag", { key: t.key });
+      } }, "Delete")));
+  }))));
+  const modelTagKey = h("input", { id: "new-model-tag-key", placeholder: "key" });
+  const modelTagValue = h("input", { id: "new-model-tag-value", placeholder: "value" });
+  root.append(h("div", { class: "toolbar" }, modelTagKey, modelTagValue, h("button", { type: "button", id: "set-model-tag", onclick: () => {
+    const key = modelTagKey.value.trim();
+    if (key) change("POST", "registered-models/set-tag", { key, value: modelTagValue.value });
+  } }, "Set tag")));
+
+  const servedHolder = h("div", { id: "served" }, h("p", { class: "muted" }, "Asking the scoring service…"));
+  root.insertBefore(h("h2", {}, "Served"), root.querySelector("h2"));
+  root.insertBefore(servedHolder, root.querySelectorAll("h2")[1]);
+  served.then((answer) => showServed(servedHolder, root, model.name, answer),
+    (error) => showError(error, servedHolder));
+}
+
+// Whether a served model is a version of the registered model `name`: served under its name
+// (the scoring service's default) or loaded from a `models:/name/…` or `models:/name@…` URI.
+export function servesModel(served, name) {
+  return served.name === name || served.source_uri.startsWith(`models:/${name}/`) ||
+    served.source_uri.startsWith(`models:/${name}@`);
+}
+
+function showServed(holder, root, name, answer) {
+  holder.replaceChildren();
+  if (!answer.address) {
+    holder.append(h("p", { class: "muted" }, "No scoring service is asked: start the gateway with " +
+      "--scoring-address (mlgrpc up --model does) to see which version it serves."));
+    return;
+  }
+  if (answer.error) {
+    holder.append(h("p", { class: "error" }, `The scoring service at ${answer.address} could not be asked: ${answer.error}`));
+    return;
+  }
+  const mine = answer.models.filter((m) => servesModel(m, name));
+  if (!mine.length) {
+    holder.append(h("p", { class: "muted" }, `The scoring service at ${answer.address} serves no version of ${name}.`));
+    return;
+  }
+  for (const m of mine) {
+    holder.append(h("p", { class: "served-model", "data-version": m.version },
+      `The scoring service at ${answer.address} serves version ${m.version}`,
+      m.name !== name ? ` as ${m.name}` : "", ` (loaded from ${m.source_uri}`,
+      m.loaded_at_ms ? `, since ${fmtTime(m.loaded_at_ms)})` : ")"));
+    root.querySelector(`#versions tr[data-version="${CSS.escape(m.version)}"] td`)
+      ?.append(" ", h("span", { class: "chip served" }, "served"));
   }
 }
 

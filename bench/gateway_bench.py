@@ -1,0 +1,525 @@
+"""The MLflow REST gateway beside `mlflow server` (issue #14, point 7; issue #17 on PostgreSQL):
+both on fresh databases of the same database server, driven by MLflow 3.17's own client,
+unchanged, in one client process, round after round, turn and turn about.
+
+    PYTHONPATH=client:. .venv/bin/python -m bench.gateway_bench [--backend mysql|postgresql]
+        [--quick] [--rounds 3]
+
+O  ours: `python -m tracking_service` on database A, `python -m gateway` in front of it
+M  `mlflow server` (MLflow 3.17, peer venv, its defaults) on database B
+Workloads, each round on both (which goes first alternates from round to round):
+  W1 sequential `MlflowClient.log_metric`            ratio O/M calls/s   target >= 5
+  W2 `search_runs` over an experiment of 10,000 runs: 100 runs filtered+ordered, 100 ordered by
+     a metric, and all 10,000 paged 1,000 a page     ratio M/O time      target >= 5
+  W3 `log_batch` of 1,000 metrics                    ratio O/M metrics/s target >= 5
+  G  the gateway's own cost: POST runs/log-metric on a keep-alive HTTP connection vs the same
+     LogMetric over gRPC from Python (the generated stub on the client's channel), in this
+     process, interleaved in blocks                  ratio HTTP/gRPC p50 target <= 2
+The 10,000 runs (3 metrics, 2 params, 1 tag each, the same values on both) are written before
+the rounds, untimed: on ours through gRPC (CreateRun with params and tags, then LogBatch), on
+MLflow's database by bulk INSERTs into MLflow's own tables (its REST API would take many minutes
+for 20,000 calls); each search checks that both servers find the same number of runs.
+The figures are medians over the rounds; ratios are what count on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.http_bench import peer_venv
+from bench.tracking_bench import BenchServer, free_port
+from mlgrpc._channel import TRACKING_SERVICE, get_channel
+from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
+from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
+
+#: MLflow 3.17 with the database drivers its server needs for each backend.
+MLFLOW_BENCH_REQUIREMENTS = ["mlflow==3.17.*", "pymysql", "psycopg2-binary"]
+SERVER_URLS = {
+    "mysql": os.environ.get("MLGRPC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306"),
+    "postgresql": os.environ.get(
+        "MLGRPC_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+    ),
+}
+#: The driver MLflow's server is given (psycopg 3 is not in its venv).
+MLFLOW_DRIVERS = {"mysql": "mysql+pymysql", "postgresql": "postgresql+psycopg2"}
+CLIENT_SCRIPT = Path(__file__).with_name("gateway_bench_client.py")
+
+
+# ---- the two servers -------------------------------------------------------------------------
+
+
+def mlflow_env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    for name in ("PYTHONPATH", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        env.pop(name, None)
+    return env
+
+
+def wait_http_ok(url: str, process: subprocess.Popen, limit_s: float, log: Path) -> None:
+    deadline = time.monotonic() + limit_s
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started in its own session: its process group (its workers), ours only."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, 15)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait(10)
+
+
+class FreshDatabase:
+    """An empty database for MLflow's server on the same database server as ours."""
+
+    def __init__(self, server_url: str, backend: str) -> None:
+        self.postgresql = backend == "postgresql"
+        admin_url = f"{server_url}/postgres" if self.postgresql else server_url
+        self.admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        self.name = f"mlflow_bench_{uuid.uuid4().hex[:10]}"
+        create = (
+            f'CREATE DATABASE "{self.name}"'
+            if self.postgresql
+            else f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+        )
+        with self.admin.connect() as conn:
+            conn.execute(sa.text(create))
+        url = sa.engine.make_url(server_url)
+        rest = server_url.split("://", 1)[1]
+        self.mlflow_uri = f"{MLFLOW_DRIVERS[backend]}://{rest}/{self.name}"
+        self.our_uri = url.set(database=self.name)  # the same database through our driver
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            quoted = f'"{self.name}" WITH (FORCE)' if self.postgresql else f"`{self.name}`"
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}"))
+        self.admin.dispose()
+
+
+class Servers:
+    """Ours (tracking service + gateway) and MLflow's server, each on a fresh database."""
+
+    def __init__(self, backend: str, mlflow_bin: Path, logs: Path) -> None:
+        self.processes: list[subprocess.Popen] = []
+        self.mlflow_db: FreshDatabase | None = None
+        self.tracking = BenchServer(SERVER_URLS[backend], workers=16)
+        try:
+            self.gateway_url = self._start_gateway(logs / "gateway.log")
+            self.mlflow_db = FreshDatabase(SERVER_URLS[backend], backend)
+            self.mlflow_url = self._start_mlflow(mlflow_bin, logs / "mlflow.log")
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_gateway(self, log: Path) -> str:
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gateway", "--port", str(port),
+                "--tracking-address", self.tracking.address, "--registry-address", "",
+                "--log-level", "WARNING",
+            ],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        self.processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_http_ok(url, process, 60, log)
+        return url
+
+    def _start_mlflow(self, mlflow_bin: Path, log: Path) -> str:
+        assert self.mlflow_db is not None
+        port = free_port()
+        self.artifacts = tempfile.TemporaryDirectory(prefix="mlflow-bench-")
+        env = {**mlflow_env(), "PATH": f"{mlflow_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+        process = subprocess.Popen(
+            [
+                str(mlflow_bin / "mlflow"), "server",
+                "--backend-store-uri", self.mlflow_db.mlflow_uri,
+                "--artifacts-destination", self.artifacts.name,
+                "--host", "127.0.0.1", "--port", str(port),
+            ],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )  # fmt: skip
+        self.processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_http_ok(url, process, 300, log)  # it migrates its fresh database first
+        return url
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            stop(process)
+        if self.mlflow_db is not None:
+            self.mlflow_db.drop()
+        self.tracking.close()
+
+
+# ---- the MLflow client process ---------------------------------------------------------------
+
+
+class MlflowClientProcess:
+    """`bench/gateway_bench_client.py` in the MLflow venv: one JSON command in, one answer out."""
+
+    def __init__(self, mlflow_bin: Path) -> None:
+        self.process = subprocess.Popen(
+            [str(mlflow_bin / "python"), str(CLIENT_SCRIPT)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=mlflow_env(), text=True,
+        )  # fmt: skip
+
+    def __call__(self, **command: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        reply = json.loads(self.process.stdout.readline())
+        if "error" in reply:
+            raise RuntimeError(f"{command['op']} at {command['url']}: {reply['error']}")
+        return reply
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)
+
+
+# ---- the 10,000 runs searched ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    rmse: float
+    r2: float
+    mae: float
+    alpha: str
+    l1_ratio: str
+
+
+def seed_runs(count: int) -> list[SeedRun]:
+    rng = random.Random(7)
+    values = [f"{v / 10:.1f}" for v in range(1, 11)]  # "0.1" … "1.0"
+    return [
+        SeedRun(rng.random(), rng.random(), rng.random(), values[i % 10], values[(i // 10) % 10])
+        for i in range(count)
+    ]
+
+
+def populate_ours(address: str, experiment_id: str, runs: list[SeedRun]) -> None:
+    """Through our gRPC API, 8 calls in flight (the service has 16 threads)."""
+    stub = pb_grpc.TrackingServiceStub(get_channel(address, TRACKING_SERVICE))
+
+    def write(run: SeedRun) -> None:
+        created = stub.CreateRun(
+            pb.CreateRunRequest(
+                experiment_id=experiment_id,
+                params=[
+                    pb.Param(key="alpha", value=run.alpha),
+                    pb.Param(key="l1_ratio", value=run.l1_ratio),
+                ],
+                tags=[pb.RunTag(key="team", value="ml")],
+            )
+        )
+        metrics = [
+            pb.Metric(key=key, value=value, timestamp=1, step=0)
+            for key, value in (("rmse", run.rmse), ("r2", run.r2), ("mae", run.mae))
+        ]
+        stub.LogBatch(pb.LogBatchRequest(run_id=created.run.info.run_id, metrics=metrics))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, runs))
+
+
+def populate_mlflow(database: FreshDatabase, experiment_id: str, runs: list[SeedRun]) -> None:
+    """Bulk INSERTs into MLflow's own tables (runs, tags, params, metrics, latest_metrics): the
+    rows its SqlAlchemyStore writes for create_run + log_batch, with its run-name tag."""
+    engine = sa.create_engine(database.our_uri)
+    meta = sa.MetaData()
+    names = ["runs", "tags", "params", "metrics", "latest_metrics"]
+    meta.reflect(engine, only=names)
+    now = int(time.time() * 1000)
+    run_rows, tag_rows, param_rows, metric_rows = [], [], [], []
+    for i, run in enumerate(runs):
+        run_id = uuid.uuid4().hex
+        run_rows.append({
+            "run_uuid": run_id, "name": f"seed-{i}", "source_type": "UNKNOWN",
+            "source_name": "", "entry_point_name": "", "user_id": "bench",
+            "status": "RUNNING", "start_time": now, "end_time": None, "source_version": "",
+            "lifecycle_stage": "active", "experiment_id": int(experiment_id),
+            "artifact_uri": f"mlflow-artifacts:/{experiment_id}/{run_id}/artifacts",
+        })  # fmt: skip
+        tag_rows += [
+            {"key": "team", "value": "ml", "run_uuid": run_id},
+            {"key": "mlflow.runName", "value": f"seed-{i}", "run_uuid": run_id},
+            {"key": "mlflow.user", "value": "bench", "run_uuid": run_id},
+        ]
+        param_rows += [
+            {"key": "alpha", "value": run.alpha, "run_uuid": run_id},
+            {"key": "l1_ratio", "value": run.l1_ratio, "run_uuid": run_id},
+        ]
+        metric_rows += [
+            {"key": key, "value": value, "timestamp": 1, "step": 0, "is_nan": False,
+             "run_uuid": run_id}
+            for key, value in (("rmse", run.rmse), ("r2", run.r2), ("mae", run.mae))
+        ]  # fmt: skip
+    with engine.begin() as conn:
+        for table, rows in (
+            ("runs", run_rows), ("tags", tag_rows), ("params", param_rows),
+            ("metrics", metric_rows), ("latest_metrics", metric_rows),
+        ):  # fmt: skip
+            columns = set(meta.tables[table].columns.keys())
+            for start in range(0, len(rows), 5000):
+                chunk = [{k: v for k, v in row.items() if k in columns} for row in
+                         rows[start:start + 5000]]  # fmt: skip
+                conn.execute(meta.tables[table].insert(), chunk)
+    engine.dispose()
+
+
+# ---- rounds ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sizes:
+    log_metric_calls: int
+    batches: int
+    search_runs: int
+    search_repeat: int
+    gateway_calls: int
+
+
+def w1_log_metric(client: MlflowClientProcess, url: str, run_id: str, calls: int, step: int
+                  ) -> float:  # fmt: skip
+    """Calls a second of sequential log_metric."""
+    samples = client(op="log_metric", url=url, run_id=run_id, calls=calls, first_step=step)
+    return calls / (sum(samples["samples_ms"]) / 1000)
+
+
+def w3_log_batch(client: MlflowClientProcess, url: str, run_id: str, batches: int, step: int
+                 ) -> float:  # fmt: skip
+    """Metrics a second of log_batch of 1,000 metrics."""
+    samples = client(op="log_batch", url=url, run_id=run_id, batches=batches, size=1000,
+                     first_step=step)  # fmt: skip
+    return 1000 * batches / (sum(samples["samples_ms"]) / 1000)
+
+
+def w2_search(client: MlflowClientProcess, url: str, experiment_id: str, kind: str, repeat: int
+              ) -> tuple[float, int]:  # fmt: skip
+    """Median milliseconds of the search, and how many runs it found."""
+    reply = client(op="search", url=url, experiment_id=experiment_id, kind=kind, repeat=repeat)
+    return statistics.median(reply["samples_ms"]), reply["found"]
+
+
+def gateway_cost(gateway_url: str, address: str, run_id: str, calls: int, rounds: int
+                 ) -> tuple[float, float]:  # fmt: skip
+    """p50 ms of POST runs/log-metric through the gateway and of LogMetric over gRPC, the two
+    interleaved in blocks of 50 calls so that any change of machine load hits both."""
+    stub = pb_grpc.TrackingServiceStub(get_channel(address, TRACKING_SERVICE))
+    host_port = gateway_url.removeprefix("http://")
+    connection = http.client.HTTPConnection(host_port, timeout=30)
+    steps = iter(range(10**9))
+    headers = {"content-type": "application/json"}
+
+    def over_http() -> None:
+        body = json.dumps({"run_id": run_id, "key": "http", "value": 0.5,
+                           "timestamp": 1_700_000_000_000, "step": next(steps)})  # fmt: skip
+        connection.request("POST", "/api/2.0/mlflow/runs/log-metric", body, headers)
+        response = connection.getresponse()
+        content = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"log-metric answered {response.status}: {content[:300]!r}")
+
+    def over_grpc() -> None:
+        stub.LogMetric(
+            pb.LogMetricRequest(
+                run_id=run_id, key="grpc", value=0.5, timestamp=1_700_000_000_000, step=next(steps)
+            )
+        )
+
+    http_ms: list[float] = []
+    grpc_ms: list[float] = []
+    for warm in (over_http, over_grpc):
+        for _ in range(50):  # warm both paths
+            warm()
+    block = 50
+    for _ in range(rounds * max(1, calls // block)):
+        for call, samples in ((over_http, http_ms), (over_grpc, grpc_ms)):
+            for _ in range(block):
+                start = time.perf_counter()
+                call()
+                samples.append((time.perf_counter() - start) * 1000)
+    connection.close()
+    return statistics.median(http_ms), statistics.median(grpc_ms)
+
+
+@dataclass
+class Row:
+    test: str
+    ours: float
+    mlflow: float
+    unit: str
+    ratio: float
+    target: str
+    ok: bool
+
+
+def run_bench(args: argparse.Namespace) -> list[Row]:
+    sizes = (
+        Sizes(log_metric_calls=100, batches=2, search_runs=1000, search_repeat=3, gateway_calls=200)
+        if args.quick
+        else Sizes(log_metric_calls=300, batches=5, search_runs=10_000, search_repeat=5,
+                   gateway_calls=500)
+    )  # fmt: skip
+    mlflow_bin = peer_venv("mlflow-bench", MLFLOW_BENCH_REQUIREMENTS)
+    logs = Path(tempfile.mkdtemp(prefix="gateway-bench-logs-"))
+    print(f"server logs in {logs}", file=sys.stderr)
+    servers = Servers(args.backend, mlflow_bin, logs)
+    client = MlflowClientProcess(mlflow_bin)
+    try:
+        urls = {"ours": servers.gateway_url, "mlflow": servers.mlflow_url}
+        experiments = {
+            side: client(op="experiment", url=url, name="bench-" + uuid.uuid4().hex[:8])[
+                "experiment_id"
+            ]
+            for side, url in urls.items()
+        }
+        searched = {
+            side: client(op="experiment", url=url, name="search-" + uuid.uuid4().hex[:8])[
+                "experiment_id"
+            ]
+            for side, url in urls.items()
+        }
+        runs = seed_runs(sizes.search_runs)
+        start = time.perf_counter()
+        populate_ours(servers.tracking.address, searched["ours"], runs)
+        print(f"ours: {len(runs)} runs in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        assert servers.mlflow_db is not None
+        populate_mlflow(servers.mlflow_db, searched["mlflow"], runs)
+
+        run_ids = {
+            side: client(op="run", url=url, experiment_id=experiments[side])["run_id"]
+            for side, url in urls.items()
+        }
+        for side, url in urls.items():  # warm both servers' paths (and MLflow's workers)
+            w1_log_metric(client, url, run_ids[side], 50, 10**6)
+            w3_log_batch(client, url, run_ids[side], 1, 10**7)
+            for kind in ("filtered", "ordered"):
+                w2_search(client, url, searched[side], kind, 1)
+
+        figures: dict[str, dict[str, list[float]]] = {}
+
+        def record(name: str, side: str, value: float) -> None:
+            figures.setdefault(name, {"ours": [], "mlflow": []})[side].append(value)
+
+        found: dict[tuple[str, str], int] = {}
+        for round_ in range(args.rounds):
+            order = ["ours", "mlflow"] if round_ % 2 == 0 else ["mlflow", "ours"]
+            for side in order:
+                url = urls[side]
+                step = round_ * 100_000
+                record("W1", side, w1_log_metric(client, url, run_ids[side],
+                                                 sizes.log_metric_calls, step))  # fmt: skip
+                record("W3", side, w3_log_batch(client, url, run_ids[side], sizes.batches,
+                                                10**8 + round_ * 10**6))  # fmt: skip
+                for kind in ("filtered", "ordered", "all"):
+                    repeat = 1 if kind == "all" else sizes.search_repeat
+                    ms, count = w2_search(client, url, searched[side], kind, repeat)
+                    record(f"W2 {kind}", side, ms)
+                    found[(kind, side)] = count
+            print(f"round {round_ + 1} done", file=sys.stderr, flush=True)
+        for kind in ("filtered", "ordered", "all"):
+            if found[(kind, "ours")] != found[(kind, "mlflow")]:
+                raise AssertionError(f"search {kind}: the two servers found {found}")
+        assert found[("all", "ours")] == sizes.search_runs, found
+
+        http_p50, grpc_p50 = gateway_cost(
+            servers.gateway_url, servers.tracking.address, run_ids["ours"],
+            sizes.gateway_calls, args.rounds,
+        )  # fmt: skip
+    finally:
+        client.close()
+        servers.close()
+
+    def median(name: str, side: str) -> float:
+        return statistics.median(figures[name][side])
+
+    rows = []
+    w1o, w1m = median("W1", "ours"), median("W1", "mlflow")
+    rows.append(Row(f"W1 log_metric x{sizes.log_metric_calls} sequential", w1o, w1m, "calls/s",
+                    w1o / w1m, ">= 5", w1o / w1m >= 5))  # fmt: skip
+    n = sizes.search_runs
+    for kind, label in (
+        ("filtered", f"W2 search_runs filter+order, 100 of {n}"),
+        ("ordered", f"W2 search_runs order by metric, 100 of {n}"),
+        ("all", f"W2 search_runs page all {n}, 1000/page"),
+    ):
+        o, m = median(f"W2 {kind}", "ours"), median(f"W2 {kind}", "mlflow")
+        rows.append(Row(label, o, m, "ms", m / o, ">= 5", m / o >= 5))
+    w3o, w3m = median("W3", "ours"), median("W3", "mlflow")
+    rows.append(Row("W3 log_batch of 1000 metrics", w3o, w3m, "metrics/s", w3o / w3m, ">= 5",
+                    w3o / w3m >= 5))  # fmt: skip
+    cost = http_p50 / grpc_p50
+    rows.append(Row("G log-metric p50: gateway HTTP (ours col.) / gRPC (mlflow col.)", http_p50,
+                    grpc_p50, "ms", cost, "<= 2", cost <= 2))  # fmt: skip
+    return rows
+
+
+def print_table(rows: list[Row], backend: str) -> None:
+    width = max(len(r.test) for r in rows)
+    print(f"backend: {backend}; ratio = how many times better ours is (G: HTTP / gRPC)")
+    print(f"{'test':<{width}}  {'ours':>10}  {'mlflow':>10}  {'unit':<9}  {'ratio':>6}  "
+          f"{'target':<6}  ok")  # fmt: skip
+    print("-" * (width + 56))
+
+    def show(figure: float) -> str:
+        return f"{figure:,.0f}" if figure >= 100 else f"{figure:.2f}"
+
+    for r in rows:
+        print(f"{r.test:<{width}}  {show(r.ours):>10}  {show(r.mlflow):>10}  {r.unit:<9}  "
+              f"{r.ratio:6.2f}  {r.target:<6}  {'yes' if r.ok else 'NO'}")  # fmt: skip
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=sorted(SERVER_URLS), default="mysql",
+                        help="the database server both run on (URLs from MLGRPC_TEST_MYSQL_URL / "
+                        "MLGRPC_TEST_POSTGRESQL_URL)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds on each server")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rows = run_bench(args)
+    print_table(rows, args.backend)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

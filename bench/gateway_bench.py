@@ -183,6 +183,92 @@ class Servers:
         self.tracking.close()
 
 
+# ---- the client's floor: a server that does nothing ---------------------------------------
+
+
+def search_key(body: dict[str, Any]) -> str:
+    """What tells the bench's searches apart (not the experiment: the floor has none)."""
+    return json.dumps([body.get("filter", ""), body.get("order_by", []),
+                       body.get("max_results"), body.get("page_token", "")])  # fmt: skip
+
+
+def floor_app_main(port: int, canned_file: str) -> None:
+    """The floor: answers MLflow's client at once, on the gateway's stack (uvicorn, httptools,
+    uvloop, one process): `{}` to a log call, and to a search the page our gateway gave for the
+    same search (recorded before the rounds). The MLflow client against it costs only itself."""
+    import uvicorn
+
+    canned = {key: body.encode() for key, body in json.loads(Path(canned_file).read_text()).items()}
+    headers = [(b"content-type", b"application/json")]
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        raw, more = b"", True
+        while more:
+            message = await receive()
+            raw += message.get("body", b"")
+            more = message.get("more_body", False)
+        answer = b"{}"
+        if scope["path"].endswith("/runs/search"):
+            answer = canned[search_key(json.loads(raw))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
+                lifespan="off", access_log=False, log_level="warning")  # fmt: skip
+
+
+def record_searches(gateway_url: str, experiment_id: str, path: Path) -> None:
+    """Our gateway's answers to the bench's searches (every page of "all"), as the floor's."""
+    host_port = gateway_url.removeprefix("http://")
+    connection = http.client.HTTPConnection(host_port, timeout=120)
+    canned: dict[str, str] = {}
+    searches = [
+        {
+            "filter": "metrics.rmse < 0.5 and params.alpha = '0.1'",
+            "order_by": ["metrics.rmse"],
+            "max_results": 100,
+        },
+        {"order_by": ["metrics.r2 DESC"], "max_results": 100},
+        {"max_results": 1000},
+    ]  # fmt: skip (as bench/gateway_bench_client.py's SEARCHES)
+    for search in searches:
+        token = ""
+        while True:
+            body = {**search, "experiment_ids": [experiment_id], "run_view_type": "ACTIVE_ONLY"}
+            if token:
+                body["page_token"] = token
+            connection.request("POST", "/api/2.0/mlflow/runs/search", json.dumps(body),
+                               {"content-type": "application/json"})  # fmt: skip
+            answer = connection.getresponse().read().decode()
+            canned[search_key(body)] = answer
+            token = json.loads(answer).get("next_page_token", "")
+            if not token:
+                break
+    connection.close()
+    path.write_text(json.dumps(canned))
+
+
+def start_floor(canned_file: Path, log: Path) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.gateway_bench", "--floor-server", str(port),
+         str(canned_file)],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=5):
+                return url, process
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the floor did not start:\n{log.read_text()[-3000:]}") from None
+            time.sleep(0.2)
+
+
 # ---- the MLflow client process ---------------------------------------------------------------
 
 
@@ -382,13 +468,30 @@ class Row:
     test: str
     ours: float
     mlflow: float
+    floor: float  # the MLflow client against a server that does nothing
     unit: str
-    ratio: float
-    target: str
-    ok: bool
+    higher_is_better: bool
+    target: float
+
+    def better(self, a: float, b: float) -> float:
+        """How many times a is better than b."""
+        return a / b if self.higher_is_better else b / a
+
+    @property
+    def ratio(self) -> float:
+        return self.better(self.ours, self.mlflow)
+
+    @property
+    def ceiling(self) -> float:
+        """The best ratio any server could reach with this client: MLflow's figure against
+        the floor's."""
+        return self.better(self.floor, self.mlflow)
 
 
-def run_bench(args: argparse.Namespace) -> list[Row]:
+SIDES = ("ours", "mlflow", "floor")
+
+
+def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
     sizes = (
         Sizes(log_metric_calls=100, batches=2, search_runs=1000, search_repeat=3, gateway_calls=200)
         if args.quick
@@ -402,30 +505,29 @@ def run_bench(args: argparse.Namespace) -> list[Row]:
     client = MlflowClientProcess(mlflow_bin)
     try:
         urls = {"ours": servers.gateway_url, "mlflow": servers.mlflow_url}
-        experiments = {
-            side: client(op="experiment", url=url, name="bench-" + uuid.uuid4().hex[:8])[
-                "experiment_id"
-            ]
-            for side, url in urls.items()
-        }
-        searched = {
-            side: client(op="experiment", url=url, name="search-" + uuid.uuid4().hex[:8])[
-                "experiment_id"
-            ]
-            for side, url in urls.items()
-        }
+
+        def new_experiment(side: str, prefix: str) -> str:
+            name = prefix + uuid.uuid4().hex[:8]
+            return client(op="experiment", url=urls[side], name=name)["experiment_id"]
+
+        experiments = {side: new_experiment(side, "bench-") for side in urls}
+        searched = {side: new_experiment(side, "search-") for side in urls}
         runs = seed_runs(sizes.search_runs)
         start = time.perf_counter()
         populate_ours(servers.tracking.address, searched["ours"], runs)
         print(f"ours: {len(runs)} runs in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         assert servers.mlflow_db is not None
         populate_mlflow(servers.mlflow_db, searched["mlflow"], runs)
-
         run_ids = {
             side: client(op="run", url=url, experiment_id=experiments[side])["run_id"]
             for side, url in urls.items()
         }
-        for side, url in urls.items():  # warm both servers' paths (and MLflow's workers)
+        record_searches(servers.gateway_url, searched["ours"], logs / "canned.json")
+        urls["floor"], floor_process = start_floor(logs / "canned.json", logs / "floor.log")
+        servers.processes.append(floor_process)
+        run_ids["floor"], searched["floor"] = run_ids["ours"], searched["ours"]  # not read
+
+        for side, url in urls.items():  # warm the three servers' paths (and MLflow's workers)
             w1_log_metric(client, url, run_ids[side], 50, 10**6)
             w3_log_batch(client, url, run_ids[side], 1, 10**7)
             for kind in ("filtered", "ordered"):
@@ -434,12 +536,12 @@ def run_bench(args: argparse.Namespace) -> list[Row]:
         figures: dict[str, dict[str, list[float]]] = {}
 
         def record(name: str, side: str, value: float) -> None:
-            figures.setdefault(name, {"ours": [], "mlflow": []})[side].append(value)
+            figures.setdefault(name, {side: [] for side in SIDES})[side].append(value)
 
         found: dict[tuple[str, str], int] = {}
         for round_ in range(args.rounds):
-            order = ["ours", "mlflow"] if round_ % 2 == 0 else ["mlflow", "ours"]
-            for side in order:
+            shift = round_ % len(SIDES)  # who goes first turns from round to round
+            for side in SIDES[shift:] + SIDES[:shift]:
                 url = urls[side]
                 step = round_ * 100_000
                 record("W1", side, w1_log_metric(client, url, run_ids[side],
@@ -453,8 +555,8 @@ def run_bench(args: argparse.Namespace) -> list[Row]:
                     found[(kind, side)] = count
             print(f"round {round_ + 1} done", file=sys.stderr, flush=True)
         for kind in ("filtered", "ordered", "all"):
-            if found[(kind, "ours")] != found[(kind, "mlflow")]:
-                raise AssertionError(f"search {kind}: the two servers found {found}")
+            if len({found[(kind, side)] for side in SIDES}) != 1:
+                raise AssertionError(f"search {kind}: the servers found {found}")
         assert found[("all", "ours")] == sizes.search_runs, found
 
         http_p50, grpc_p50 = gateway_cost(
@@ -465,43 +567,42 @@ def run_bench(args: argparse.Namespace) -> list[Row]:
         client.close()
         servers.close()
 
-    def median(name: str, side: str) -> float:
-        return statistics.median(figures[name][side])
+    def row(name: str, test: str, unit: str, higher_is_better: bool) -> Row:
+        o, m, f = (statistics.median(figures[name][side]) for side in SIDES)
+        return Row(test, o, m, f, unit, higher_is_better, 5)
 
-    rows = []
-    w1o, w1m = median("W1", "ours"), median("W1", "mlflow")
-    rows.append(Row(f"W1 log_metric x{sizes.log_metric_calls} sequential", w1o, w1m, "calls/s",
-                    w1o / w1m, ">= 5", w1o / w1m >= 5))  # fmt: skip
     n = sizes.search_runs
-    for kind, label in (
-        ("filtered", f"W2 search_runs filter+order, 100 of {n}"),
-        ("ordered", f"W2 search_runs order by metric, 100 of {n}"),
-        ("all", f"W2 search_runs page all {n}, 1000/page"),
-    ):
-        o, m = median(f"W2 {kind}", "ours"), median(f"W2 {kind}", "mlflow")
-        rows.append(Row(label, o, m, "ms", m / o, ">= 5", m / o >= 5))
-    w3o, w3m = median("W3", "ours"), median("W3", "mlflow")
-    rows.append(Row("W3 log_batch of 1000 metrics", w3o, w3m, "metrics/s", w3o / w3m, ">= 5",
-                    w3o / w3m >= 5))  # fmt: skip
-    cost = http_p50 / grpc_p50
-    rows.append(Row("G log-metric p50: gateway HTTP (ours col.) / gRPC (mlflow col.)", http_p50,
-                    grpc_p50, "ms", cost, "<= 2", cost <= 2))  # fmt: skip
-    return rows
+    rows = [
+        row("W1", f"W1 log_metric x{sizes.log_metric_calls} sequential", "calls/s", True),
+        row("W2 filtered", f"W2 search_runs filter+order, 100 of {n}", "ms", False),
+        row("W2 ordered", f"W2 search_runs order by metric, 100 of {n}", "ms", False),
+        row("W2 all", f"W2 search_runs page all {n}, 1000/page", "ms", False),
+        row("W3", "W3 log_batch of 1000 metrics", "metrics/s", True),
+    ]
+    return rows, http_p50, grpc_p50
 
 
-def print_table(rows: list[Row], backend: str) -> None:
+def show(figure: float) -> str:
+    return f"{figure:,.0f}" if figure >= 100 else f"{figure:.2f}"
+
+
+def print_table(rows: list[Row], http_p50: float, grpc_p50: float, backend: str) -> None:
     width = max(len(r.test) for r in rows)
-    print(f"backend: {backend}; ratio = how many times better ours is (G: HTTP / gRPC)")
-    print(f"{'test':<{width}}  {'ours':>10}  {'mlflow':>10}  {'unit':<9}  {'ratio':>6}  "
-          f"{'target':<6}  ok")  # fmt: skip
-    print("-" * (width + 56))
-
-    def show(figure: float) -> str:
-        return f"{figure:,.0f}" if figure >= 100 else f"{figure:.2f}"
-
+    print(f"backend: {backend}; medians over the rounds; ratio = how many times better ours is "
+          "than mlflow; ceiling = the same for the floor (the best any server can reach with "
+          "this client)")  # fmt: skip
+    print(f"{'test':<{width}}  {'ours':>9}  {'mlflow':>9}  {'floor':>9}  {'unit':<9}  "
+          f"{'ratio':>6}  {'ceiling':>7}  target  ok")  # fmt: skip
+    print("-" * (width + 79))
     for r in rows:
-        print(f"{r.test:<{width}}  {show(r.ours):>10}  {show(r.mlflow):>10}  {r.unit:<9}  "
-              f"{r.ratio:6.2f}  {r.target:<6}  {'yes' if r.ok else 'NO'}")  # fmt: skip
+        print(f"{r.test:<{width}}  {show(r.ours):>9}  {show(r.mlflow):>9}  {show(r.floor):>9}  "
+              f"{r.unit:<9}  {r.ratio:6.2f}  {r.ceiling:7.2f}  >= {r.target:<3g}  "
+              f"{'yes' if r.ratio >= r.target else 'NO'}")  # fmt: skip
+    cost = http_p50 / grpc_p50
+    print(
+        f"G log-metric p50: through the gateway (HTTP) {http_p50:.2f} ms, LogMetric over gRPC "
+        f"{grpc_p50:.2f} ms: ratio {cost:.2f}, target <= 2  {'yes' if cost <= 2 else 'NO'}"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -511,13 +612,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "MLGRPC_TEST_POSTGRESQL_URL)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds on each server")
+    parser.add_argument("--floor-server", nargs=2, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    rows = run_bench(args)
-    print_table(rows, args.backend)
+    if args.floor_server:
+        floor_app_main(int(args.floor_server[0]), args.floor_server[1])
+        return 0
+    rows, http_p50, grpc_p50 = run_bench(args)
+    print_table(rows, http_p50, grpc_p50, args.backend)
     return 0
 
 

@@ -87,6 +87,24 @@ def wait_http_ok(url: str, process: subprocess.Popen, limit_s: float, log: Path)
             time.sleep(0.3)
 
 
+def wait_workers(url: str, process: subprocess.Popen, log: Path, in_a_row: int = 12) -> None:
+    """Until `in_a_row` API calls on new connections answer in a row: `mlflow server`'s parent
+    answers /health while its uvicorn workers still start (a minute on a loaded machine), and a
+    request to a worker that is then restarted is cut short."""
+    answered, deadline = 0, time.monotonic() + 300
+    while answered < in_a_row:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url}: its workers did not start:\n{log.read_text()[-3000:]}")
+        try:
+            search = "/api/2.0/mlflow/experiments/search?max_results=1"
+            with urllib.request.urlopen(url + search, timeout=10) as answer:
+                answer.read()
+            answered += 1
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
+            answered = 0
+        time.sleep(0.5)
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop a server started in its own session: its process group (its workers), ours only."""
     if process.poll() is not None:
@@ -173,6 +191,7 @@ class Servers:
         self.processes.append(process)
         url = f"http://127.0.0.1:{port}"
         wait_http_ok(url, process, 300, log)  # it migrates its fresh database first
+        wait_workers(url, process, log)
         return url
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -213,9 +214,10 @@ async def _request_fields(request: Request) -> Mapping[str, Any]:
 
 
 def _json(body: Mapping[str, Any]) -> Response:
-    # allow_nan=False: NaN/±inf are already the strings protobuf's JSON mapping uses.
-    content = json.dumps(body, allow_nan=False, separators=(",", ":"))
-    return Response(content, media_type="application/json")
+    # orjson: a page of 1,000 runs in ~2 ms instead of the standard library's ~11 ms (most of a
+    # search's time in the gateway; bench/gateway_bench.py). NaN/±inf are already the strings
+    # protobuf's JSON mapping uses (convert.json_double); its UTF-8 is not \u-escaped.
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _endpoint_not_found(path: str) -> JSONResponse:

@@ -74,6 +74,9 @@ def mlflow_env() -> dict[str, str]:
 
 
 def wait_http_ok(url: str, process: subprocess.Popen, limit_s: float, log: Path) -> None:
+    """Until GET /health answers. A port `free_port()` gave may be taken by another process
+    meanwhile (a shared machine; one answered with HTTP/2 frames): keep trying, and the server's
+    own exit (it could not bind) then says what happened."""
     deadline = time.monotonic() + limit_s
     while True:
         if process.poll() is not None:
@@ -81,7 +84,7 @@ def wait_http_ok(url: str, process: subprocess.Popen, limit_s: float, log: Path)
         try:
             with urllib.request.urlopen(url + "/health", timeout=5):
                 return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not answer:\n{log.read_text()[-3000:]}") from None
             time.sleep(0.3)
@@ -282,7 +285,7 @@ def start_floor(canned_file: Path, log: Path) -> tuple[str, subprocess.Popen]:
         try:
             with urllib.request.urlopen(url + "/health", timeout=5):
                 return url, process
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the floor did not start:\n{log.read_text()[-3000:]}") from None
             time.sleep(0.2)

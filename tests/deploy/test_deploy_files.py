@@ -29,13 +29,31 @@ def test_the_compose_file_and_manifests_agree_with_the_code(validate: ModuleType
 
 
 def test_every_service_has_a_kubernetes_grpc_probe_on_its_port(validate: ModuleType) -> None:
-    probed = {
-        validate.parse_command(container["command"])[0]: container["readinessProbe"]["grpc"]
+    probes = {
+        validate.parse_command(container["command"])[0]: container["readinessProbe"]
         for _, container in validate.k8s_containers()
         if "readinessProbe" in container
     }
-    assert set(probed) == {"tracking", "registry", "scoring"}
-    assert probed["scoring"] == {"port": 8088, "service": "mlgrpc.scoring.v1.ScoringService"}
+    assert set(probes) == {"tracking", "registry", "scoring", "gateway"}
+    assert probes["scoring"]["grpc"] == {
+        "port": 8088,
+        "service": "mlgrpc.scoring.v1.ScoringService",
+    }
+    # The gateway speaks HTTP: its own /health on its port.
+    assert probes["gateway"]["httpGet"] == {"path": "/health", "port": 5000}
+
+
+def test_a_gateway_probe_on_another_port_is_reported(validate: ModuleType) -> None:
+    problems: list[str] = []
+    container = {
+        "ports": [{"containerPort": 5000}],
+        **{
+            kind: {"httpGet": {"path": "/health", "port": 5001}}
+            for kind in ("startupProbe", "readinessProbe", "livenessProbe")
+        },
+    }
+    validate.check_http_probes("gateway", container, 5000, {5000}, problems)
+    assert len(problems) == 3 and all("5001" in problem for problem in problems)
 
 
 def test_a_mistyped_flag_is_reported(validate: ModuleType) -> None:
@@ -47,7 +65,9 @@ def test_a_mistyped_flag_is_reported(validate: ModuleType) -> None:
 
 def test_every_path_the_dockerfile_copies_reaches_the_build(validate: ModuleType) -> None:
     copies = validate.dockerfile_copies()
-    assert {"pyproject.toml", "client", "mlgrpc_server", "scoring_service"} <= set(copies)
+    assert {"pyproject.toml", "client", "mlgrpc_server", "scoring_service", "gateway"} <= set(
+        copies
+    )
     assert not [path for path in copies if validate.ignored_by_dockerignore(path)]
     assert validate.ignored_by_dockerignore(".venv")
     assert validate.ignored_by_dockerignore("tests")

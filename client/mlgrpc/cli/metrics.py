@@ -7,6 +7,7 @@ the optional extra `mlgrpc[plot]`, imported only here and only when plotting.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -148,11 +149,21 @@ def _plot(args: argparse.Namespace) -> int:
     return 0 if not missing else output.EXIT_FAILED
 
 
+def _point_json(point: Metric) -> dict[str, Any]:
+    """A point as JSON; its model and dataset only when it has them (as MLflow's REST API
+    leaves out empty fields), so a plain run's history reads as key, value, timestamp, step."""
+    fields = dataclasses.asdict(point)
+    for link in ("model_id", "dataset_name", "dataset_digest"):
+        if not fields[link]:
+            del fields[link]
+    return fields
+
+
 def _history(args: argparse.Namespace) -> int:
     client = MlgrpcClient(args.tracking_uri)
     histories = collect_histories(client, [args.run_id], list(args.keys))
     if args.output == "json":
-        output.print_json([p for _, _, points in histories for p in points])
+        output.print_json([_point_json(p) for _, _, points in histories for p in points])
         return 0
     output.print_table(
         None,

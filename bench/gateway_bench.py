@@ -45,7 +45,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.http_bench import peer_venv
-from bench.tracking_bench import BenchServer, free_port
+from bench.tracking_bench import BenchServer, free_port, settle_statistics
 from mlgrpc._channel import TRACKING_SERVICE, get_channel
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
@@ -540,6 +540,8 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
         print(f"ours: {len(runs)} runs in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         assert servers.mlflow_db is not None
         populate_mlflow(servers.mlflow_db, searched["mlflow"], runs)
+        settle_statistics(servers.tracking.db_uri)  # both databases, as after a minute of
+        settle_statistics(servers.mlflow_db.our_uri)  # autovacuum: see settle_statistics
         run_ids = {
             side: client(op="run", url=url, experiment_id=experiments[side])["run_id"]
             for side, url in urls.items()

@@ -184,13 +184,91 @@ class RunData:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """A dataset as `mlflow.data` describes it (source, schema and profile are JSON text)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str = ""
+    profile: str = ""
+
+    @classmethod
+    def from_proto(cls, d: Any) -> Dataset:
+        return cls(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a run used, with the tags of that use (e.g. mlflow.data.context=training)."""
+
+    dataset: Dataset
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_proto(cls, i: Any) -> DatasetInput:
+        return cls(Dataset.from_proto(i.dataset), {t.key: t.value for t in i.tags})
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """A LoggedModel a run used."""
+
+    model_id: str
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """A LoggedModel a run produced, at a training step."""
+
+    model_id: str
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run used (MLflow's `run.inputs`)."""
+
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+    model_inputs: list[ModelInput] = field(default_factory=list)
+
+    @classmethod
+    def from_proto(cls, i: Any) -> RunInputs:
+        return cls(
+            [DatasetInput.from_proto(d) for d in i.dataset_inputs],
+            [ModelInput(m.model_id) for m in i.model_inputs],
+        )
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a run produced (MLflow's `run.outputs`)."""
+
+    model_outputs: list[ModelOutput] = field(default_factory=list)
+
+    @classmethod
+    def from_proto(cls, o: Any) -> RunOutputs:
+        return cls([ModelOutput(m.model_id, m.step) for m in o.model_outputs])
+
+
+@dataclass(frozen=True)
 class Run:
     info: RunInfo
     data: RunData
+    #: Datasets and models the run used, and models it produced (GetRun fills them; a search
+    #: page leaves them empty, as MLflow's search_runs does for models).
+    inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     @classmethod
     def from_proto(cls, r: Any) -> Run:
-        return cls(info=RunInfo.from_proto(r.info), data=RunData.from_proto(r.data))
+        return cls(
+            info=RunInfo.from_proto(r.info),
+            data=RunData.from_proto(r.data),
+            inputs=RunInputs.from_proto(r.inputs),
+            outputs=RunOutputs.from_proto(r.outputs),
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mlgrpc.entities import PagedList
+from mlgrpc.entities import DatasetInput, PagedList
 from mlgrpc.tracking.v1 import logged_models_pb2 as lm
 
 #: Our LoggedModelStatus values by MLflow's names (its FAILED is UPLOAD_FAILED).
@@ -79,26 +79,6 @@ class LoggedModel:
                 for m in model.metrics
             ],
         )
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset as `mlflow.data` describes it (source, schema and profile are JSON text)."""
-
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema: str = ""
-    profile: str = ""
-
-
-@dataclass(frozen=True)
-class DatasetInput:
-    """A dataset a run used, with the tags of that use (e.g. mlflow.data.context=training)."""
-
-    dataset: Dataset
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 def _key_values(message: Any, items: Mapping[str, Any] | None) -> list[Any]:

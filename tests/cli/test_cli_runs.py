@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
+
+from mlgrpc import MlgrpcClient
+from mlgrpc.entities import Dataset, DatasetInput
 
 if TYPE_CHECKING:
     from conftest import Cli, Seeded
@@ -120,3 +124,34 @@ def test_json_output_is_strict_json_even_for_nan_metrics(cli: Cli, tracking_serv
 
     described = json.loads(result.out, parse_constant=refuse)
     assert described["run"]["data"]["metrics"]["loss"] == "NaN"
+
+
+def test_describe_shows_the_runs_datasets_and_logged_models(cli: Cli, tracking_server: str) -> None:
+    client = MlgrpcClient(tracking_server)
+    experiment_id = client.create_experiment(f"cli-io-{uuid.uuid4().hex[:8]}")
+    run_id = client.create_run(experiment_id).info.run_id
+    wine = Dataset("wine-quality", "3f2a9c1d", "local", '{"uri": "wine-quality.csv"}')
+    client.log_inputs(run_id, [DatasetInput(wine, {"mlflow.data.context": "training"})])
+    model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+    client.log_outputs(run_id, {model.model_id: 3})
+
+    described = cli("runs", "describe", run_id, "--output", "json").json()["run"]
+    assert described["inputs"]["dataset_inputs"] == [
+        {
+            "dataset": {
+                "name": "wine-quality",
+                "digest": "3f2a9c1d",
+                "source_type": "local",
+                "source": '{"uri": "wine-quality.csv"}',
+                "schema": "",
+                "profile": "",
+            },
+            "tags": {"mlflow.data.context": "training"},
+        }
+    ]
+    assert described["outputs"]["model_outputs"] == [{"model_id": model.model_id, "step": 3}]
+
+    table = cli("runs", "describe", run_id).out
+    for text in ("datasets (inputs)", "wine-quality", "training", "logged models", "output"):
+        assert text in table
+    assert model.model_id in table

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mlgrpc.logged_models import Dataset, DatasetInput
+from mlgrpc.entities import Dataset, DatasetInput
 
 #: MLflow hashes at most this many rows of a dataset for its digest.
 _DIGEST_ROWS = 10_000

@@ -20,8 +20,7 @@ from typing import Any
 
 from mlgrpc.autologging import AutologConfig, AutologRun
 from mlgrpc.autologging.background import UPLOADS
-from mlgrpc.entities import Metric
-from mlgrpc.logged_models import Dataset
+from mlgrpc.entities import Dataset, Metric
 from mlgrpc.models.model import MLMODEL_FILE_NAME, Model
 
 logger = logging.getLogger(__name__)

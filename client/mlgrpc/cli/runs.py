@@ -179,6 +179,24 @@ def _describe(args: argparse.Namespace) -> int:
         ],
     )
     output.print_table("tags", ("key", "value"), sorted(run.data.tags.items()))
+    if run.inputs.dataset_inputs:
+        output.print_table(
+            "datasets (inputs)",
+            ("name", "digest", "source", "context"),
+            [
+                (
+                    i.dataset.name,
+                    i.dataset.digest,
+                    i.dataset.source_type,
+                    i.tags.get("mlflow.data.context", ""),
+                )
+                for i in run.inputs.dataset_inputs
+            ],
+        )
+    models = [(m.model_id, "input", "") for m in run.inputs.model_inputs]
+    models += [(m.model_id, "output", m.step) for m in run.outputs.model_outputs]
+    if models:
+        output.print_table("logged models", ("model id", "direction", "step"), models)
     output.print_table(
         "artifacts",
         ("path", "size"),

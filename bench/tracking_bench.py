@@ -474,8 +474,26 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name} done", file=sys.stderr, flush=True)
     finally:
         bench.close()
-    print_table(rows)
+    print_table([*rows, *t1_against_floor(rows)])
     return 0
+
+
+def t1_against_floor(rows: list[Row]) -> list[Row]:
+    """T1 as % of the floor of the same run, both ways: the calls/s of T1 (a mean: every stall of
+    a loaded machine counts) against the floor's bound (from medians), and T1's p50 against the
+    sum of the floors' p50s (like against like)."""
+    figures = {row.test: row.figure for row in rows}
+    bound = figures.get("floor: T1 bound, 1 / (no-op + write)")
+    rate = next((row.figure for row in rows if row.test.startswith("T1 LogMetric x")), None)
+    p50 = figures.get("T1 LogMetric p50")
+    if bound is None or rate is None or p50 is None:
+        return []
+    floor_ms = figures["floor: no-op gRPC call (health) p50"]
+    floor_ms += figures["floor: INSERT + COMMIT, one trip p50"]
+    return [
+        info("T1 calls/s as % of the floor's bound", 100 * rate / bound, "%"),
+        info("T1 p50 as % of the floor (p50s)", 100 * floor_ms / p50, "%"),
+    ]
 
 
 if __name__ == "__main__":

@@ -77,7 +77,10 @@ export async function draw() {
   document.getElementById("logout").hidden = !token();
   const r = route();
   const match = VIEWS.find(([test]) => test(r.parts));
-  clear(view);
+  // A view that says so keeps the previous one on screen until its own content is ready, and
+  // clears the page itself: a frame of an empty page drawn while the view's data is on its way
+  // takes the CPU from the services answering it.
+  if (!match?.[1].clearsView) clear(view);
   if (!match) { view.append(h("p", {}, "No such page. ", h("a", { href: "#/" }, "Experiments"))); return; }
   try {
     await match[1].render(view, r, current.signal);

@@ -23,6 +23,11 @@ export function columnValue(run, kind, key) {
   return run[KINDS[kind]]?.[key];
 }
 
+// The previous page stays on screen until this one's runs are here (app.js), or "Loading…"
+// after LOADING_MS.
+export const clearsView = true;
+const LOADING_MS = 150;
+
 export async function render(root, { parts, params }, signal) {
   const experimentIds = parts[1].split(",");
   const filter = params.get("filter") || "";
@@ -52,11 +57,16 @@ export async function render(root, { parts, params }, signal) {
   const tableHolder = h("div");
 
   const queryKey = JSON.stringify([experimentIds, filter, order]);
+  const loading = setTimeout(() => {
+    if (!signal.aborted) clear(root, h("p", { class: "muted", id: "runs-loading" }, "Loading runs…"));
+  }, LOADING_MS);
   let answer;
   try {
     answer = await pageAnswer;
   } catch (error) {
-    root.append(heading, toolbar, tableHolder);
+    clearTimeout(loading);
+    if (signal.aborted) throw error; // another view is drawn instead
+    clear(root, heading, toolbar, tableHolder);
     if (error.status === 400 && (filter || order)) {
       showFilterError(filterError, filter, error.message);
       return;
@@ -64,9 +74,10 @@ export async function render(root, { parts, params }, signal) {
     throw error;
   }
   performance.mark("mlgrpc:runs-answer");
-  // The page appears in one piece: no frame is drawn (on the CPU the services share) while
-  // the page is on its way.
-  root.append(heading, toolbar, tableHolder);
+  clearTimeout(loading);
+  // The page appears in one piece, in place of the previous one: no frame is drawn (on the CPU
+  // the services share) while the page is on its way.
+  clear(root, heading, toolbar, tableHolder);
   const pageRuns = answer.runs || [];
   const columns = chooseColumns(params.get("cols"), pageRuns);
 

@@ -57,6 +57,9 @@ export async function render(root, { parts, params }, signal) {
   const tableHolder = h("div");
 
   const queryKey = JSON.stringify([experimentIds, filter, order]);
+  // A table still on screen is the previous URL's: not "complete" for this one (tests and
+  // scripts wait for `#runs[data-complete]`).
+  root.querySelector("#runs")?.removeAttribute("data-complete");
   const loading = setTimeout(() => {
     if (!signal.aborted) clear(root, h("p", { class: "muted", id: "runs-loading" }, "Loading runs…"));
   }, LOADING_MS);

@@ -9,6 +9,7 @@ that caller may do. A request without one carries the gateway's own MLGRPC_TOKEN
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 from collections.abc import Callable
@@ -17,7 +18,9 @@ from typing import Any, Self
 import grpc
 
 from gateway.errors import RequestError
+from mlgrpc import config
 from mlgrpc._channel import call_unary, get_channel
+from mlgrpc.exceptions import from_rpc_error
 from mlgrpc.tls import ClientTls
 
 
@@ -48,3 +51,29 @@ class ServiceCalls:
     def call(self, method: str, request: Any) -> Any:
         stub_method = functools.partial(getattr(self._stub, method), metadata=self._metadata)
         return call_unary(stub_method, request, name=method)
+
+    async def call_async(self, method: str, request: Any) -> Any:
+        """`call`, awaited on the event loop: gRPC's own thread wakes the loop when the answer
+        is here, so no worker thread of the pool is woken for it and waited for (a hop that a
+        loaded machine makes cost a millisecond or more on the UI's hottest request)."""
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()
+
+        def settle(_: object) -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        stub_method = getattr(self._stub, method)
+        future = stub_method.future(
+            request, timeout=config.client_timeout(), metadata=self._metadata
+        )
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(settle, None))
+        try:
+            await answered
+        except asyncio.CancelledError:
+            future.cancel()  # the HTTP caller went away
+            raise
+        try:
+            return future.result()
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, method=method) from None

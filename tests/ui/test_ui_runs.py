@@ -200,3 +200,20 @@ def test_notes_are_saved_and_shown_as_markdown_without_markup_injection(
     assert page.locator(".notes img").count() == 0  # shown as text
     tags = mlgrpc.MlgrpcClient(tracking_server).get_run(run_id).data.tags
     assert tags["mlflow.note.content"].startswith("# Findings")
+
+
+def test_a_link_to_the_runs_page_names_it_in_the_url_and_back_returns(
+    page: Any, ui_url: str, story: dict[str, Any]
+) -> None:
+    page.goto(ui_url + "/")
+    page.get_by_role("link", name=SEED_EXPERIMENT).click()
+    page.locator("#runs[data-complete]").wait_for()
+    # The URL changes once the table is drawn: it names the experiment, as a new history entry.
+    page.wait_for_function(
+        "id => location.hash === `#/experiments/${id}`", arg=story["experiment_id"]
+    )
+    page.go_back()
+    page.locator(f"tr[data-experiment='{SEED_EXPERIMENT}']").wait_for()
+    assert page.locator("#runs").count() == 0
+    page.go_forward()
+    page.locator("#runs[data-complete]").wait_for()

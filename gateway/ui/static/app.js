@@ -11,8 +11,8 @@ import * as runs from "./views/runs.js";
 const view = document.getElementById("view");
 let current = null; // AbortController of the drawn view: its fetches and live streams
 
-export function route() {
-  const hash = location.hash.replace(/^#/, "") || "/";
+export function route(fromHash = location.hash) {
+  const hash = fromHash.replace(/^#/, "") || "/";
   const [path, query = ""] = hash.split("?");
   return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query) };
 }
@@ -70,21 +70,27 @@ const VIEWS = [
   [(p) => p[0] === "models" && p.length <= 2, models],
 ];
 
-export async function draw() {
+// Draws the view `hash` names (default: the URL's).
+export async function draw(hash = location.hash) {
   drawnUrl = location.href;
   current?.abort();
-  current = new AbortController();
+  const drawing = (current = new AbortController());
   document.getElementById("logout").hidden = !token();
-  const r = route();
+  const r = route(hash);
   const match = VIEWS.find(([test]) => test(r.parts));
-  clear(view);
+  // A view that says so keeps the previous one on screen until its own content is ready, and
+  // clears the page itself: a frame of an empty page drawn while the view's data is on its way
+  // takes the CPU from the services answering it.
+  if (!match?.[1].clearsView) clear(view);
   if (!match) { view.append(h("p", {}, "No such page. ", h("a", { href: "#/" }, "Experiments"))); return; }
   try {
-    await match[1].render(view, r, current.signal);
+    await match[1].render(view, r, drawing.signal);
   } catch (error) {
     showError(error);
   }
 }
+
+const PUSH_URL_MS = 100;
 
 // A click on a link to another view of the page draws it at once: setting the hash would ask
 // the browser process to navigate first, then fire "hashchange" (a round trip of its own).
@@ -93,8 +99,22 @@ document.addEventListener("click", (event) => {
   if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey ||
       event.shiftKey || event.altKey || link.target) return;
   event.preventDefault();
-  if (link.getAttribute("href") !== location.hash) history.pushState(null, "", link.getAttribute("href"));
-  draw();
+  const href = link.getAttribute("href");
+  // The URL changes once the view is drawn (as many single-page routers do), or after
+  // PUSH_URL_MS if it takes longer: pushState is work for the browser process too, which, done
+  // while the view's requests are on their way, delays their answers on a busy machine. Not for
+  // a view that another draw replaced meanwhile.
+  const drawn = draw(href);
+  const drawing = current;
+  let pushed = false;
+  const pushUrl = () => {
+    if (pushed || drawing !== current) return;
+    pushed = true;
+    if (href !== location.hash) history.pushState(null, "", href);
+    drawnUrl = location.href;
+  };
+  drawn.then(pushUrl);
+  setTimeout(pushUrl, PUSH_URL_MS);
 });
 
 // Back and forward (and a hash typed or set by a script): draw what the URL now names, once.

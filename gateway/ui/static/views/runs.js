@@ -23,6 +23,11 @@ export function columnValue(run, kind, key) {
   return run[KINDS[kind]]?.[key];
 }
 
+// The previous page stays on screen until this one's runs are here (app.js), or "Loading…"
+// after LOADING_MS.
+export const clearsView = true;
+const LOADING_MS = 150;
+
 export async function render(root, { parts, params }, signal) {
   const experimentIds = parts[1].split(",");
   const filter = params.get("filter") || "";
@@ -34,6 +39,7 @@ export async function render(root, { parts, params }, signal) {
   // The page first, in the lean shape: the table waits for it alone. The experiment's name is
   // asked once the page is here (while its rows are built), so the gateway answers one call at
   // a time, and fills the heading whenever it comes.
+  performance.mark("mlgrpc:runs-request");
   const pageAnswer = ui.post("runs/search", {
     experiment_ids: experimentIds, filter, max_results: PAGE_SIZE, page_token: page,
     order_by: order ? [order] : [],
@@ -51,22 +57,30 @@ export async function render(root, { parts, params }, signal) {
   const tableHolder = h("div");
 
   const queryKey = JSON.stringify([experimentIds, filter, order]);
+  // A table still on screen is the previous URL's: not "complete" for this one (tests and
+  // scripts wait for `#runs[data-complete]`).
+  root.querySelector("#runs")?.removeAttribute("data-complete");
+  const loading = setTimeout(() => {
+    if (!signal.aborted) clear(root, h("p", { class: "muted", id: "runs-loading" }, "Loading runs…"));
+  }, LOADING_MS);
   let answer;
   try {
     answer = await pageAnswer;
   } catch (error) {
-    root.append(heading, toolbar, tableHolder);
+    clearTimeout(loading);
+    if (signal.aborted) throw error; // another view is drawn instead
+    clear(root, heading, toolbar, tableHolder);
     if (error.status === 400 && (filter || order)) {
       showFilterError(filterError, filter, error.message);
       return;
     }
     throw error;
   }
-  // The page appears in one piece: no frame is drawn (on the CPU the services share) while
-  // the page is on its way.
-  root.append(heading, toolbar, tableHolder);
-  mlflow.get("experiments/get", { experiment_id: experimentIds[0] }, { signal })
-    .then(({ experiment }) => { name.textContent = experiment.name; }, (error) => showError(error, root));
+  performance.mark("mlgrpc:runs-answer");
+  clearTimeout(loading);
+  // The page appears in one piece, in place of the previous one: no frame is drawn (on the CPU
+  // the services share) while the page is on its way.
+  clear(root, heading, toolbar, tableHolder);
   const pageRuns = answer.runs || [];
   const columns = chooseColumns(params.get("cols"), pageRuns);
 
@@ -100,11 +114,18 @@ export async function render(root, { parts, params }, signal) {
     }
     return html + "</tr>";
   };
-  const rows = [];
+  // [label, run, isChild] in the table's order; only the rows drawn first are made into HTML
+  // before the mark, the others with the rest of the page.
+  const ordered = [];
   for (const [label, members] of groups(nested(pageRuns), group)) {
-    if (group) rows.push(`<tr class="group"><th colspan="${5 + columns.length}">${esc(label)}</th></tr>`);
-    for (const [run, child] of members) rows.push(rowHtml(run, child));
+    if (group) ordered.push([label]);
+    for (const [run, child] of members) ordered.push([label, run, child]);
   }
+  const html = (entries) => entries.map(([label, run, child]) => (run
+    ? rowHtml(run, child)
+    : `<tr class="group"><th colspan="${5 + columns.length}">${esc(label)}</th></tr>`)).join("");
+  const firstHtml = html(ordered.slice(0, FIRST_ROWS));
+  performance.mark("mlgrpc:runs-rows");
   const body = h("tbody", { onchange: (e) => {
     const runId = e.target.closest("tr[data-run]")?.dataset.run;
     if (!runId) return;
@@ -114,20 +135,23 @@ export async function render(root, { parts, params }, signal) {
   // The rows the box shows first, drawn at once; the rest (below its fold) in a task after that
   // frame, so that neither task holds the page long (layout and paint of a whole page of cells
   // in one frame is what blocked it).
-  body.innerHTML = rows.slice(0, FIRST_ROWS).join("");
+  body.innerHTML = firstHtml;
   const table = h("table", { id: "runs", "data-filter": filter, "data-order": order }, h("thead", {}, head), body);
   const appendRest = () => {
     if (signal.aborted) return;
-    body.insertAdjacentHTML("beforeend", rows.slice(FIRST_ROWS).join(""));
+    body.insertAdjacentHTML("beforeend", html(ordered.slice(FIRST_ROWS)));
     table.dataset.complete = "";
   };
-  if (rows.length > FIRST_ROWS) requestAnimationFrame(() => setTimeout(appendRest, 0));
+  if (ordered.length > FIRST_ROWS) requestAnimationFrame(() => setTimeout(appendRest, 0));
   else table.dataset.complete = "";
   clear(tableHolder, pageRuns.length
     ? h("div", { class: "table-wrap" }, table)
     : h("p", { class: "muted", id: "no-runs" }, filter ? "No run matches the filter." : "No runs yet."));
   // The visible rows are in the DOM (bench/ui_bench.py reads this mark).
   performance.mark("mlgrpc:runs-table");
+  // The heading's name after the table: starting a request costs the main thread too.
+  mlflow.get("experiments/get", { experiment_id: experimentIds[0] }, { signal })
+    .then(({ experiment }) => { name.textContent = experiment.name; }, (error) => showError(error, root));
 
   toolbar.append(
     columnPicker(columns, pageRuns),

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mlgrpc.entities import Dataset as Dataset  # re-exported: it was defined here
 from mlgrpc.entities import DatasetInput, PagedList
 from mlgrpc.tracking.v1 import logged_models_pb2 as lm
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import mlgrpc
+from mlgrpc.entities import Dataset, DatasetInput
 from mlgrpc.exceptions import InvalidArgumentError, NotFoundError
-from mlgrpc.logged_models import Dataset, DatasetInput
 
 
 @pytest.fixture

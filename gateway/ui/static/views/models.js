@@ -117,9 +117,21 @@ async function renderModel(root, name, signal) {
   const servedHolder = h("div", { id: "served" }, h("p", { class: "muted" }, "Asking the scoring service…"));
   root.insertBefore(h("h2", {}, "Served"), root.querySelector("h2"));
   root.insertBefore(servedHolder, root.querySelectorAll("h2")[1]);
-  served.then((answer) => showServed(servedHolder, root, model.name, answer),
-    (error) => showError(error, servedHolder));
+  // A scoring service that is down or slow now may answer soon (it restarts, or loads its
+  // model): ask again every few seconds while this page is open and the answer is an error.
+  const show = (answer) => {
+    showServed(servedHolder, root, model.name, answer);
+    if (answer.error && !signal.aborted) {
+      setTimeout(() => {
+        if (signal.aborted) return;
+        ui.get("served-models", {}, { signal }).then(show, () => {});
+      }, SERVED_RETRY_MS);
+    }
+  };
+  served.then(show, (error) => showError(error, servedHolder));
 }
+
+const SERVED_RETRY_MS = 3000;
 
 // Whether a served model is a version of the registered model `name`: served under its name
 // (the scoring service's default) or loaded from a `models:/name/…` or `models:/name@…` URI.

@@ -25,7 +25,6 @@ the general path (a param logged before, a batch id seen before).
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -77,10 +76,17 @@ class OneQueryTransaction:
         One row is a plain `SELECT values FROM … WHERE`; more are a UNION ALL in a derived
         table (MySQL wants one for ON DUPLICATE KEY UPDATE after a UNION) filtered or joined.
         """
-        before, after = _guarded_insert(insert_head, len(rows), len(rows[0]), on_duplicate, of_run)
-        sql = before + condition + after  # the condition is new in every transaction
+        width = len(rows[0])
         values = [value for row in rows for value in row]
-        return self.add(sql, [*values, *condition_parameters])
+        if len(rows) == 1:
+            source = "runs" if of_run else "DUAL"
+            select = f"SELECT {', '.join(['%s'] * width)} FROM {source} WHERE {condition}"
+        else:
+            first = "SELECT " + ", ".join(f"%s AS c{i}" for i in range(width))
+            more = " UNION ALL SELECT " + ", ".join(["%s"] * width)
+            join = f"JOIN runs ON {condition}" if of_run else f"WHERE {condition}"
+            select = f"SELECT guarded.* FROM ({first}{more * (len(rows) - 1)}) AS guarded {join}"
+        return self.add(f"{insert_head} {select} {on_duplicate}", [*values, *condition_parameters])
 
     def add_rows_if_active(
         self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str
@@ -107,23 +113,6 @@ class OneQueryTransaction:
         )
 
 
-@functools.lru_cache(maxsize=256)
-def _guarded_insert(
-    insert_head: str, rows: int, width: int, on_duplicate: str, of_run: bool
-) -> tuple[str, str]:
-    """The SQL of `OneQueryTransaction.add_rows_if` (placeholders only) before and after its
-    condition, built once per shape: the hot calls have few shapes (LogMetric: one row)."""
-    if rows == 1:
-        source = "runs" if of_run else "DUAL"
-        before = f"SELECT {', '.join(['%s'] * width)} FROM {source} WHERE "
-    else:
-        first = "SELECT " + ", ".join(f"%s AS c{i}" for i in range(width))
-        more = " UNION ALL SELECT " + ", ".join(["%s"] * width)
-        join = "JOIN runs ON " if of_run else "WHERE "
-        before = f"SELECT guarded.* FROM ({first}{more * (rows - 1)}) AS guarded {join}"
-    return f"{insert_head} {before}", f" {on_duplicate}"
-
-
 Result = tuple[int, tuple[tuple[Any, ...], ...]]
 
 
@@ -134,19 +123,13 @@ def run_as_one_query(
     fill a OneQueryTransaction, send its statements and COMMIT as one query; (affected rows,
     rows) per statement.
 
-    The connection is the pool's DBAPI one (`engine.raw_connection()`: the pool's checkout and
-    checkin events, idle pings included, as with `engine.connect()`), without a SQLAlchemy
-    `Connection` around it: that wrapper, built and closed on every call, was a sixth of the
-    Python time of a LogMetric, and nothing here uses it.
-
     On an error the transaction is rolled back and the error raised as SQLAlchemy raises it
     from `execute` (IntegrityError, OperationalError, …); a connection that is gone is
     invalidated, so that the pool replaces it and `with_retry` can repeat the call.
     """
-    dialect = engine.dialect
-    pooled: Any = engine.raw_connection()
-    try:
-        cursor = pooled.dbapi_connection.cursor()
+    with engine.connect() as connection:
+        dbapi_connection: Any = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
         transaction = OneQueryTransaction(cursor)
         build(transaction)
         sql = ";\n".join([*transaction.statements, "COMMIT"])
@@ -155,24 +138,22 @@ def run_as_one_query(
             results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
             while cursor.nextset():
                 results.append((cursor.rowcount, cursor.fetchall()))
-        except dialect.loaded_dbapi.Error as error:
-            _end_failed(dialect, pooled, cursor, error)
+        except connection.dialect.loaded_dbapi.Error as error:
+            _end_failed(connection, dbapi_connection, cursor, error)
             raise sa_exc.DBAPIError.instance(
-                sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+                sql, None, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
             ) from error
         finally:
             cursor.close()
-    finally:
-        pooled.close()  # back to the pool (or away, if invalidated)
     return results[: len(transaction.statements)]
 
 
-def _end_failed(dialect: Any, pooled: Any, cursor: Any, error: Exception) -> None:
+def _end_failed(connection: Any, dbapi_connection: Any, cursor: Any, error: Exception) -> None:
     """Roll back after a failed statement (the later ones, and the COMMIT, never ran)."""
-    if dialect.is_disconnect(error, pooled.dbapi_connection, cursor):
-        pooled.invalidate(error)
+    if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
+        connection.invalidate(error)
         return
     try:
-        pooled.dbapi_connection.rollback()
-    except dialect.loaded_dbapi.Error as rollback_error:
-        pooled.invalidate(rollback_error)
+        dbapi_connection.rollback()
+    except connection.dialect.loaded_dbapi.Error as rollback_error:
+        connection.invalidate(rollback_error)

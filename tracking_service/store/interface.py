@@ -31,8 +31,8 @@ if TYPE_CHECKING:
         ModelIo,
         RunIo,
     )
-    from tracking_service.store.batch_ids import BatchOutcome
-    from tracking_service.store.logged_models import KeyValue, ModelMetricLike
+    from tracking_service.store.portable.batch_ids import BatchOutcome
+    from tracking_service.store.portable.logged_models import KeyValue, ModelMetricLike
 
 
 class TrackingStore(Protocol):

@@ -21,18 +21,18 @@ from sqlalchemy import Engine
 from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.domain import Page, Run
-from tracking_service.store.base import artifact_root_uri
-from tracking_service.store.batch_ids import BatchOutcome
 from tracking_service.store.dialects import FastPaths, fast_paths_for
-from tracking_service.store.experiments import ExperimentStore
-from tracking_service.store.logged_model_search import LoggedModelSearchStore
-from tracking_service.store.logged_models import LoggedModelStore
-from tracking_service.store.metric_history import HistoryColumns, MetricHistoryStore
-from tracking_service.store.run_data import KeyValueLike, MetricLike, RunDataStore
-from tracking_service.store.run_inputs import RunInputStore
-from tracking_service.store.run_search import RunPageQuery, RunSearchStore
-from tracking_service.store.runs import RunStore
-from tracking_service.store.validation import MAX_METRICS_PER_BATCH
+from tracking_service.store.portable.base import artifact_root_uri
+from tracking_service.store.portable.batch_ids import BatchOutcome
+from tracking_service.store.portable.experiments import ExperimentStore
+from tracking_service.store.portable.logged_model_search import LoggedModelSearchStore
+from tracking_service.store.portable.logged_models import LoggedModelStore
+from tracking_service.store.portable.metric_history import HistoryColumns, MetricHistoryStore
+from tracking_service.store.portable.run_data import KeyValueLike, MetricLike, RunDataStore
+from tracking_service.store.portable.run_inputs import RunInputStore
+from tracking_service.store.portable.run_search import RunPageQuery, RunSearchStore
+from tracking_service.store.portable.runs import RunStore
+from tracking_service.store.rules import MAX_METRICS_PER_BATCH
 
 logger = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from tracking_service.domain import ACTIVE, RUN_NAME_TAG
-from tracking_service.store import validation as v
-from tracking_service.store.base import now_ms
-from tracking_service.store.batch_ids import BatchOutcome, replay_of
+from tracking_service.store import rules as v
 from tracking_service.store.dialects import mysql_one_query
 from tracking_service.store.dialects.mysql_cursor import DriverCursor
-from tracking_service.store.run_data import ParamValues, check_params_unchanged
-from tracking_service.store.upserts import (
+from tracking_service.store.portable.base import now_ms
+from tracking_service.store.portable.batch_ids import BatchOutcome, replay_of
+from tracking_service.store.portable.run_data import ParamValues, check_params_unchanged
+from tracking_service.store.portable.upserts import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
     MYSQL_LATEST_UPSERT,

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select
 from sqlalchemy.orm import aliased
 
-from tracking_service.store.models import VALUE_NAN, LatestMetricRow, ParamRow, RunRow, TagRow
+from tracking_service.store.portable.tables import (
+    VALUE_NAN,
+    LatestMetricRow,
+    ParamRow,
+    RunRow,
+    TagRow,
+)
 from tracking_service.store.search.ast import (
     ATTRIBUTE,
     COMPARISONS,

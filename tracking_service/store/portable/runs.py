@@ -18,8 +18,9 @@ from tracking_service.domain import (
     Run,
     RunInfo,
 )
-from tracking_service.store import validation as v
-from tracking_service.store.base import (
+from tracking_service.store import rules
+from tracking_service.store.names import generate_run_name
+from tracking_service.store.portable.base import (
     RUN_INFO_COLUMNS,
     RunData,
     StoreBase,
@@ -28,7 +29,7 @@ from tracking_service.store.base import (
     make_metric,
     now_ms,
 )
-from tracking_service.store.models import (
+from tracking_service.store.portable.tables import (
     VALUE_FINITE,
     LatestMetricRow,
     ParamRow,
@@ -36,8 +37,7 @@ from tracking_service.store.models import (
     TagRow,
     decode_value,
 )
-from tracking_service.store.names import generate_run_name
-from tracking_service.store.upserts import upsert_rows
+from tracking_service.store.portable.upserts import upsert_rows
 
 # SQLite binds at most 32,766 parameters per statement; pages may hold 50,000 runs.
 _IDS_PER_QUERY = 5000
@@ -45,8 +45,8 @@ _IDS_PER_QUERY = 5000
 
 def check_run_tags(tags: Mapping[str, str], field: str = "tags") -> dict[str, str]:
     for key, value in tags.items():
-        v.check_key(key, f"{field}.key")
-        v.check_string(value, f"{field}[{key!r}].value", v.MAX_TAG_VALUE_LENGTH)
+        rules.check_key(key, f"{field}.key")
+        rules.check_string(value, f"{field}[{key!r}].value", rules.MAX_TAG_VALUE_LENGTH)
     return dict(tags)
 
 
@@ -55,8 +55,8 @@ def set_run_tags(connection: Connection, run_id: str, tags: Mapping[str, str]) -
     rows = [{"run_uuid": run_id, "key": k, "value": val} for k, val in sorted(tags.items())]
     upsert_rows(connection, TagRow.__table__, rows, ("run_uuid", "key"), ("value",))  # type: ignore[arg-type]
     if RUN_NAME_TAG in tags:
-        name = v.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
-                              v.MAX_RUN_NAME_LENGTH)  # fmt: skip
+        name = rules.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
+                              rules.MAX_RUN_NAME_LENGTH)  # fmt: skip
         connection.execute(update(RunRow).where(RunRow.run_uuid == run_id).values(name=name))
 
 
@@ -120,19 +120,19 @@ class RunStore(StoreBase):
         tags: Mapping[str, str] = {},
         parent_run_id: str = "",
         status: str = "RUNNING",
-        params: Sequence[v.KeyValueLike] = (),
+        params: Sequence[rules.KeyValueLike] = (),
     ) -> NewRun:
         """The rules of CreateRun (no SQL): a new run with its tags (and MLflow's system tags)
         and its initial `params`, written in one transaction by `create_run_portable` or a fast
         path: a run is never seen without the params it was created with."""
-        number = v.parse_experiment_id(experiment_id)
-        v.check_status(status)
-        v.check_string(user_id, "user_id", v.MAX_USER_ID_LENGTH)
-        v.check_string(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
+        number = rules.parse_experiment_id(experiment_id)
+        rules.check_status(status)
+        rules.check_string(user_id, "user_id", rules.MAX_USER_ID_LENGTH)
+        rules.check_string(run_name, "run_name", rules.MAX_RUN_NAME_LENGTH)
         if start_time is not None:
-            v.check_timestamp(start_time, "start_time")
+            rules.check_timestamp(start_time, "start_time")
         all_tags = check_run_tags(tags)
-        param_values = {key: value for key, (_, value) in v.prepare_params(params).items()}
+        param_values = {key: value for key, (_, value) in rules.prepare_params(params).items()}
         tagged_name = all_tags.get(RUN_NAME_TAG, "")
         if run_name and tagged_name and tagged_name != run_name:
             raise InvalidArgument(
@@ -141,7 +141,7 @@ class RunStore(StoreBase):
                 field="run_name",
             )
         name = run_name or tagged_name or generate_run_name()
-        v.check_string(name, "run_name", v.MAX_RUN_NAME_LENGTH)
+        rules.check_string(name, "run_name", rules.MAX_RUN_NAME_LENGTH)
         all_tags[RUN_NAME_TAG] = name
         if user_id:
             all_tags.setdefault(USER_TAG, user_id)
@@ -221,11 +221,11 @@ class RunStore(StoreBase):
     ) -> RunInfo:
         changes: dict[str, object] = {}
         if status:
-            changes["status"] = v.check_status(status)
+            changes["status"] = rules.check_status(status)
         if end_time is not None:
-            changes["end_time"] = v.check_timestamp(end_time, "end_time")
+            changes["end_time"] = rules.check_timestamp(end_time, "end_time")
         if run_name:
-            changes["name"] = v.check_string(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
+            changes["name"] = rules.check_string(run_name, "run_name", rules.MAX_RUN_NAME_LENGTH)
 
         def work(connection: Connection) -> RunInfo:
             self.fetch_run_info(connection, run_id, for_write=True)

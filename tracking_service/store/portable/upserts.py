@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, tuple_
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from tracking_service.store.models import LatestMetricRow, MetricRow
+from tracking_service.store.portable.tables import LatestMetricRow, MetricRow
 
 # Rows of the metrics table, in this column order: run_uuid, key, step, timestamp, value, kind.
 MetricTuple = tuple[str, str, int, int, float, int]

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, Row, select
 from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
 from tracking_service.domain import DELETED, Metric, RunInfo
-from tracking_service.store.models import ExperimentRow, RunRow
+from tracking_service.store.portable.tables import ExperimentRow, RunRow
 
 T = TypeVar("T")
 

@@ -19,16 +19,16 @@ from tracking_service.logged_model_domain import (
     LoggedModel,
     LoggedModelMetric,
 )
-from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase, now_ms
-from tracking_service.store.logged_model_tables import (
+from tracking_service.store import rules
+from tracking_service.store.names import generate_run_name
+from tracking_service.store.portable.base import StoreBase, now_ms
+from tracking_service.store.portable.logged_model_tables import (
     LoggedModelMetricRow,
     LoggedModelParamRow,
     LoggedModelRow,
     LoggedModelTagRow,
 )
-from tracking_service.store.models import RunRow, decode_value, encode_value
-from tracking_service.store.names import generate_run_name
+from tracking_service.store.portable.tables import RunRow, decode_value, encode_value
 
 MODEL_ID_PREFIX = "m-"
 MAX_NAME_LENGTH = 500
@@ -95,11 +95,11 @@ class LoggedModelStore(StoreBase):
         params: Sequence[KeyValue] = (),
         tags: Sequence[KeyValue] = (),
     ) -> LoggedModel:
-        number = v.parse_experiment_id(experiment_id)
-        name = v.check_string(name, "name", MAX_NAME_LENGTH) or generate_run_name()
-        v.check_string(model_type, "model_type", MAX_MODEL_TYPE_LENGTH)
-        prepared_params = {key: value for key, (_, value) in v.prepare_params(params).items()}
-        prepared_tags = v.prepare_tags(tags)
+        number = rules.parse_experiment_id(experiment_id)
+        name = rules.check_string(name, "name", MAX_NAME_LENGTH) or generate_run_name()
+        rules.check_string(model_type, "model_type", MAX_MODEL_TYPE_LENGTH)
+        prepared_params = {key: value for key, (_, value) in rules.prepare_params(params).items()}
+        prepared_tags = rules.prepare_tags(tags)
         model_id = new_model_id()
 
         def work(connection: Connection) -> LoggedModel:
@@ -156,7 +156,7 @@ class LoggedModelStore(StoreBase):
             raise InvalidArgument(
                 f"status {status!r} is not a final status; use READY or FAILED", field="status"
             )
-        v.check_string(status_message, "status_message", MAX_STATUS_MESSAGE_LENGTH)
+        rules.check_string(status_message, "status_message", MAX_STATUS_MESSAGE_LENGTH)
 
         def work(connection: Connection) -> LoggedModel:
             self._require_active(connection, model_id)
@@ -188,7 +188,7 @@ class LoggedModelStore(StoreBase):
 
     def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None:
         check_model_id(model_id)
-        prepared = v.prepare_tags(tags)
+        prepared = rules.prepare_tags(tags)
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
@@ -206,7 +206,7 @@ class LoggedModelStore(StoreBase):
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         check_model_id(model_id)
-        v.check_key(key, "tag_key")
+        rules.check_key(key, "tag_key")
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
@@ -223,7 +223,7 @@ class LoggedModelStore(StoreBase):
 
     def log_logged_model_params(self, model_id: str, params: Sequence[KeyValue]) -> None:
         check_model_id(model_id)
-        prepared = v.prepare_params(params)
+        prepared = rules.prepare_params(params)
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
@@ -332,10 +332,10 @@ def _model_metric_rows(
         if not metric.model_id:
             continue
         model_id = check_model_id(metric.model_id, f"metrics[{index}].model_id")
-        name = v.check_string(
+        name = rules.check_string(
             metric.dataset_name, f"metrics[{index}].dataset_name", MAX_DATASET_NAME_LENGTH
         )
-        digest = v.check_string(
+        digest = rules.check_string(
             metric.dataset_digest,
             f"metrics[{index}].dataset_digest",
             MAX_DATASET_DIGEST_LENGTH,

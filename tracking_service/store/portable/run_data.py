@@ -16,22 +16,22 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument, NotFound
-from tracking_service.store import batch_ids
-from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase, check_run_id
-from tracking_service.store.batch_ids import BatchOutcome
-from tracking_service.store.models import (
+from tracking_service.store import rules
+from tracking_service.store.portable import batch_ids
+from tracking_service.store.portable.base import StoreBase, check_run_id
+from tracking_service.store.portable.batch_ids import BatchOutcome
+from tracking_service.store.portable.runs import set_run_tags
+from tracking_service.store.portable.tables import (
     ParamRow,
     TagRow,
     encode_value,
 )
-from tracking_service.store.runs import set_run_tags
-from tracking_service.store.upserts import (
+from tracking_service.store.portable.upserts import (
     MetricTuple,
     insert_metric_history,
     upsert_latest_metrics,
 )
-from tracking_service.store.validation import KeyValueLike, prepare_params, prepare_tags
+from tracking_service.store.rules import KeyValueLike, prepare_params, prepare_tags
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -71,7 +71,7 @@ def prepare_metrics(
     run_id: str, metrics: Sequence[MetricLike], max_metrics: int
 ) -> tuple[list[MetricTuple], list[MetricTuple]]:
     """Validated history rows, and one latest-value candidate per key sorted by key."""
-    v.check_count(len(metrics), max_metrics, "metrics")
+    rules.check_count(len(metrics), max_metrics, "metrics")
     rows: list[MetricTuple] = []
     best: dict[str, MetricTuple] = {}
     valid_keys: set[str] = set()
@@ -79,14 +79,14 @@ def prepare_metrics(
     for index, metric in enumerate(metrics):
         key = metric.key
         if key not in valid_keys:
-            v.check_key(key, f"metrics[{index}].key")
+            rules.check_key(key, f"metrics[{index}].key")
             valid_keys.add(key)
         value, timestamp, step = metric.value, metric.timestamp, metric.step
         if isinstance(value, bool) or not isinstance(value, (float, int)):
             raise InvalidArgument(f"metrics[{index}].value must be a number, got {value!r}",
                                   field=f"metrics[{index}].value")  # fmt: skip
         if not isinstance(timestamp, int) or not 0 <= timestamp <= high:
-            v.check_timestamp(timestamp, f"metrics[{index}].timestamp")
+            rules.check_timestamp(timestamp, f"metrics[{index}].timestamp")
             raise InvalidArgument(f"metrics[{index}].timestamp is out of range",
                                   field=f"metrics[{index}].timestamp")  # fmt: skip
         if isinstance(step, bool) or not isinstance(step, int) or not low <= step <= high:
@@ -143,7 +143,7 @@ class RunDataStore(StoreBase):
         params: Sequence[KeyValueLike] = (),
         tags: Sequence[KeyValueLike] = (),
         *,
-        max_metrics: int = v.MAX_METRICS_PER_BATCH,
+        max_metrics: int = rules.MAX_METRICS_PER_BATCH,
         batch_id: str = "",
     ) -> CheckedBatch:
         """The rules of LogBatch (no SQL): every value checked, rows ready to write."""
@@ -199,7 +199,7 @@ class RunDataStore(StoreBase):
         return outcome
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        v.check_key(key, "key")
+        rules.check_key(key, "key")
 
         def work(connection: Connection) -> None:
             self.fetch_run_info(connection, run_id, for_write=True)

@@ -32,9 +32,9 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.base import now_ms
-from tracking_service.store.models import AppliedBatchRow
-from tracking_service.store.upserts import conflict_insert
+from tracking_service.store.portable.base import now_ms
+from tracking_service.store.portable.tables import AppliedBatchRow
+from tracking_service.store.portable.upserts import conflict_insert
 
 logger = logging.getLogger(__name__)
 

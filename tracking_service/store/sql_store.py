@@ -21,18 +21,23 @@ from sqlalchemy import Engine
 from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.domain import Page, Run
+from tracking_service.store import rules
 from tracking_service.store.dialects import FastPaths, fast_paths_for
-from tracking_service.store.portable.base import artifact_root_uri
-from tracking_service.store.portable.batch_ids import BatchOutcome
 from tracking_service.store.portable.experiments import ExperimentStore
 from tracking_service.store.portable.logged_model_search import LoggedModelSearchStore
 from tracking_service.store.portable.logged_models import LoggedModelStore
 from tracking_service.store.portable.metric_history import HistoryColumns, MetricHistoryStore
-from tracking_service.store.portable.run_data import KeyValueLike, MetricLike, RunDataStore
+from tracking_service.store.portable.run_data import RunDataStore
 from tracking_service.store.portable.run_inputs import RunInputStore
 from tracking_service.store.portable.run_search import RunPageQuery, RunSearchStore
 from tracking_service.store.portable.runs import RunStore
-from tracking_service.store.rules import MAX_METRICS_PER_BATCH
+from tracking_service.store.rules import (
+    MAX_METRICS_PER_BATCH,
+    BatchOutcome,
+    KeyValueLike,
+    MetricLike,
+    artifact_root_uri,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +93,7 @@ class SqlTrackingStore(
         status: str = "RUNNING",
         params: Sequence[KeyValueLike] = (),
     ) -> Run:
-        new = self.new_run(experiment_id, run_name, user_id, start_time, tags, parent_run_id,
+        new = rules.new_run(experiment_id, run_name, user_id, start_time, tags, parent_run_id,
                            status, params)  # fmt: skip
         fast = self.fast_paths.create_run(new) if self.fast_paths else None
         return self.create_run_portable(new) if fast is None else fast
@@ -105,7 +110,7 @@ class SqlTrackingStore(
     ) -> BatchOutcome:
         """Validate everything, then write it all in one transaction (or nothing); with a
         `batch_id` idempotent (see `batch_ids.py`)."""
-        batch = self.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
+        batch = rules.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
                                  batch_id=batch_id)  # fmt: skip
         fast = self.fast_paths.log_batch(batch) if self.fast_paths else None
         return self.log_batch_portable(batch) if fast is None else fast

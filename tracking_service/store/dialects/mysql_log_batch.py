@@ -19,16 +19,20 @@ from tracking_service.domain import ACTIVE, RUN_NAME_TAG
 from tracking_service.store import rules as v
 from tracking_service.store.dialects import mysql_one_query
 from tracking_service.store.dialects.mysql_cursor import DriverCursor
-from tracking_service.store.portable.base import now_ms
-from tracking_service.store.portable.batch_ids import BatchOutcome, replay_of
-from tracking_service.store.portable.run_data import ParamValues, check_params_unchanged
 from tracking_service.store.portable.upserts import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
     MYSQL_LATEST_UPSERT,
     MYSQL_ROWS_PER_STATEMENT,
-    MetricTuple,
     mysql_metrics_insert,
+)
+from tracking_service.store.rules import (
+    BatchOutcome,
+    MetricTuple,
+    ParamValues,
+    check_params_unchanged,
+    now_ms,
+    replay_of,
 )
 
 _INSERT_PARAMS = "INSERT INTO params (run_uuid, `key`, value) VALUES (%s, %s, %s)"

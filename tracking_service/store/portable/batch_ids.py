@@ -26,15 +26,13 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.portable.base import now_ms
 from tracking_service.store.portable.tables import AppliedBatchRow
 from tracking_service.store.portable.upserts import conflict_insert
+from tracking_service.store.rules import BatchOutcome, now_ms, replay_of
 
 logger = logging.getLogger(__name__)
 
@@ -43,43 +41,6 @@ DEFAULT_RETENTION_HOURS = 7 * 24
 CLEANUP_EVERY = 1000
 CLEANUP_LIMIT = 10_000
 _claims = itertools.count(1)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What a LogBatch did: rows it wrote (or, for a replay, the original batch wrote)."""
-
-    rows_written: int
-    replayed: bool = False
-
-
-def check_batch_id(batch_id: object, field: str = "batch_id") -> str:
-    """The batch id, or InvalidArgument: a non-empty string of at most 64 printable ASCII."""
-    if (
-        not isinstance(batch_id, str)
-        or not 0 < len(batch_id) <= MAX_BATCH_ID_LENGTH
-        or not batch_id.isascii()
-        or not batch_id.isprintable()
-    ):
-        raise InvalidArgument(
-            f"{field} must be a client-generated UUID (at most {MAX_BATCH_ID_LENGTH} printable "
-            f"ASCII characters), got {batch_id!r}",
-            field=field,
-        )
-    return batch_id
-
-
-def replay_of(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> BatchOutcome:
-    if stored is None:  # deleted meanwhile (its run was deleted): cannot tell, write nothing
-        return BatchOutcome(0, replayed=True)
-    stored_run, rows_written = stored
-    if stored_run != run_id:
-        raise InvalidArgument(
-            f"batch_id {batch_id!r} was already used for a batch of run {stored_run!r}, not "
-            f"{run_id!r}; every batch needs a new id",
-            field="batch_id",
-        )
-    return BatchOutcome(int(rows_written), replayed=True)
 
 
 def record_batch_id(

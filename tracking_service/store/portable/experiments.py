@@ -19,22 +19,16 @@ from tracking_service.domain import (
     ViewType,
 )
 from tracking_service.store import rules
-from tracking_service.store.portable.base import StoreBase, now_ms
+from tracking_service.store.portable.base import StoreBase
 from tracking_service.store.portable.tables import ExperimentRow, ExperimentTagRow, RunRow
 from tracking_service.store.portable.upserts import upsert_rows
+from tracking_service.store.rules import now_ms
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
 from tracking_service.store.search.ast import ATTRIBUTE
 from tracking_service.store.search.experiment_query import experiment_filter, experiment_order
 
 MAX_EXPERIMENTS_PER_PAGE = 50000
 _DEFAULT_ORDER = OrderTerm(Identifier(ATTRIBUTE, "creation_time", 0, "creation_time"), True)
-
-
-def _check_tags(tags: Mapping[str, str], field: str = "tags") -> dict[str, str]:
-    for key, value in tags.items():
-        rules.check_key(key, f"{field}.key")
-        rules.check_string(value, f"{field}[{key!r}].value", rules.MAX_EXPERIMENT_TAG_VALUE_LENGTH)
-    return dict(tags)
 
 
 class ExperimentStore(StoreBase):
@@ -46,7 +40,7 @@ class ExperimentStore(StoreBase):
             rules.check_string(
                 artifact_location, "artifact_location", rules.MAX_ARTIFACT_LOCATION_LENGTH
             )
-        checked_tags = _check_tags(tags)
+        checked_tags = rules.check_experiment_tags(tags)
 
         def work(connection: Connection) -> str:
             self._refuse_taken_name(connection, name)
@@ -172,7 +166,7 @@ class ExperimentStore(StoreBase):
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         number = rules.parse_experiment_id(experiment_id)
-        tags = _check_tags({key: value}, "tag")
+        tags = rules.check_experiment_tags({key: value}, "tag")
 
         def work(connection: Connection) -> None:
             self._active_experiment(connection, number, "tagged")

@@ -27,7 +27,8 @@ from tracking_service.store.portable.logged_model_tables import (
     LoggedModelTagRow,
 )
 from tracking_service.store.portable.logged_models import load_logged_models
-from tracking_service.store.portable.tables import VALUE_NAN, ExperimentRow
+from tracking_service.store.portable.tables import ExperimentRow
+from tracking_service.store.rules import VALUE_NAN
 from tracking_service.store.search import parse_filter
 from tracking_service.store.search.ast import (
     ATTRIBUTE,

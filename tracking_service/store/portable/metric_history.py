@@ -17,18 +17,9 @@ from sqlalchemy import Connection, select
 from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import Metric, MetricSeries, Page
 from tracking_service.store import rules
-from tracking_service.store.portable.base import (
-    StoreBase,
-    fetch_tuples,
-    make_metric,
-)
-from tracking_service.store.portable.tables import (
-    VALUE_FINITE,
-    VALUE_NAN,
-    VALUE_NEG_INF,
-    VALUE_POS_INF,
-    MetricRow,
-)
+from tracking_service.store.portable.base import StoreBase, fetch_tuples, make_metric
+from tracking_service.store.portable.tables import MetricRow
+from tracking_service.store.rules import VALUE_FINITE, VALUE_NAN, VALUE_NEG_INF, VALUE_POS_INF
 
 if TYPE_CHECKING:
     import numpy as np

@@ -31,6 +31,7 @@ from tracking_service.store.portable.run_data import RunDataStore
 from tracking_service.store.portable.run_inputs import RunInputStore
 from tracking_service.store.portable.run_search import RunPageQuery, RunSearchStore
 from tracking_service.store.portable.runs import RunStore
+from tracking_service.store.portable.upserts import conflict_writes_for
 from tracking_service.store.rules import (
     MAX_METRICS_PER_BATCH,
     BatchOutcome,
@@ -68,6 +69,7 @@ class SqlTrackingStore(
             create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
         )
         self.dialect = database_kind(self.engine)
+        self.writes = conflict_writes_for(self.engine)
         self.artifact_root = artifact_root_uri(default_artifact_root)
         ensure_schema(self.engine)
         # Known once the dialect has seen a connection (ensure_schema made one).

@@ -19,7 +19,7 @@ from tracking_service.domain import ACTIVE, RUN_NAME_TAG
 from tracking_service.store import rules as v
 from tracking_service.store.dialects import mysql_one_query
 from tracking_service.store.dialects.mysql_cursor import DriverCursor
-from tracking_service.store.portable.upserts import (
+from tracking_service.store.dialects.mysql_metric_sql import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
     MYSQL_LATEST_UPSERT,

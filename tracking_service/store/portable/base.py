@@ -11,6 +11,7 @@ from mlgrpc_server.db import with_retry
 from mlgrpc_server.errors import FailedPrecondition, NotFound
 from tracking_service.domain import DELETED, Metric, RunInfo
 from tracking_service.store.portable.tables import ExperimentRow, RunRow
+from tracking_service.store.portable.upserts import ConflictWrites
 from tracking_service.store.rules import check_run_id
 
 T = TypeVar("T")
@@ -97,6 +98,8 @@ class StoreBase:
     """
 
     engine: Engine
+    #: how this database writes rows that may already exist (chosen once, at start-up)
+    writes: ConflictWrites
     dialect: str  # "sqlite", "mysql" or "postgresql"
     artifact_root: str
 

@@ -27,16 +27,14 @@ import itertools
 import logging
 import os
 
-from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Table, select
 
 from tracking_service.store.portable.tables import AppliedBatchRow
-from tracking_service.store.portable.upserts import conflict_insert
+from tracking_service.store.portable.upserts import ConflictWrites, conflict_writes_for
 from tracking_service.store.rules import BatchOutcome, now_ms, replay_of
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH_ID_LENGTH = 64
 DEFAULT_RETENTION_HOURS = 7 * 24
 CLEANUP_EVERY = 1000
 CLEANUP_LIMIT = 10_000
@@ -44,29 +42,15 @@ _claims = itertools.count(1)
 
 
 def record_batch_id(
-    connection: Connection, batch_id: str, run_id: str, rows: int
+    connection: Connection, writes: ConflictWrites, batch_id: str, run_id: str, rows: int
 ) -> BatchOutcome | None:
     """Record `batch_id` in the transaction of `connection` (the run is known to exist). None
     for a new batch (write it), else the replay's outcome (write nothing)."""
     values = {"batch_id": batch_id, "run_uuid": run_id, "rows_written": rows,
               "created_time": now_ms()}  # fmt: skip
-    if connection.dialect.name == "mysql":  # no ON CONFLICT … RETURNING: a savepoint instead
-        try:
-            with connection.begin_nested():
-                connection.execute(insert(AppliedBatchRow).values(values))
-            return None
-        except IntegrityError:
-            pass  # the id is taken (the run is known to exist): a replay
-    else:
-        statement = (
-            conflict_insert(connection, AppliedBatchRow.__table__)  # type: ignore[arg-type]
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[AppliedBatchRow.batch_id])
-            # RETURNING, not rowcount: psycopg reports -1 for some INSERT … ON CONFLICT.
-            .returning(AppliedBatchRow.batch_id)
-        )
-        if connection.execute(statement).first() is not None:
-            return None
+    table: Table = AppliedBatchRow.__table__  # type: ignore[assignment]
+    if writes.claim(connection, table, values, "batch_id"):
+        return None
     row = connection.execute(
         select(AppliedBatchRow.run_uuid, AppliedBatchRow.rows_written).where(
             AppliedBatchRow.batch_id == batch_id
@@ -84,18 +68,10 @@ def delete_expired(engine: Engine, *, older_than_ms: int | None = None) -> int:
     """Delete up to CLEANUP_LIMIT batch ids created before `older_than_ms` (default: now minus
     the retention); the number deleted."""
     cutoff = now_ms() - retention_ms() if older_than_ms is None else older_than_ms
-    table = AppliedBatchRow.__table__
-    statement = delete(table).where(table.c.created_time < cutoff)
-    if engine.dialect.name == "mysql":
-        statement = statement.with_dialect_options(mysql_limit=CLEANUP_LIMIT)
-    else:
-        oldest = (
-            select(table.c.batch_id)
-            .where(table.c.created_time < cutoff)
-            .order_by(table.c.created_time)
-            .limit(CLEANUP_LIMIT)
-        )
-        statement = delete(table).where(table.c.batch_id.in_(oldest.scalar_subquery()))
+    table: Table = AppliedBatchRow.__table__  # type: ignore[assignment]
+    statement = conflict_writes_for(engine).delete_oldest(
+        table, table.c.created_time < cutoff, table.c.created_time, "batch_id", CLEANUP_LIMIT
+    )
     with engine.begin() as connection:
         return int(connection.execute(statement).rowcount)
 

@@ -265,14 +265,15 @@ class ExperimentStore(StoreBase):
             out.setdefault(experiment_id, {})[key] = value
         return out
 
-    @staticmethod
-    def _set_tags(connection: Connection, experiment_id: int, tags: Mapping[str, str]) -> None:
+    def _set_tags(
+        self, connection: Connection, experiment_id: int, tags: Mapping[str, str]
+    ) -> None:
         rows = [
             {"experiment_id": experiment_id, "key": key, "value": value}
             for key, value in sorted(tags.items())
         ]
         table = ExperimentTagRow.__table__
-        upsert_rows(connection, table, rows, ("experiment_id", "key"), ("value",))  # type: ignore[arg-type]
+        upsert_rows(connection, self.writes, table, rows, ("experiment_id", "key"), ("value",))  # type: ignore[arg-type]
 
     def _active_experiment(self, connection: Connection, number: int, verb: str) -> Row[Any]:
         row = self.fetch_experiment_row(connection, number)

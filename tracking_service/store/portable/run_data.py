@@ -54,17 +54,17 @@ class RunDataStore(StoreBase):
             self.require_active_run(connection, run_id)
             if batch.batch_id:
                 replay = batch_ids.record_batch_id(
-                    connection, batch.batch_id, run_id, batch.written.rows_written
+                    connection, self.writes, batch.batch_id, run_id, batch.written.rows_written
                 )
                 if replay is not None:
                     return replay
             if batch.params:
                 _write_params(connection, run_id, batch.params)
             if batch.tags:
-                set_run_tags(connection, run_id, batch.tags)
+                set_run_tags(connection, self.writes, run_id, batch.tags)
             if batch.metric_rows:
-                insert_metric_history(connection, batch.metric_rows)
-                upsert_latest_metrics(connection, batch.latest_rows)
+                insert_metric_history(connection, self.writes, batch.metric_rows)
+                upsert_latest_metrics(connection, self.writes, batch.latest_rows)
             return batch.written
 
         return self.write_batch(batch, work)

@@ -23,7 +23,7 @@ from tracking_service.store.portable.base import (
     make_metric,
 )
 from tracking_service.store.portable.tables import LatestMetricRow, ParamRow, RunRow, TagRow
-from tracking_service.store.portable.upserts import upsert_rows
+from tracking_service.store.portable.upserts import ConflictWrites, upsert_rows
 from tracking_service.store.rules import (
     VALUE_FINITE,
     NewRun,
@@ -36,10 +36,12 @@ from tracking_service.store.rules import (
 _IDS_PER_QUERY = 5000
 
 
-def set_run_tags(connection: Connection, run_id: str, tags: Mapping[str, str]) -> None:
+def set_run_tags(
+    connection: Connection, writes: ConflictWrites, run_id: str, tags: Mapping[str, str]
+) -> None:
     """Upsert tags (sorted, one lock order); `mlflow.runName` also renames the run."""
     rows = [{"run_uuid": run_id, "key": k, "value": val} for k, val in sorted(tags.items())]
-    upsert_rows(connection, TagRow.__table__, rows, ("run_uuid", "key"), ("value",))  # type: ignore[arg-type]
+    upsert_rows(connection, writes, TagRow.__table__, rows, ("run_uuid", "key"), ("value",))  # type: ignore[arg-type]
     if RUN_NAME_TAG in tags:
         name = rules.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
                               rules.MAX_RUN_NAME_LENGTH)  # fmt: skip
@@ -122,7 +124,7 @@ class RunStore(StoreBase):
                     update(RunRow).where(RunRow.run_uuid == run_id).values(**changes)
                 )
             if run_name:
-                set_run_tags(connection, run_id, {RUN_NAME_TAG: run_name})
+                set_run_tags(connection, self.writes, run_id, {RUN_NAME_TAG: run_name})
             return self.fetch_run_info(connection, run_id)
 
         return self.write("update_run", work)

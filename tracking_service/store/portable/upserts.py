@@ -1,158 +1,228 @@
-"""Bulk writes of the portable path (each database's INSERT … ON CONFLICT / ON DUPLICATE KEY
-form), with no ORM objects and no per-row dicts. The MySQL cursor writes are in `dialects/`.
+"""Writes that meet rows already there: insert unless present, insert or update, claim a key,
+delete the oldest rows of a range. SQL has no portable form for these; SQLAlchemy has each
+database's (`on_conflict_do_*` on SQLite and PostgreSQL, `on_duplicate_key_update` on MySQL and
+MariaDB). `ConflictWrites` is the one interface the portable store writes through, and
+`conflict_writes_for` picks its implementation once, at start-up, from the engine's dialect name:
+the one place in `portable/` that tells databases apart. Bound parameters only; the MySQL fast
+paths' own SQL text is in `dialects/mysql_metric_sql.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, tuple_
+from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, func, select, tuple_
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import Delete, Insert
 
 from tracking_service.store.portable.tables import LatestMetricRow, MetricRow
-
-# Rows of the metrics table, in this column order: run_uuid, key, step, timestamp, value, kind.
-MetricTuple = tuple[str, str, int, int, float, int]
-
-# max_allowed_packet is 16 MiB by default on MariaDB (64 MiB on MySQL 8): 5,000 rows of
-# 250-character keys stay far below it.
-MYSQL_ROWS_PER_STATEMENT = 5000
-_SQLITE_METRICS = (
-    'INSERT OR IGNORE INTO metrics (run_uuid, "key", step, "timestamp", value, value_kind) '
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
-
-# MySQL applies the SET assignments left to right and later ones see the updated columns.
-# The condition compares (step, timestamp, value); updating value_kind, value, timestamp, step
-# in this order keeps each evaluation equivalent to the original one (a lexicographic compare
-# only changes its answer once the higher-order columns have been updated, and then the
-# lower-order ones are already equal).
-_NEWER = "(VALUES(step), VALUES(`timestamp`), VALUES(value)) > (step, `timestamp`, value)"
-MYSQL_LATEST_COLUMNS = (
-    "INSERT INTO latest_metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
-)
-MYSQL_LATEST_ON_DUPLICATE = (
-    "ON DUPLICATE KEY UPDATE "
-    f"value_kind = IF({_NEWER}, VALUES(value_kind), value_kind), "
-    f"value = IF({_NEWER}, VALUES(value), value), "
-    f"`timestamp` = IF({_NEWER}, VALUES(`timestamp`), `timestamp`), "
-    f"step = IF({_NEWER}, VALUES(step), step)"
-)
-MYSQL_LATEST_UPSERT = (
-    f"{MYSQL_LATEST_COLUMNS} VALUES (%s, %s, %s, %s, %s, %s) {MYSQL_LATEST_ON_DUPLICATE}"
-)
-_SQLITE_LATEST = (
-    'INSERT INTO latest_metrics (run_uuid, "key", step, "timestamp", value, value_kind) '
-    "VALUES (?, ?, ?, ?, ?, ?) "
-    'ON CONFLICT (run_uuid, "key") DO UPDATE SET step = excluded.step, '
-    '"timestamp" = excluded."timestamp", value = excluded.value, '
-    "value_kind = excluded.value_kind "
-    'WHERE (excluded.step, excluded."timestamp", excluded.value) > '
-    '(latest_metrics.step, latest_metrics."timestamp", latest_metrics.value)'
-)
-
+from tracking_service.store.rules import MetricTuple
 
 _METRIC_COLUMNS = ("run_uuid", "key", "step", "timestamp", "value", "value_kind")
+#: the columns that order two points of one key (the latest point has the greatest)
+_POINT_ORDER = ("step", "timestamp", "value")
 
 
-def conflict_insert(connection: Connection, table: Table) -> Any:
-    """An INSERT of `table` with `ON CONFLICT` clauses: SQLite's and PostgreSQL's take the same
-    arguments (`on_conflict_do_nothing`, `on_conflict_do_update`, `excluded`)."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+class ConflictWrites(Protocol):
+    """One database's way of writing rows that may already exist (each key is the table's
+    primary key or a unique index). The statements are built once per shape (cached: building
+    and hashing a statement costs more than a one-row write on SQLite); give tuples."""
+
+    def insert_unless_present(self, table: Table) -> Insert:
+        """An INSERT that skips each row whose key is already in `table`."""
+        ...
+
+    def upsert(
+        self,
+        table: Table,
+        key_columns: Sequence[str],
+        update_columns: Sequence[str],
+        *,
+        only_if_greater: Sequence[str] = (),
+    ) -> Insert:
+        """An INSERT that overwrites `update_columns` of a row whose key is already there;
+        with `only_if_greater`, only when the new row's tuple of those columns is greater than
+        the stored row's (all of them must be in `update_columns`)."""
+        ...
+
+    def claim(
+        self, connection: Connection, table: Table, values: Mapping[str, Any], key: str
+    ) -> bool:
+        """Insert the row `values` in the transaction of `connection`: True, or False (and
+        nothing written) if its `key` is taken. A claim racing an uncommitted one waits for it."""
+        ...
+
+    def delete_oldest(
+        self, table: Table, condition: ColumnElement[bool], order_by: Any, key: str, limit: int
+    ) -> Delete:
+        """A DELETE of at most `limit` rows matching `condition` (the first by `order_by` where
+        the database allows choosing them)."""
+        ...
+
+
+class OnConflictWrites:
+    """SQLite's and PostgreSQL's `INSERT … ON CONFLICT`: the same arguments on both."""
+
+    def __init__(self, insert: Callable[[Table], Any]) -> None:
+        self._insert = insert
+
+    @cache  # noqa: B019 - the instances are the three of _BY_DIALECT, never freed
+    def insert_unless_present(self, table: Table) -> Insert:
+        statement: Insert = self._insert(table).on_conflict_do_nothing()
+        return statement
+
+    @cache  # noqa: B019 - the instances are the three of _BY_DIALECT, never freed
+    def upsert(
+        self,
+        table: Table,
+        key_columns: Sequence[str],
+        update_columns: Sequence[str],
+        *,
+        only_if_greater: Sequence[str] = (),
+    ) -> Insert:
+        insert = self._insert(table)
+        new = insert.excluded
+        where = None
+        if only_if_greater:
+            where = tuple_(*(new[name] for name in only_if_greater)) > tuple_(
+                *(table.c[name] for name in only_if_greater)
+            )
+        statement: Insert = insert.on_conflict_do_update(
+            index_elements=list(key_columns),
+            set_={name: new[name] for name in update_columns},
+            where=where,
+        )
+        return statement
+
+    def claim(
+        self, connection: Connection, table: Table, values: Mapping[str, Any], key: str
+    ) -> bool:
+        statement = (
+            self._insert(table)
+            .values(dict(values))
+            .on_conflict_do_nothing(index_elements=[key])
+            # RETURNING, not rowcount: psycopg reports -1 for some INSERT … ON CONFLICT.
+            .returning(table.c[key])
+        )
+        return connection.execute(statement).first() is not None
+
+    def delete_oldest(
+        self, table: Table, condition: ColumnElement[bool], order_by: Any, key: str, limit: int
+    ) -> Delete:
+        oldest = select(table.c[key]).where(condition).order_by(order_by).limit(limit)
+        return delete(table).where(table.c[key].in_(oldest.scalar_subquery()))
+
+
+class OnDuplicateKeyWrites:
+    """MySQL's and MariaDB's `INSERT … ON DUPLICATE KEY UPDATE` (no ON CONFLICT, no RETURNING
+    on MySQL, no LIMIT in an IN subquery)."""
+
+    @cache  # noqa: B019 - the instances are the three of _BY_DIALECT, never freed
+    def insert_unless_present(self, table: Table) -> Insert:
+        # A no-op assignment, not INSERT IGNORE: that would also turn other errors (a value too
+        # long) into warnings.
+        keys = table.primary_key.columns
+        column = next((c for c in table.c if c.name not in keys), next(iter(keys)))
+        statement: Insert = mysql.insert(table).on_duplicate_key_update(
+            {column.name: table.c[column.name]}
+        )
+        return statement
+
+    @cache  # noqa: B019 - the instances are the three of _BY_DIALECT, never freed
+    def upsert(
+        self,
+        table: Table,
+        key_columns: Sequence[str],
+        update_columns: Sequence[str],
+        *,
+        only_if_greater: Sequence[str] = (),
+    ) -> Insert:
+        insert = mysql.insert(table)
+        new, old = insert.inserted, table.c
+        if not only_if_greater:
+            return insert.on_duplicate_key_update([(name, new[name]) for name in update_columns])
+        # MySQL applies the SET assignments left to right and later ones see the updated
+        # columns. Assigning the other columns first, then the compared ones from the least to
+        # the most significant, keeps each evaluation of the condition equal to the original
+        # one (a lexicographic compare only changes its answer once a more significant column
+        # has been updated, and then the less significant ones are already equal).
+        newer = tuple_(*(new[name] for name in only_if_greater)) > tuple_(
+            *(old[name] for name in only_if_greater)
+        )
+        others = [name for name in update_columns if name not in only_if_greater]
+        order = [*others, *reversed(only_if_greater)]
+        return insert.on_duplicate_key_update(
+            [(name, func.if_(newer, new[name], old[name])) for name in order]
+        )
+
+    def claim(
+        self, connection: Connection, table: Table, values: Mapping[str, Any], key: str
+    ) -> bool:
+        try:
+            with connection.begin_nested():  # a savepoint: the failed INSERT alone rolls back
+                connection.execute(mysql.insert(table).values(dict(values)))
+            return True
+        except IntegrityError:
+            return False  # the key is taken (the caller checked the other constraints)
+
+    def delete_oldest(
+        self, table: Table, condition: ColumnElement[bool], order_by: Any, key: str, limit: int
+    ) -> Delete:
+        return delete(table).where(condition).with_dialect_options(mysql_limit=limit)
+
+
+_BY_DIALECT: dict[str, ConflictWrites] = {
+    "sqlite": OnConflictWrites(sqlite.insert),
+    "postgresql": OnConflictWrites(postgresql.insert),
+    "mysql": OnDuplicateKeyWrites(),  # MariaDB included: SQLAlchemy names its dialect mysql
+}
+
+
+def conflict_writes_for(bind: Engine | Connection) -> ConflictWrites:
+    """The `ConflictWrites` of the database of `bind` (an unsupported one was refused when the
+    store started: `mlgrpc_server.db.database_kind`)."""
+    return _BY_DIALECT[bind.dialect.name]
 
 
 def _as_dicts(rows: Sequence[MetricTuple]) -> list[dict[str, Any]]:
     return [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in rows]
 
 
-def insert_metric_history(connection: Connection, rows: Sequence[MetricTuple]) -> None:
+def insert_metric_history(
+    connection: Connection, writes: ConflictWrites, rows: Sequence[MetricTuple]
+) -> None:
     """Append points; an identical point logged again is a no-op (the row is the key)."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(_SQLITE_METRICS, list(rows))
-        return
-    if connection.dialect.name == "postgresql":
-        table: Table = MetricRow.__table__  # type: ignore[assignment]
-        statement = conflict_insert(connection, table).on_conflict_do_nothing()
-        connection.execute(statement, _as_dicts(rows))
-        return
-    for start in range(0, len(rows), MYSQL_ROWS_PER_STATEMENT):
-        chunk = rows[start : start + MYSQL_ROWS_PER_STATEMENT]
-        connection.exec_driver_sql(*mysql_metrics_insert(chunk))
+    table: Table = MetricRow.__table__  # type: ignore[assignment]
+    connection.execute(writes.insert_unless_present(table), _as_dicts(rows))
 
 
-def mysql_metrics_insert(rows: Sequence[MetricTuple]) -> tuple[str, dict[str, str]]:
-    """One multi-row INSERT and its parameters: each distinct run id and key is one named bound
-    parameter, the numbers are written into the statement.
-
-    PyMySQL's executemany escapes every value through generic converters (about 10 µs a row,
-    most of the time of a 1,000-metric batch). Here the numbers have known types (ints, finite
-    floats: `repr` is the shortest exact form, which MySQL reads back as the same double) and
-    need no escaping; the strings, few and repeated, are bound once per distinct value.
-    """
-    names: dict[str, str] = {}
-    parts = []
-    for run_id, key, step, timestamp, value, kind in rows:
-        run_name = names.get(run_id)
-        if run_name is None:
-            run_name = names[run_id] = f"s{len(names)}"
-        key_name = names.get(key)
-        if key_name is None:
-            key_name = names[key] = f"s{len(names)}"
-        parts.append(
-            f"(%({run_name})s,%({key_name})s,{step:d},{timestamp:d},{float(value)!r},{kind:d})"
-        )
-    statement = (
-        "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind) VALUES "
-        + ",".join(parts)
-        + " ON DUPLICATE KEY UPDATE value_kind = value_kind"
-    )
-    return statement, {name: text for text, name in names.items()}
-
-
-def upsert_latest_metrics(connection: Connection, rows: Sequence[MetricTuple]) -> None:
+def upsert_latest_metrics(
+    connection: Connection, writes: ConflictWrites, rows: Sequence[MetricTuple]
+) -> None:
     """Keep, per key, the point with the greatest (step, timestamp, value).
 
     `rows` must hold one candidate per key, sorted by key, so that concurrent batches lock
     latest_metrics rows in one order (no deadlocks between them).
     """
-    if connection.dialect.name == "postgresql":
-        table: Table = LatestMetricRow.__table__  # type: ignore[assignment]
-        insert = conflict_insert(connection, table)
-        new, old = insert.excluded, table.c
-        statement = insert.on_conflict_do_update(
-            index_elements=["run_uuid", "key"],
-            set_={name: new[name] for name in ("step", "timestamp", "value", "value_kind")},
-            where=tuple_(new.step, new.timestamp, new.value)
-            > tuple_(old.step, old.timestamp, old.value),
-        )
-        connection.execute(statement, _as_dicts(rows))
-        return
-    sql = _SQLITE_LATEST if connection.dialect.name == "sqlite" else MYSQL_LATEST_UPSERT
-    connection.exec_driver_sql(sql, list(rows))
+    table: Table = LatestMetricRow.__table__  # type: ignore[assignment]
+    statement = writes.upsert(
+        table, ("run_uuid", "key"), ("step", "timestamp", "value", "value_kind"),
+        only_if_greater=_POINT_ORDER,
+    )  # fmt: skip
+    connection.execute(statement, _as_dicts(rows))
 
 
 def upsert_rows(
     connection: Connection,
+    writes: ConflictWrites,
     table: Table,
     rows: Sequence[dict[str, Any]],
     key_columns: Sequence[str],
     update_columns: Sequence[str],
 ) -> None:
     """Insert `rows`, overwriting `update_columns` of rows that already exist."""
-    if not rows:
-        return
-    if connection.dialect.name in ("sqlite", "postgresql"):
-        lite = conflict_insert(connection, table)
-        statement: Any = lite.on_conflict_do_update(
-            index_elements=list(key_columns),
-            set_={name: lite.excluded[name] for name in update_columns},
-        )
-    else:
-        my = mysql.insert(table)
-        statement = my.on_duplicate_key_update(
-            [(name, my.inserted[name]) for name in update_columns]
-        )
-    connection.execute(statement, list(rows))
+    if rows:
+        connection.execute(writes.upsert(table, key_columns, update_columns), list(rows))

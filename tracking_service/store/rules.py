@@ -206,7 +206,7 @@ def check_experiment_tags(tags: Mapping[str, str], field: str = "tags") -> dict[
     return dict(tags)
 
 
-# Metric values as stored (see portable/tables.py: MySQL's DOUBLE holds neither NaN nor ±inf).
+# Metric values as stored: MySQL's DOUBLE holds neither NaN nor ±inf (see portable/tables.py).
 
 VALUE_FINITE = 0
 VALUE_POS_INF = 1

@@ -1,11 +1,11 @@
 """`SqlTrackingStore`: the `TrackingStore` on SQLite, MySQL/MariaDB or PostgreSQL.
 
-Each hot call is the store's rules (validation, system tags, the SQL of a page: no database
-kind), then the fast path of the database if `dialects/` has one (chosen once, here, from the
-engine), else the portable method (SQLAlchemy, correct everywhere). Each concern lives in its
-own module; this class only puts them together and owns the engine:
-experiments (`experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric history
-(`metric_history.py`), run search (`run_search.py`), LoggedModels (`logged_models.py`,
+Each hot call is the store's rules (`rules.py`: validation, system tags, the rows to write; no
+SQL, no database kind), then the fast path of the database if `dialects/` has one (chosen once,
+here, from the engine), else the portable method (`portable/`: SQLAlchemy, correct everywhere).
+Each concern lives in its own module; this class only puts them together and owns the engine:
+experiments (`portable/experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric
+history (`metric_history.py`), run search (`run_search.py`), LoggedModels (`logged_models.py`,
 `logged_model_search.py`), run inputs and outputs (`run_inputs.py`). Every public method is one
 transaction.
 """
@@ -111,7 +111,7 @@ class SqlTrackingStore(
         batch_id: str = "",
     ) -> BatchOutcome:
         """Validate everything, then write it all in one transaction (or nothing); with a
-        `batch_id` idempotent (see `batch_ids.py`)."""
+        `batch_id` idempotent (see `portable/batch_ids.py`)."""
         batch = rules.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
                                  batch_id=batch_id)  # fmt: skip
         fast = self.fast_paths.log_batch(batch) if self.fast_paths else None

@@ -1,4 +1,5 @@
-"""Runs: create (with generated names and MLflow's system tags), read, update, delete/restore."""
+"""Runs: write a new run checked by `rules.new_run` (its name and MLflow's system tags are
+assembled there), read, update, delete/restore."""
 
 from __future__ import annotations
 

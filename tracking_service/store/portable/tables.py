@@ -5,7 +5,7 @@ created with the binary collation `utf8mb4_bin` (see the migration), as MLflow's
 `Loss` and `loss` to be two metrics.
 
 Metric values: MySQL's DOUBLE holds neither NaN nor ±inf, so `value_kind` records which one a
-value is (`VALUE_FINITE`, `VALUE_POS_INF`, `VALUE_NEG_INF`, `VALUE_NAN`) and `value` keeps an
+value is (`rules.VALUE_FINITE`, `VALUE_POS_INF`, `VALUE_NEG_INF`, `VALUE_NAN`) and `value` keeps an
 ordering stand-in (±max double for ±inf, 0 for NaN) so that SQL comparisons and ORDER BY work.
 """
 
@@ -122,7 +122,7 @@ class LatestMetricRow(TrackingBase):
 class AppliedBatchRow(TrackingBase):
     """A client batch id already written (migration 0003): a retry with it writes nothing.
 
-    See `tracking_service/store/batch_ids.py` for the dedupe and the cleanup horizon.
+    See `tracking_service/store/portable/batch_ids.py` for the dedupe and the cleanup horizon.
     """
 
     __tablename__ = "applied_batches"

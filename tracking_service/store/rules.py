@@ -430,7 +430,8 @@ class CheckedBatch:
 
 
 class MetricLike(Protocol):
-    """What log_batch reads of a metric: `domain.Metric`, or a protobuf Metric message."""
+    """What log_batch reads of a metric: `domain.Metric`, or a protobuf Metric message as it
+    is (duck typing: the servicer need not copy a request's metrics)."""
 
     @property
     def key(self) -> str: ...

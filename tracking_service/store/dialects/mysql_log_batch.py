@@ -16,19 +16,23 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from tracking_service.domain import ACTIVE, RUN_NAME_TAG
-from tracking_service.store import validation as v
-from tracking_service.store.base import now_ms
-from tracking_service.store.batch_ids import BatchOutcome, replay_of
+from tracking_service.store import rules as v
 from tracking_service.store.dialects import mysql_one_query
 from tracking_service.store.dialects.mysql_cursor import DriverCursor
-from tracking_service.store.run_data import ParamValues, check_params_unchanged
-from tracking_service.store.upserts import (
+from tracking_service.store.dialects.mysql_metric_sql import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
     MYSQL_LATEST_UPSERT,
     MYSQL_ROWS_PER_STATEMENT,
-    MetricTuple,
     mysql_metrics_insert,
+)
+from tracking_service.store.rules import (
+    BatchOutcome,
+    MetricTuple,
+    ParamValues,
+    check_params_unchanged,
+    now_ms,
+    replay_of,
 )
 
 _INSERT_PARAMS = "INSERT INTO params (run_uuid, `key`, value) VALUES (%s, %s, %s)"

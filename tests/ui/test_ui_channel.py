@@ -74,7 +74,8 @@ def test_a_get_with_a_query_is_the_same_as_over_http(
 ) -> None:
     query = {"experiment_id": experiment_id}
     reply = _ask(channel, method="GET", path="/api/2.0/mlflow/experiments/get", query=query)
-    status, over_http = _http(f"{ui_url}/api/2.0/mlflow/experiments/get?experiment_id={experiment_id}")
+    url = f"{ui_url}/api/2.0/mlflow/experiments/get?experiment_id={experiment_id}"
+    status, over_http = _http(url)
     assert (reply["status"], status) == (200, 200)
     assert reply["body"] == over_http
     assert reply["body"]["experiment"]["name"] == "over-the-channel"
@@ -94,11 +95,10 @@ def test_a_bad_filter_is_the_endpoints_own_error(
 def test_answers_carry_their_ids_and_requests_run_side_by_side(
     channel: ClientConnection, experiment_id: str
 ) -> None:
-    for request_id in ("a", "b", "c"):
-        channel.send(json.dumps({
-            "id": request_id, "method": "POST", "path": "/ui/api/runs/search",
-            "body": {"experiment_ids": [experiment_id], "filter": f"run_name = 'ch-{ord(request_id) - 97}'"},
-        }))  # fmt: skip
+    for i, request_id in enumerate(("a", "b", "c")):
+        body = {"experiment_ids": [experiment_id], "filter": f"run_name = 'ch-{i}'"}
+        message = {"id": request_id, "method": "POST", "path": "/ui/api/runs/search", "body": body}
+        channel.send(json.dumps(message))
     replies = {r["id"]: r for r in (json.loads(channel.recv(timeout=30)) for _ in range(3))}
     names = {k: [run["info"]["run_name"] for run in r["body"]["runs"]] for k, r in replies.items()}
     assert names == {"a": ["ch-0"], "b": ["ch-1"], "c": ["ch-2"]}

@@ -1,7 +1,8 @@
 """Each database's fast paths, behind one small interface (`FastPaths`).
 
-The portable store (every other module of `tracking_service/store/`) is correct on every
-supported database and never imports this package. `SqlTrackingStore` asks `fast_paths_for`
+The portable store (`tracking_service/store/portable/`, with `rules.py` and `search/`) is correct
+on every supported database and never imports this package (tests/tracking/store/
+test_store_layers.py checks it). `SqlTrackingStore` asks `fast_paths_for`
 once, at start-up, for the fast paths of its engine, then for each hot call tries the fast path
 and falls back to the portable method when there is none or it answers None.
 

@@ -149,12 +149,21 @@ def add_log_batch(
     rows_written: int,
 ) -> int:
     """The statements of a validated batch for one round trip (see `mysql_one_query`); the index of
-    the result whose row count is 1 if the run was active (and the batch written), else 0.
+    the result whose row count is over 0 if the run was active (and the batch written), else 0.
 
     A param logged before, or a batch id seen before, fails its INSERT on the primary key
     (IntegrityError): the caller then takes the general path, which compares the values or
     answers the replay.
     """
+    if metric_rows and not (batch_id or params or tags):
+        # LogMetric, and batches of metrics only: the history INSERT checks and locks the run
+        # itself, the latest values follow only if it wrote. Two statements instead of three:
+        # bare PyMySQL, 300 interleaved rounds, 0.43-0.45 ms instead of 0.48-0.50 (bench/README).
+        active = transaction.add_rows_if_run_active(_METRIC_COLUMNS, metric_rows,
+                                                    _METRICS_ON_DUPLICATE, run_id)  # fmt: skip
+        transaction.add_rows_if_previous_wrote(MYSQL_LATEST_COLUMNS, latest_rows,
+                                               MYSQL_LATEST_ON_DUPLICATE)  # fmt: skip
+        return active
     active = transaction.lock_active_run(run_id)
     if batch_id:  # first, as in the general path: a replay must not have written anything
         claim = [(batch_id, run_id, rows_written, now_ms())]

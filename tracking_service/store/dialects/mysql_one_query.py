@@ -69,9 +69,11 @@ class OneQueryTransaction:
         condition_parameters: Sequence[Any] = (),
         *,
         of_run: bool = False,
+        lock_run: bool = False,
     ) -> int:
         """`insert_head` `rows` `on_duplicate`, with no row written unless `condition` holds: a
-        condition on the session (FROM DUAL), or with `of_run` on the row of `runs` it picks.
+        condition on the session (FROM DUAL), or with `of_run` on the row of `runs` it picks
+        (with `lock_run` read under a shared lock held until the COMMIT).
 
         One row is a plain `SELECT values FROM … WHERE`; more are a UNION ALL in a derived
         table (MySQL wants one for ON DUPLICATE KEY UPDATE after a UNION) filtered or joined.
@@ -86,7 +88,29 @@ class OneQueryTransaction:
             more = " UNION ALL SELECT " + ", ".join(["%s"] * width)
             join = f"JOIN runs ON {condition}" if of_run else f"WHERE {condition}"
             select = f"SELECT guarded.* FROM ({first}{more * (len(rows) - 1)}) AS guarded {join}"
+        if lock_run:
+            select += " LOCK IN SHARE MODE"
         return self.add(f"{insert_head} {select} {on_duplicate}", [*values, *condition_parameters])
+
+    def add_rows_if_run_active(
+        self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str, run_id: str
+    ) -> int:
+        """`add_rows_if`, written only if the run exists and is active, read under a shared lock
+        on its row until the COMMIT (a concurrent delete or restore waits for it): the guard of
+        a transaction in its first write, without `lock_active_run`'s statement. Its result's
+        row count: at least 1 if the run was active (one per row, as the engine asks for
+        CLIENT_FOUND_ROWS: a row already there and left as it was counts too), else 0."""
+        condition = "runs.run_uuid = %s AND runs.lifecycle_stage = %s"
+        return self.add_rows_if(insert_head, rows, on_duplicate, condition, (run_id, ACTIVE),
+                                of_run=True, lock_run=True)  # fmt: skip
+
+    def add_rows_if_previous_wrote(
+        self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str
+    ) -> int:
+        """`add_rows_if`, written only if the statement just before it counted a row
+        (`ROW_COUNT()`: the affected rows of the previous statement of the session), i.e. after
+        `add_rows_if_run_active` found the run active."""
+        return self.add_rows_if(insert_head, rows, on_duplicate, "ROW_COUNT() > 0")
 
     def add_rows_if_active(
         self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str
@@ -98,7 +122,8 @@ class OneQueryTransaction:
         """Note in the session whether the run is active, under a shared lock on its row held
         until the COMMIT (a concurrent delete or restore waits: every statement of the transaction
         sees the same stage). Its result's row count: 1 if active, else 0. No result set: a
-        SELECT … INTO costs the client no column descriptions to parse.
+        SELECT … INTO costs the client no column descriptions to parse. A transaction whose
+        first statement writes rows can guard that one instead (`add_rows_if_run_active`).
 
         The session variable gets a mark new to this transaction rather than 1: a value left by an
         earlier transaction on the same connection can never pass for this one's, so no statement

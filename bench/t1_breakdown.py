@@ -66,19 +66,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3306, help="MariaDB's (root, no password)")
     args = parser.parse_args()
     db = "t1_breakdown_" + uuid.uuid4().hex[:8]
-    admin = pymysql.connect(host=args.host, user="root")
+    admin = pymysql.connect(host=args.host, port=args.port, user="root")
     admin.cursor().execute(f"CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    uri = f"mysql+pymysql://root@{args.host}:3306/{db}?charset=utf8mb4"
+    uri = f"mysql+pymysql://root@{args.host}:{args.port}/{db}?charset=utf8mb4"
     try:
-        measure(uri, db, args.host, args.rounds)
+        measure(uri, db, args.host, args.port, args.rounds)
     finally:
         admin.cursor().execute(f"DROP DATABASE `{db}`")
         admin.close()
 
 
-def measure(uri: str, db: str, host: str, rounds: int) -> None:
+def measure(uri: str, db: str, host: str, port: int, rounds: int) -> None:
     running = create_server(backend_store_uri=uri, default_artifact_root=tempfile.mkdtemp(),
                             max_workers=4)  # fmt: skip
     bare, bare_port = bare_server()
@@ -93,7 +94,7 @@ def measure(uri: str, db: str, host: str, rounds: int) -> None:
     store_run = stub.CreateRun(pb.CreateRunRequest(experiment_id=experiment)).run.info.run_id
     store = SqlTrackingStore(uri, tempfile.mkdtemp())
     flags = CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS
-    connection = pymysql.connect(host=host, user="root", database=db, charset="utf8mb4",
+    connection = pymysql.connect(host=host, port=port, user="root", database=db, charset="utf8mb4",
                                  client_flag=flags)  # fmt: skip
     cursor = connection.cursor()
     cursor.execute("CREATE TABLE floor_writes LIKE metrics")

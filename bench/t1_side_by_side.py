@@ -56,23 +56,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(name: str, tree: str, admin: pymysql.Connection, host: str) -> TreeServer:
+def start(name: str, tree: str, admin: pymysql.Connection, host: str, port: int) -> TreeServer:
     database = f"t1_side_{name}_{uuid.uuid4().hex[:8]}"
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    port = free_port()
+    server_port = free_port()
     tree = os.path.abspath(tree)
     process = subprocess.Popen(
         [
             sys.executable, "-m", "tracking_service",
-            "--backend-store-uri", f"mysql+pymysql://root@{host}:3306/{database}?charset=utf8mb4",
+            "--backend-store-uri", f"mysql+pymysql://root@{host}:{port}/{database}?charset=utf8mb4",
             "--default-artifact-root", tempfile.mkdtemp(prefix="t1-side-"),
-            "--port", str(port), "--log-level", "WARNING",
+            "--port", str(server_port), "--log-level", "WARNING",
         ],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": f"{tree}/client:{tree}"},
     )  # fmt: skip
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    channel = grpc.insecure_channel(f"127.0.0.1:{server_port}")
     health = health_pb2_grpc.HealthStub(channel)
     deadline = time.monotonic() + 60
     while True:
@@ -86,9 +86,9 @@ def start(name: str, tree: str, admin: pymysql.Connection, host: str) -> TreeSer
     return TreeServer(name, process, channel, database)
 
 
-def measure(servers: list[TreeServer], host: str, rounds: int) -> dict[str, list[float]]:
+def measure(servers: list[TreeServer], host: str, port: int, rounds: int) -> dict[str, list[float]]:
     steps = iter(range(10**9))
-    floor = pymysql.connect(host=host, user="root", database=servers[0].database,
+    floor = pymysql.connect(host=host, port=port, user="root", database=servers[0].database,
                             charset="utf8mb4", client_flag=CLIENT.MULTI_STATEMENTS)  # fmt: skip
     cursor = floor.cursor()
     cursor.execute("CREATE TABLE t1_side_floor LIKE metrics")
@@ -152,14 +152,15 @@ def main() -> None:
                         help="a source tree to serve from (give two)")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=600)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3306, help="MariaDB's (root, no password)")
     args = parser.parse_args()
     trees = [tree.split("=", 1) for tree in args.tree]
-    admin = pymysql.connect(host=args.host, user="root", autocommit=True)
+    admin = pymysql.connect(host=args.host, port=args.port, user="root", autocommit=True)
     servers: list[TreeServer] = []
     try:
         for name, path in trees:
-            servers.append(start(name, path, admin, args.host))
-        samples = measure(servers, args.host, args.rounds)
+            servers.append(start(name, path, admin, args.host, args.port))
+        samples = measure(servers, args.host, args.port, args.rounds)
     finally:
         for server in servers:
             server.channel.close()

@@ -315,3 +315,42 @@ def test_one_query_errors_are_sqlalchemy_errors_and_the_connection_stays_usable(
         assert rows == ((0,),)
     finally:
         engine.dispose()
+
+
+# MySQL/MariaDB only, as above: what the guard's shared lock is for.
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
+def test_log_metric_waits_for_a_concurrent_delete_and_then_fails(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    """A LogMetric arriving while another transaction deletes its run waits for that COMMIT and
+    then answers FAILED_PRECONDITION, writing nothing: the run is read under a lock, never as a
+    snapshot from before the delete."""
+    import threading
+
+    deleter = sa.create_engine(store.engine.url)
+    outcome: dict[str, BaseException | None] = {}
+
+    def log_metric() -> None:
+        try:
+            store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])
+            outcome["error"] = None
+        except BaseException as error:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = error
+
+    try:
+        with deleter.connect() as connection:
+            connection.exec_driver_sql(
+                "UPDATE runs SET lifecycle_stage = 'deleted' WHERE run_uuid = %s", (run_id,)
+            )  # uncommitted: holds the run's row
+            logger = threading.Thread(target=log_metric)
+            logger.start()
+            logger.join(0.5)
+            assert logger.is_alive(), "LogMetric did not wait for the delete in flight"
+            connection.commit()
+        logger.join(30)
+    finally:
+        deleter.dispose()
+    assert isinstance(outcome["error"], FailedPrecondition)
+    store.restore_run(run_id)
+    assert store.get_run(run_id).metrics == []
+    assert store.get_metric_history(run_id, "m").items == []

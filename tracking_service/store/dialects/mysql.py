@@ -215,7 +215,7 @@ class MySQLFastPaths:
             results = run_as_one_query(self.one_query_engine, build)
         except IntegrityError:
             return None  # a param or batch id seen before: the general path decides
-        if results[locked[0]][0] == 1:
+        if results[locked[0]][0] > 0:
             return batch.written
         # Nothing written: NotFound or FailedPrecondition; or restored meanwhile.
         self.store.read(lambda connection: self.store.require_active_run(connection, batch.run_id))

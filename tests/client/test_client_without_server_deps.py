@@ -17,14 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Top-level import names of `mlgrpc[server]`.
 SERVER_DEPENDENCIES = (
     "sqlalchemy", "alembic", "pymysql", "psycopg", "cryptography", "prometheus_client",
-    "uvicorn", "httptools", "uvloop", "orjson", "starlette",
+    "uvicorn", "httptools", "uvloop", "orjson", "starlette", "websockets",
 )  # fmt: skip
 #: The service packages (in the same distribution, but the client must not lean on them).
 SERVICES = ("mlgrpc_server", "tracking_service", "registry_service", "scoring_service", "gateway")
 #: Distribution names of `mlgrpc[server]` (as written in pyproject.toml, before any version).
 SERVER_DISTRIBUTIONS = {
     "sqlalchemy", "pymysql", "psycopg", "cryptography", "alembic", "prometheus-client",
-    "uvicorn", "httptools", "uvloop", "orjson", "starlette",
+    "uvicorn", "httptools", "uvloop", "orjson", "starlette", "websockets",
 }  # fmt: skip
 
 _BLOCK = """

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from tracking_service.logged_model_domain import RunIo
+from tracking_service.store.dialects.mysql_cursor import DriverCursor
 from tracking_service.store.run_inputs import load_runs_io
 
 #: Fewer ids than this go to `load_runs_io` directly: its three statements cost less than
@@ -33,15 +34,12 @@ def runs_io(connection: Connection, run_ids: Sequence[str]) -> dict[str, RunIo]:
     ids = list(dict.fromkeys(run_ids))
     if len(ids) < MIN_RUNS:
         return load_runs_io(connection, ids)
-    dbapi_connection = connection.connection.dbapi_connection
-    escape = dbapi_connection.escape  # type: ignore[union-attr]
+    escape = connection.connection.dbapi_connection.escape  # type: ignore[union-attr]
     id_list = ",".join([escape(run_id) for run_id in ids])
-    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    # DriverCursor: a driver error is raised as SQLAlchemy's (an outage stays UNAVAILABLE).
+    with DriverCursor(connection) as cursor:
         cursor.execute(_RUNS_WITH_IO.format(ids=id_list))
         with_io = {row[0] for row in cursor.fetchall()}
-    finally:
-        cursor.close()
     if not with_io:
         return {}
     return load_runs_io(connection, [run_id for run_id in ids if run_id in with_io])

@@ -120,3 +120,6 @@ def test_runs_io_of_a_full_page_names_only_the_runs_that_have_some(
     assert io[runs[22]].model_outputs == [ModelIo(model_id, step=5)]
     assert not io[runs[22]].dataset_inputs
     assert store.get_runs_io(runs[:3] + runs[4:17]) == {}
+    # ids no run has, quotes and commas among them: nothing for them, the others as before
+    odd = ["it's", "a,b", runs[3][:16], ""]
+    assert set(store.get_runs_io([*odd, *runs[:30]])) == {runs[3], runs[17], runs[22]}

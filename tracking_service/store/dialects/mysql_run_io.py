@@ -10,6 +10,7 @@ the server answers with the few runs (usually none) that have rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import Connection
@@ -28,14 +29,27 @@ _RUNS_WITH_IO = (
 )
 
 
+#: Run ids as the store makes them (and as a page has them), comma-separated.
+_PLAIN_IDS = re.compile(r"[0-9a-f]{1,32}(?:,[0-9a-f]{1,32})*")
+
+
+def _quoted(connection: Connection, ids: Sequence[str]) -> str:
+    """The SQL string literals of `ids`, comma-separated: plain ids quoted at once, any other
+    escaped by the driver (1,000 calls of PyMySQL's `escape` cost ~1.5 ms)."""
+    joined = ",".join(ids)
+    if _PLAIN_IDS.fullmatch(joined) and joined.count(",") == len(ids) - 1:
+        return "'" + joined.replace(",", "','") + "'"
+    escape = connection.connection.dbapi_connection.escape  # type: ignore[union-attr]
+    return ",".join([escape(run_id) for run_id in ids])
+
+
 def runs_io(connection: Connection, run_ids: Sequence[str]) -> dict[str, RunIo]:
     """`load_runs_io(connection, run_ids)`: what each run used and produced, by run id, runs
     that used and produced nothing left out (in the caller's transaction)."""
     ids = list(dict.fromkeys(run_ids))
     if len(ids) < MIN_RUNS:
         return load_runs_io(connection, ids)
-    escape = connection.connection.dbapi_connection.escape  # type: ignore[union-attr]
-    id_list = ",".join([escape(run_id) for run_id in ids])
+    id_list = _quoted(connection, ids)
     # DriverCursor: a driver error is raised as SQLAlchemy's (an outage stays UNAVAILABLE).
     with DriverCursor(connection) as cursor:
         cursor.execute(_RUNS_WITH_IO.format(ids=id_list))

@@ -80,7 +80,7 @@ def build(store: SqlTrackingStore, experiment_id: str, runs: int, workers: int =
 
 
 def explain(store: SqlTrackingStore, experiment_id: str) -> None:
-    from tracking_service.store import run_search
+    from tracking_service.store.portable import run_search
 
     captured: list[str] = []
 

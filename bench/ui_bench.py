@@ -15,6 +15,8 @@ Playwright) then measures:
      the default order); U/G is the median of each draw over the gRPC call made just before
   F  the same page fetched and parsed by the page (fetch + JSON, nothing drawn): the part of U
      that is HTTP, the gateway and the browser's network stack
+  A  the same page asked as the page asks for it (gateway/ui/static/api.js: a message on the
+     UI's WebSocket channel once it is open), nothing drawn: the part of U before any row
   U' the same until the frame after that mark has been drawn (style, layout, paint, and the
      wait for the next of chromium's 60 frames a second)
   U/G  their ratio (target ≤ 2)
@@ -172,6 +174,17 @@ FETCH_PAGE = """async ([experimentId, pageSize]) => {
   return performance.now() - started;
 }"""
 
+#: The same page asked the way the page asks it (gateway/ui/static/api.js: over the UI's
+#: WebSocket channel once it is open), nothing drawn.
+ASK_PAGE = """async ([experimentId, pageSize]) => {
+  const { ui } = await import('/ui/static/api.js');
+  const body = { experiment_ids: [experimentId], filter: '', max_results: pageSize,
+    page_token: '', order_by: [] };
+  const started = performance.now();
+  await ui.post('runs/search', body);
+  return performance.now() - started;
+}"""
+
 LONG_TASKS = """() => {
   window.__longTasks = [];
   new PerformanceObserver((list) => {
@@ -220,6 +233,7 @@ def browser_figures(
         # G, U and F in turn, so that each ratio compares calls made within a second of each
         # other on this shared machine, whose speed changes from one minute to the next.
         grpc_for_draws, draws, costs, grpc_for_fetches, fetches = [], [], [], [], []
+        grpc_for_asks, asks = [], []
         for _ in range(repeat + 1):
             grpc_for_draws.append(grpc_call())
             # The page a person opens from the experiments list; the UI caches no answer, and
@@ -230,9 +244,12 @@ def browser_figures(
             costs.append({k: (after[k] - before[k]) * 1000 for k in after})
             grpc_for_fetches.append(grpc_call())
             fetches.append(page.evaluate(FETCH_PAGE, [experiment_id, PAGE_SIZE]))
+            grpc_for_asks.append(grpc_call())
+            asks.append(page.evaluate(ASK_PAGE, [experiment_id, PAGE_SIZE]))
         # The first of each warms the modules and the connection.
         grpc_for_draws, draws, costs = grpc_for_draws[1:], draws[1:], costs[1:]
         grpc_for_fetches, fetches = grpc_for_fetches[1:], fetches[1:]
+        grpc_for_asks, asks = grpc_for_asks[1:], asks[1:]
 
         page.evaluate(LONG_TASKS)
         pages = 1
@@ -251,6 +268,7 @@ def browser_figures(
         browser.close()
     return {"draws": draws, "costs": costs, "fetches": fetches, "pages": pages,
             "grpc_for_draws": grpc_for_draws, "grpc_for_fetches": grpc_for_fetches,
+            "asks": asks, "grpc_for_asks": grpc_for_asks,
             "paging_s": paging_s, "long_tasks": long_tasks, "chart": chart}  # fmt: skip
 
 
@@ -297,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     f_ratio = statistics.median(
         fi / gi for fi, gi in zip(figures["fetches"], figures["grpc_for_fetches"], strict=True)
     )
+    a = statistics.median(figures["asks"])
+    a_ratio = statistics.median(
+        ai / gi for ai, gi in zip(figures["asks"], figures["grpc_for_asks"], strict=True)
+    )
     longest = max(figures["long_tasks"], default=0.0)
     chart = figures["chart"]
     print(f"\n{args.runs} runs x {METRICS_PER_RUN} metrics, page of {PAGE_SIZE}, "
@@ -308,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         ("U' the same, next frame done (style, layout, paint)", f"{u_painted:.1f} ms", ""),
         ("U'/G", f"{u_painted_ratio:.2f}", ""),
         ("F the same page fetched by the page, not drawn", f"{f:.1f} ms", ""),
-        ("F/G (the browser's floor for U/G)", f"{f_ratio:.2f}", ""),
+        ("F/G", f"{f_ratio:.2f}", ""),
+        ("A the same page asked as the page asks (channel)", f"{a:.1f} ms", ""),
+        ("A/G (the browser's floor for U/G)", f"{a_ratio:.2f}", ""),
         ("U main thread: all / script / layout / style", " / ".join(
             f"{statistics.median(c[k] for c in figures['costs']):.1f}" for k in RENDERER_METRICS
         ) + " ms", ""),
@@ -324,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         figures_json = {"grpc_ms": g, "ui_ms": u, "ui_painted_ms": u_painted, "fetch_ms": f,
                         "ui_ratio": u_ratio, "ui_painted_ratio": u_painted_ratio,
-                        "fetch_ratio": f_ratio}  # fmt: skip
+                        "fetch_ratio": f_ratio, "ask_ms": a, "ask_ratio": a_ratio}  # fmt: skip
         print(json.dumps({**figures_json, "longest_task_ms": longest, **chart}))
     return 0
 

@@ -50,8 +50,9 @@ def _migration_lock(connection: Connection) -> Iterator[None]:
     already serialises writers)."""
     name = connection.dialect.name
     if name == "mysql":
-        take, release = "SELECT GET_LOCK('mlgrpc_schema_migration', 60)", (
-            "SELECT RELEASE_LOCK('mlgrpc_schema_migration')"
+        take, release = (
+            "SELECT GET_LOCK('mlgrpc_schema_migration', 60)",
+            ("SELECT RELEASE_LOCK('mlgrpc_schema_migration')"),
         )
     elif name == "postgresql":
         take = f"SELECT pg_advisory_lock({_POSTGRESQL_MIGRATION_LOCK})"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from mlgrpc._channel import forget_channels
 
@@ -49,7 +50,9 @@ BACKENDS = tuple(
 
 def _create_mysql_database() -> tuple[str, Callable[[], None]]:
     name = f"mlgrpc_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(MYSQL_SERVER_URL, isolation_level="AUTOCOMMIT")
+    # No pool: an engine kept for the drop at the session's end must not hold a connection
+    # meanwhile (a session creates ~150 databases; MariaDB allows 151 connections by default).
+    admin = sa.create_engine(MYSQL_SERVER_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
 
@@ -63,7 +66,9 @@ def _create_mysql_database() -> tuple[str, Callable[[], None]]:
 
 def _create_postgresql_database() -> tuple[str, Callable[[], None]]:
     name = f"mlgrpc_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(f"{POSTGRESQL_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        f"{POSTGRESQL_SERVER_URL}/postgres", isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     with admin.connect() as conn:
         # C collation: strings sort by code point, as on MariaDB (utf8mb4_bin) and SQLite.
         conn.execute(

@@ -56,18 +56,24 @@ def runs_page(tracking: TrackingCalls, body: Mapping[str, Any]) -> c.Json:
 def lean_runs_page(response: pb.SearchRunsResponse) -> c.Json:
     """SearchRuns' answer in the runs table's lean shape (`runs_page`)."""
     runs = []
+    status_names = c.RUN_STATUS_NAMES
     for run in response.runs:
         info, data = run.info, run.data
+        metrics = {}
+        for metric in data.metrics:
+            value = metric.value
+            # `v - v == 0` holds for every finite float: NaN and ±inf take the slow way.
+            metrics[metric.key] = value if value - value == 0 else c.json_double(value)
         runs.append(
             {
                 "info": {
                     "run_id": info.run_id,
                     "run_name": info.run_name,
-                    "status": c.RUN_STATUS_NAMES.get(info.status, "RUNNING"),
+                    "status": status_names.get(info.status, "RUNNING"),
                     "start_time": info.start_time,
                     "end_time": info.end_time if info.HasField("end_time") else None,
                 },
-                "metrics": {m.key: c.json_double(m.value) for m in data.metrics},
+                "metrics": metrics,
                 "params": {p.key: p.value for p in data.params},
                 "tags": {t.key: t.value for t in data.tags},
             }

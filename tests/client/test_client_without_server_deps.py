@@ -75,8 +75,7 @@ def test_every_client_module_imports_without_server_dependencies(tmp_path: Path)
 
 def test_cli_reading_commands_run_without_server_dependencies(tmp_path: Path) -> None:
     done = _run(
-        "from mlgrpc.cli.main import main\n"
-        "sys.exit(main(['runs', '--help']))\n",
+        "from mlgrpc.cli.main import main\nsys.exit(main(['runs', '--help']))\n",
         tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -85,13 +84,10 @@ def test_cli_reading_commands_run_without_server_dependencies(tmp_path: Path) ->
 
 def test_a_server_command_says_in_one_line_what_to_install(tmp_path: Path) -> None:
     done = _run(
-        "from mlgrpc.cli.main import main\n"
-        "sys.exit(main(['server', 'tracking', '--port', '0']))\n",
+        "from mlgrpc.cli.main import main\nsys.exit(main(['server', 'tracking', '--port', '0']))\n",
         tmp_path,
         absent=SERVER_DEPENDENCIES,
     )
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().splitlines() == [
-        done.stderr.strip()
-    ]  # one line, no traceback
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no traceback
     assert "pip install 'mlgrpc[server]'" in done.stderr

@@ -20,7 +20,7 @@ from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
 from tracking_service.domain import Metric, Param, RunTag
-from tracking_service.store import batch_ids
+from tracking_service.store.portable import batch_ids
 from tracking_service.store.sql_store import SqlTrackingStore
 
 from .processes import free_port

@@ -151,8 +151,7 @@ def test_http_requests_are_counted_per_route_and_per_model(
     by_model = {**wine, "grpc_method": "POST /invocations"}
     assert scraped.value("mlgrpc_model_requests_total", **by_model, grpc_code="OK") == 2
     assert (
-        scraped.value("mlgrpc_model_requests_total", **by_model, grpc_code="INVALID_ARGUMENT")
-        == 1
+        scraped.value("mlgrpc_model_requests_total", **by_model, grpc_code="INVALID_ARGUMENT") == 1
     )
     by_route = {**wine, "grpc_method": "POST /v2/models/{name}/infer"}
     assert scraped.value("mlgrpc_model_requests_total", **by_route, grpc_code="OK") == 1

@@ -130,9 +130,7 @@ def _health_becomes(channel: grpc.Channel, expected: dict[str, int]) -> None:
     assert got == expected
 
 
-def test_aio_server_health_follows_unload_and_load(
-    aio_address: str, wine_model_dir: Path
-) -> None:
+def test_aio_server_health_follows_unload_and_load(aio_address: str, wine_model_dir: Path) -> None:
     serving, not_serving = (
         health_pb2.HealthCheckResponse.SERVING,
         health_pb2.HealthCheckResponse.NOT_SERVING,

@@ -1,11 +1,11 @@
 """`SqlTrackingStore`: the `TrackingStore` on SQLite, MySQL/MariaDB or PostgreSQL.
 
-Each hot call is the store's rules (validation, system tags, the SQL of a page: no database
-kind), then the fast path of the database if `dialects/` has one (chosen once, here, from the
-engine), else the portable method (SQLAlchemy, correct everywhere). Each concern lives in its
-own module; this class only puts them together and owns the engine:
-experiments (`experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric history
-(`metric_history.py`), run search (`run_search.py`), LoggedModels (`logged_models.py`,
+Each hot call is the store's rules (`rules.py`: validation, system tags, the rows to write; no
+SQL, no database kind), then the fast path of the database if `dialects/` has one (chosen once,
+here, from the engine), else the portable method (`portable/`: SQLAlchemy, correct everywhere).
+Each concern lives in its own module; this class only puts them together and owns the engine:
+experiments (`portable/experiments.py`), runs (`runs.py`), logging (`run_data.py`), metric
+history (`metric_history.py`), run search (`run_search.py`), LoggedModels (`logged_models.py`,
 `logged_model_search.py`), run inputs and outputs (`run_inputs.py`). Every public method is one
 transaction.
 """
@@ -22,18 +22,24 @@ from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.domain import Page, Run
 from tracking_service.logged_model_domain import RunIo
-from tracking_service.store.base import artifact_root_uri
-from tracking_service.store.batch_ids import BatchOutcome
+from tracking_service.store import rules
 from tracking_service.store.dialects import FastPaths, fast_paths_for
-from tracking_service.store.experiments import ExperimentStore
-from tracking_service.store.logged_model_search import LoggedModelSearchStore
-from tracking_service.store.logged_models import LoggedModelStore
-from tracking_service.store.metric_history import HistoryColumns, MetricHistoryStore
-from tracking_service.store.run_data import KeyValueLike, MetricLike, RunDataStore
-from tracking_service.store.run_inputs import RunInputStore
-from tracking_service.store.run_search import RunPageQuery, RunSearchStore
-from tracking_service.store.runs import RunStore
-from tracking_service.store.validation import MAX_METRICS_PER_BATCH
+from tracking_service.store.portable.experiments import ExperimentStore
+from tracking_service.store.portable.logged_model_search import LoggedModelSearchStore
+from tracking_service.store.portable.logged_models import LoggedModelStore
+from tracking_service.store.portable.metric_history import HistoryColumns, MetricHistoryStore
+from tracking_service.store.portable.run_data import RunDataStore
+from tracking_service.store.portable.run_inputs import RunInputStore
+from tracking_service.store.portable.run_search import RunPageQuery, RunSearchStore
+from tracking_service.store.portable.runs import RunStore
+from tracking_service.store.portable.upserts import conflict_writes_for
+from tracking_service.store.rules import (
+    MAX_METRICS_PER_BATCH,
+    BatchOutcome,
+    KeyValueLike,
+    MetricLike,
+    artifact_root_uri,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +70,7 @@ class SqlTrackingStore(
             create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
         )
         self.dialect = database_kind(self.engine)
+        self.writes = conflict_writes_for(self.engine)
         self.artifact_root = artifact_root_uri(default_artifact_root)
         ensure_schema(self.engine)
         # Known once the dialect has seen a connection (ensure_schema made one).
@@ -89,7 +96,7 @@ class SqlTrackingStore(
         status: str = "RUNNING",
         params: Sequence[KeyValueLike] = (),
     ) -> Run:
-        new = self.new_run(experiment_id, run_name, user_id, start_time, tags, parent_run_id,
+        new = rules.new_run(experiment_id, run_name, user_id, start_time, tags, parent_run_id,
                            status, params)  # fmt: skip
         fast = self.fast_paths.create_run(new) if self.fast_paths else None
         return self.create_run_portable(new) if fast is None else fast
@@ -105,8 +112,8 @@ class SqlTrackingStore(
         batch_id: str = "",
     ) -> BatchOutcome:
         """Validate everything, then write it all in one transaction (or nothing); with a
-        `batch_id` idempotent (see `batch_ids.py`)."""
-        batch = self.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
+        `batch_id` idempotent (see `portable/batch_ids.py`)."""
+        batch = rules.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
                                  batch_id=batch_id)  # fmt: skip
         fast = self.fast_paths.log_batch(batch) if self.fast_paths else None
         return self.log_batch_portable(batch) if fast is None else fast

@@ -13,10 +13,14 @@ from mlgrpc.autologging import (
     AutologRun,
     autologged,
     configure,
-    hand_down,
     log_dataset,
 )
-from mlgrpc.autologging.boosters import log_importance, train_params, wrapper_classes
+from mlgrpc.autologging.boosters import (
+    log_importance,
+    log_wrapper_fit,
+    train_params,
+    wrapper_classes,
+)
 from mlgrpc.autologging.logged_model import log_autologged_model
 
 logger = logging.getLogger(__name__)
@@ -78,30 +82,13 @@ def _log_fit(
     run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
 ) -> Any:
     """`LGBMModel.fit`: its `train` logs; then the fitted wrapper is the model."""
-    import copy
 
-    estimator = args[0]
-    x = args[1] if len(args) > 1 else kwargs.get("X")
-    try:
-        example = copy.deepcopy(x[:5])
-    except Exception as exc:  # noqa: BLE001 - as MLflow: no example, no signature
-        logger.debug("no input example from %s: %s", type(x).__name__, exc)
-        example = None
-    with hand_down(run):
-        result = original(*args, **kwargs)
-    if config.log_models:
+    def save_model() -> Any:
         from mlgrpc import lightgbm as lightgbm_flavor
 
-        log_autologged_model(
-            run,
-            config,
-            lightgbm_flavor.save_model,
-            estimator,
-            example,
-            estimator.predict,
-            link_steps=(0,),  # as MLflow's log_model: the run's values at step 0
-        )
-    return result
+        return lightgbm_flavor.save_model
+
+    return log_wrapper_fit(run, config, original, args, kwargs, save_model)
 
 
 def _log_wrapper_train(

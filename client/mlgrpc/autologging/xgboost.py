@@ -13,10 +13,14 @@ from mlgrpc.autologging import (
     AutologRun,
     autologged,
     configure,
-    hand_down,
     log_dataset,
 )
-from mlgrpc.autologging.boosters import log_importance, train_params, wrapper_classes
+from mlgrpc.autologging.boosters import (
+    log_importance,
+    log_wrapper_fit,
+    train_params,
+    wrapper_classes,
+)
 from mlgrpc.autologging.logged_model import log_autologged_model
 
 logger = logging.getLogger(__name__)
@@ -93,35 +97,13 @@ def _log_fit(
     run: AutologRun, config: AutologConfig, original: Any, args: tuple[Any, ...], kwargs: Any
 ) -> Any:
     """`XGBModel.fit`: its `train` logs; then the fitted wrapper is the model."""
-    estimator = args[0]
-    x = args[1] if len(args) > 1 else kwargs.get("X")
-    example = _head(x)
-    with hand_down(run):
-        result = original(*args, **kwargs)
-    if config.log_models:
+
+    def save_model() -> Any:
         from mlgrpc import xgboost as xgboost_flavor
 
-        log_autologged_model(
-            run,
-            config,
-            xgboost_flavor.save_model,
-            estimator,
-            example,
-            estimator.predict,
-            link_steps=(0,),  # as MLflow's log_model: the run's values at step 0
-        )
-    return result
+        return xgboost_flavor.save_model
 
-
-def _head(x: Any) -> Any:
-    """A copy of the first rows of the training data (before `fit` may change it), or None."""
-    import copy
-
-    try:
-        return copy.deepcopy(x[:5])
-    except Exception as exc:  # noqa: BLE001 - as MLflow: no example, no signature
-        logger.debug("no input example from %s: %s", type(x).__name__, exc)
-        return None
+    return log_wrapper_fit(run, config, original, args, kwargs, save_model)
 
 
 def _log_wrapper_train(

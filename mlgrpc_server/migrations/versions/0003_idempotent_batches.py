@@ -12,8 +12,9 @@ retries (the second insert waits for, then conflicts with, the first).
 
 Cleanup horizon: a client retries a batch for a bounded time (minutes, see
 `client/mlgrpc/async_logging.py`), so ids older than the horizon (default 7 days, see
-`tracking_service/store/batch_ids.py`) can no longer be replayed and are deleted by the store,
-a few at a time, on the write path; `ix_applied_batches_created` makes that delete a range scan.
+`tracking_service/store/portable/batch_ids.py`) can no longer be replayed and are deleted by the
+store, a few at a time, on the write path; `ix_applied_batches_created` makes that delete a range
+scan.
 Ids of a deleted run go with it (ON DELETE CASCADE).
 """
 

@@ -90,3 +90,49 @@ def test_history_points_keep_nan(store: SqlTrackingStore, run_id: str) -> None:
 
 def test_history_points_of_unlogged_key_are_empty(store: SqlTrackingStore, run_id: str) -> None:
     assert store.get_metric_history_points(run_id, "nothing").items == []
+
+
+def test_metrics_only_batch_to_deleted_run_is_failed_precondition_and_writes_nothing(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    """Metrics alone (LogMetric's shape, one or a few points): the history INSERT is its own
+    run guard on MySQL, the latest values follow only if it wrote."""
+    store.delete_run(run_id)
+    for metrics in ([Metric("m", 1.0, 1, 0)], [Metric(f"m{i}", 1.0, 1, i) for i in range(3)]):
+        with pytest.raises(FailedPrecondition):
+            store.log_batch(run_id, metrics=metrics)
+    store.restore_run(run_id)
+    assert store.get_run(run_id).metrics == []
+    assert store.get_metric_history(run_id, "m").items == []
+    assert store.get_metric_history(run_id, "m0").items == []
+
+
+def test_metrics_only_batch_to_unknown_run_is_not_found(store: SqlTrackingStore) -> None:
+    with pytest.raises(NotFound):
+        store.log_batch("e" * 32, metrics=[Metric(f"m{i}", 1.0, 1, i) for i in range(3)])
+
+
+def test_metric_logged_again_beside_a_newer_point_moves_the_latest_value(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    store.log_batch(run_id, metrics=[Metric("loss", 0.5, 10, 1)])
+    store.log_batch(run_id, metrics=[Metric("loss", 0.5, 10, 1), Metric("loss", 0.25, 11, 2)])
+    assert store.get_run(run_id).metrics == [Metric("loss", 0.25, 11, 2)]
+    assert len(store.get_metric_history(run_id, "loss").items) == 2
+
+
+def test_params_only_batch_to_deleted_run_is_failed_precondition_and_writes_nothing(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    store.delete_run(run_id)
+    with pytest.raises(FailedPrecondition):
+        store.log_batch(run_id, params=[Param("a", "1"), Param("b", "2")])
+    store.restore_run(run_id)
+    assert store.get_run(run_id).params == {}
+    store.log_batch(run_id, params=[Param("a", "1")])
+    assert store.get_run(run_id).params == {"a": "1"}
+
+
+def test_params_only_batch_to_unknown_run_is_not_found(store: SqlTrackingStore) -> None:
+    with pytest.raises(NotFound):
+        store.log_batch("d" * 32, params=[Param("a", "1")])

@@ -280,3 +280,77 @@ def test_only_the_one_query_engine_takes_several_statements_in_a_query(
         assert cursor.nextset()
         assert cursor.fetchall() == ((2,),)
         cursor.close()
+
+
+def test_one_query_errors_are_sqlalchemy_errors_and_the_connection_stays_usable(
+    new_database: Callable[[str], str],
+) -> None:
+    """The one-trip path uses the pool's DBAPI connection: the driver's errors must still reach
+    the service as SQLAlchemy's (an unreachable database → OperationalError → UNAVAILABLE), at
+    checkout as while the query runs, and a failed query leaves no transaction behind."""
+    from mlgrpc_server.db import create_db_engine
+    from tracking_service.store.dialects.mysql_one_query import run_as_one_query
+
+    unreachable = create_db_engine("mysql+pymysql://root@127.0.0.1:1/nothing",
+                                   multi_statements=True)  # fmt: skip
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            run_as_one_query(unreachable, lambda transaction: transaction.add("SELECT 1"))
+    finally:
+        unreachable.dispose()
+
+    engine = create_db_engine(new_database("mysql"), pool_size=1, multi_statements=True)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (id INT PRIMARY KEY)")
+
+        def insert_then_fail(transaction: object) -> None:
+            transaction.add("INSERT INTO t VALUES (%s)", (1,))  # type: ignore[attr-defined]
+            transaction.add("SELECT no_such_column FROM t")  # type: ignore[attr-defined]
+
+        with pytest.raises(sa.exc.OperationalError):  # 1054, unknown column
+            run_as_one_query(engine, insert_then_fail)
+        # The same pooled connection: nothing of the failed transaction, and it works.
+        ((_, rows),) = run_as_one_query(engine, lambda t: t.add("SELECT COUNT(*) FROM t"))
+        assert rows == ((0,),)
+    finally:
+        engine.dispose()
+
+
+# MySQL/MariaDB only, as above: what the guard's shared lock is for.
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
+def test_log_metric_waits_for_a_concurrent_delete_and_then_fails(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    """A LogMetric arriving while another transaction deletes its run waits for that COMMIT and
+    then answers FAILED_PRECONDITION, writing nothing: the run is read under a lock, never as a
+    snapshot from before the delete."""
+    import threading
+
+    deleter = sa.create_engine(store.engine.url)
+    outcome: dict[str, BaseException | None] = {}
+
+    def log_metric() -> None:
+        try:
+            store.log_batch(run_id, metrics=[Metric("m", 1.0, 1, 0)])
+            outcome["error"] = None
+        except BaseException as error:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = error
+
+    try:
+        with deleter.connect() as connection:
+            connection.exec_driver_sql(
+                "UPDATE runs SET lifecycle_stage = 'deleted' WHERE run_uuid = %s", (run_id,)
+            )  # uncommitted: holds the run's row
+            logger = threading.Thread(target=log_metric)
+            logger.start()
+            logger.join(0.5)
+            assert logger.is_alive(), "LogMetric did not wait for the delete in flight"
+            connection.commit()
+        logger.join(30)
+    finally:
+        deleter.dispose()
+    assert isinstance(outcome["error"], FailedPrecondition)
+    store.restore_run(run_id)
+    assert store.get_run(run_id).metrics == []
+    assert store.get_metric_history(run_id, "m").items == []

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from mlgrpc_server.errors import FailedPrecondition, NotFound
 from tracking_service.domain import Metric, Param, RunTag
-from tracking_service.store.base import RunData
 from tracking_service.store.dialects import mysql_run_data, mysql_search
 from tracking_service.store.dialects.mysql import MySQLFastPaths
-from tracking_service.store.models import RunRow
+from tracking_service.store.portable.base import RunData
+from tracking_service.store.portable.tables import RunRow
 from tracking_service.store.sql_store import SqlTrackingStore
 
 AWKWARD_TEXT = [

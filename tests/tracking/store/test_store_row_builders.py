@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracking_service.domain import Metric, RunInfo
-from tracking_service.store.base import make_metric, run_info_of
+from tracking_service.store.portable.base import make_metric, run_info_of
 
 
 def test_make_metric_equals_the_constructed_metric() -> None:

@@ -1,7 +1,8 @@
 """Each database's fast paths, behind one small interface (`FastPaths`).
 
-The portable store (every other module of `tracking_service/store/`) is correct on every
-supported database and never imports this package. `SqlTrackingStore` asks `fast_paths_for`
+The portable store (`tracking_service/store/portable/`, with `rules.py` and `search/`) is correct
+on every supported database and never imports this package (tests/tracking/store/
+test_store_layers.py checks it). `SqlTrackingStore` asks `fast_paths_for`
 once, at start-up, for the fast paths of its engine, then for each hot call tries the fast path
 and falls back to the portable method when there is none or it answers None.
 
@@ -22,11 +23,9 @@ from mlgrpc_server.db import database_kind
 if TYPE_CHECKING:
     from tracking_service.domain import Page, Run
     from tracking_service.logged_model_domain import RunIo
-    from tracking_service.store.batch_ids import BatchOutcome
-    from tracking_service.store.metric_history import HistoryColumns
-    from tracking_service.store.run_data import CheckedBatch
-    from tracking_service.store.run_search import RunPageQuery
-    from tracking_service.store.runs import NewRun
+    from tracking_service.store.portable.metric_history import HistoryColumns
+    from tracking_service.store.portable.run_search import RunPageQuery
+    from tracking_service.store.rules import BatchOutcome, CheckedBatch, NewRun
     from tracking_service.store.sql_store import SqlTrackingStore
 
 

@@ -18,9 +18,6 @@ from mlgrpc_server.db import create_db_engine, with_retry
 from mlgrpc_server.errors import NotFound
 from tracking_service.domain import ACTIVE, Page, Run
 from tracking_service.logged_model_domain import RunIo
-from tracking_service.store import batch_ids
-from tracking_service.store.base import RunData, check_run_id, run_info_of
-from tracking_service.store.batch_ids import BatchOutcome
 from tracking_service.store.dialects import (
     mysql_history,
     mysql_log_batch,
@@ -31,10 +28,17 @@ from tracking_service.store.dialects import (
 from tracking_service.store.dialects.mysql_cursor import DriverCursor, require_active_run
 from tracking_service.store.dialects.mysql_one_query import OneQueryTransaction, run_as_one_query
 from tracking_service.store.dialects.mysql_run_data import add_run_data_rows, run_data_rows_query
-from tracking_service.store.metric_history import HistoryColumns
-from tracking_service.store.run_data import CheckedBatch
-from tracking_service.store.run_search import RunPageQuery
-from tracking_service.store.runs import NewRun, check_new_run_place
+from tracking_service.store.portable import batch_ids
+from tracking_service.store.portable.base import RunData, run_info_of
+from tracking_service.store.portable.metric_history import HistoryColumns
+from tracking_service.store.portable.run_search import RunPageQuery
+from tracking_service.store.rules import (
+    BatchOutcome,
+    CheckedBatch,
+    NewRun,
+    check_new_run_place,
+    check_run_id,
+)
 
 if TYPE_CHECKING:
     from tracking_service.store.sql_store import SqlTrackingStore
@@ -214,7 +218,7 @@ class MySQLFastPaths:
             results = run_as_one_query(self.one_query_engine, build)
         except IntegrityError:
             return None  # a param or batch id seen before: the general path decides
-        if results[locked[0]][0] == 1:
+        if results[locked[0]][0] > 0:
             return batch.written
         # Nothing written: NotFound or FailedPrecondition; or restored meanwhile.
         self.store.read(lambda connection: self.store.require_active_run(connection, batch.run_id))

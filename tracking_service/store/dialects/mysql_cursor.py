@@ -9,7 +9,7 @@ from sqlalchemy import exc as sa_exc
 
 from mlgrpc_server.errors import FailedPrecondition, NotFound
 from tracking_service.domain import DELETED
-from tracking_service.store.base import check_run_id
+from tracking_service.store.rules import check_run_id
 
 
 class DriverCursor:

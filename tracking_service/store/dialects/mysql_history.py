@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from tracking_service.store.base import driver_sql
-from tracking_service.store.metric_history import HistoryColumns
+from tracking_service.store.portable.base import driver_sql
+from tracking_service.store.portable.metric_history import HistoryColumns
 
 RUN_EXISTS = "SELECT 1 FROM runs WHERE run_uuid = %s"
 # The largest history page as text: 25,001 points of at most ~70 characters.

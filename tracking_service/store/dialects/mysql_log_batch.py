@@ -16,23 +16,28 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from tracking_service.domain import ACTIVE, RUN_NAME_TAG
-from tracking_service.store import validation as v
-from tracking_service.store.base import now_ms
-from tracking_service.store.batch_ids import BatchOutcome, replay_of
+from tracking_service.store import rules as v
 from tracking_service.store.dialects import mysql_one_query
 from tracking_service.store.dialects.mysql_cursor import DriverCursor
-from tracking_service.store.run_data import ParamValues, check_params_unchanged
-from tracking_service.store.upserts import (
+from tracking_service.store.dialects.mysql_metric_sql import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
     MYSQL_LATEST_UPSERT,
     MYSQL_ROWS_PER_STATEMENT,
-    MetricTuple,
     mysql_metrics_insert,
+)
+from tracking_service.store.rules import (
+    BatchOutcome,
+    MetricTuple,
+    ParamValues,
+    check_params_unchanged,
+    now_ms,
+    replay_of,
 )
 
 _INSERT_PARAMS = "INSERT INTO params (run_uuid, `key`, value) VALUES (%s, %s, %s)"
 _TAG_COLUMNS = "INSERT INTO tags (run_uuid, `key`, value)"
+_PARAM_COLUMNS = "INSERT INTO params (run_uuid, `key`, value)"
 _TAGS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value = VALUES(value)"
 _UPSERT_TAGS = f"{_TAG_COLUMNS} VALUES (%s, %s, %s) {_TAGS_ON_DUPLICATE}"
 _RENAME_RUN = "UPDATE runs SET name = %s WHERE run_uuid = %s"
@@ -149,19 +154,22 @@ def add_log_batch(
     rows_written: int,
 ) -> int:
     """The statements of a validated batch for one round trip (see `mysql_one_query`); the index of
-    the result whose row count is 1 if the run was active (and the batch written), else 0.
+    the result whose row count is over 0 if the run was active (and the batch written), else 0.
 
     A param logged before, or a batch id seen before, fails its INSERT on the primary key
     (IntegrityError): the caller then takes the general path, which compares the values or
     answers the replay.
     """
+    kinds = bool(metric_rows) + bool(params) + bool(tags)
+    if kinds == 1 and not batch_id and RUN_NAME_TAG not in tags:
+        return _add_one_kind(transaction, run_id, metric_rows, latest_rows, params, tags)
     active = transaction.lock_active_run(run_id)
     if batch_id:  # first, as in the general path: a replay must not have written anything
         claim = [(batch_id, run_id, rows_written, now_ms())]
         transaction.add_rows_if_active(_CLAIM_BATCH, claim, "")
     if params:
         rows = [(run_id, key, value) for key, (_, value) in sorted(params.items())]
-        transaction.add_rows_if_active("INSERT INTO params (run_uuid, `key`, value)", rows, "")
+        transaction.add_rows_if_active(_PARAM_COLUMNS, rows, "")
     if tags:
         rows = [(run_id, key, value) for key, value in sorted(tags.items())]
         transaction.add_rows_if_active(_TAG_COLUMNS, rows, _TAGS_ON_DUPLICATE)
@@ -173,6 +181,32 @@ def add_log_batch(
         transaction.add_rows_if_active(MYSQL_LATEST_COLUMNS, latest_rows, MYSQL_LATEST_ON_DUPLICATE)
         transaction.add_rows_if_active(_METRIC_COLUMNS, metric_rows, _METRICS_ON_DUPLICATE)
     return active
+
+
+def _add_one_kind(
+    transaction: mysql_one_query.OneQueryTransaction,
+    run_id: str,
+    metric_rows: Sequence[MetricTuple],
+    latest_rows: Sequence[MetricTuple],
+    params: ParamValues,
+    tags: dict[str, str],
+) -> int:
+    """A batch of metrics only (LogMetric), params only (LogParam) or tags only (SetTag, no run
+    name): its first INSERT checks and locks the run itself, instead of a statement of its own
+    before it (`lock_active_run`); a metric's latest value follows only if its history row was
+    written. One statement fewer: LogMetric's script through bare PyMySQL, 300 interleaved
+    rounds, 0.43-0.51 ms instead of 0.48-0.56 (bench/README.md)."""
+    if metric_rows:
+        active = transaction.add_rows_if_run_active(_METRIC_COLUMNS, metric_rows,
+                                                    _METRICS_ON_DUPLICATE, run_id)  # fmt: skip
+        transaction.add_rows_if_previous_wrote(MYSQL_LATEST_COLUMNS, latest_rows,
+                                               MYSQL_LATEST_ON_DUPLICATE)  # fmt: skip
+        return active
+    if params:
+        rows = [(run_id, key, value) for key, (_, value) in sorted(params.items())]
+        return transaction.add_rows_if_run_active(_PARAM_COLUMNS, rows, "", run_id)
+    rows = [(run_id, key, value) for key, value in sorted(tags.items())]
+    return transaction.add_rows_if_run_active(_TAG_COLUMNS, rows, _TAGS_ON_DUPLICATE, run_id)
 
 
 def insert_metric_history(cursor: DriverCursor, rows: Sequence[MetricTuple]) -> None:

@@ -69,9 +69,11 @@ class OneQueryTransaction:
         condition_parameters: Sequence[Any] = (),
         *,
         of_run: bool = False,
+        lock_run: bool = False,
     ) -> int:
         """`insert_head` `rows` `on_duplicate`, with no row written unless `condition` holds: a
-        condition on the session (FROM DUAL), or with `of_run` on the row of `runs` it picks.
+        condition on the session (FROM DUAL), or with `of_run` on the row of `runs` it picks
+        (with `lock_run` read under a shared lock held until the COMMIT).
 
         One row is a plain `SELECT values FROM … WHERE`; more are a UNION ALL in a derived
         table (MySQL wants one for ON DUPLICATE KEY UPDATE after a UNION) filtered or joined.
@@ -86,7 +88,29 @@ class OneQueryTransaction:
             more = " UNION ALL SELECT " + ", ".join(["%s"] * width)
             join = f"JOIN runs ON {condition}" if of_run else f"WHERE {condition}"
             select = f"SELECT guarded.* FROM ({first}{more * (len(rows) - 1)}) AS guarded {join}"
+        if lock_run:
+            select += " LOCK IN SHARE MODE"
         return self.add(f"{insert_head} {select} {on_duplicate}", [*values, *condition_parameters])
+
+    def add_rows_if_run_active(
+        self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str, run_id: str
+    ) -> int:
+        """`add_rows_if`, written only if the run exists and is active, read under a shared lock
+        on its row until the COMMIT (a concurrent delete or restore waits for it): the guard of
+        a transaction in its first write, without `lock_active_run`'s statement. Its result's
+        row count: at least 1 if the run was active (one per row, as the engine asks for
+        CLIENT_FOUND_ROWS: a row already there and left as it was counts too), else 0."""
+        condition = "runs.run_uuid = %s AND runs.lifecycle_stage = %s"
+        return self.add_rows_if(insert_head, rows, on_duplicate, condition, (run_id, ACTIVE),
+                                of_run=True, lock_run=True)  # fmt: skip
+
+    def add_rows_if_previous_wrote(
+        self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str
+    ) -> int:
+        """`add_rows_if`, written only if the statement just before it counted a row
+        (`ROW_COUNT()`: the affected rows of the previous statement of the session), i.e. after
+        `add_rows_if_run_active` found the run active."""
+        return self.add_rows_if(insert_head, rows, on_duplicate, "ROW_COUNT() > 0")
 
     def add_rows_if_active(
         self, insert_head: str, rows: Sequence[Sequence[Any]], on_duplicate: str
@@ -98,7 +122,8 @@ class OneQueryTransaction:
         """Note in the session whether the run is active, under a shared lock on its row held
         until the COMMIT (a concurrent delete or restore waits: every statement of the transaction
         sees the same stage). Its result's row count: 1 if active, else 0. No result set: a
-        SELECT … INTO costs the client no column descriptions to parse.
+        SELECT … INTO costs the client no column descriptions to parse. A transaction whose
+        first statement writes rows can guard that one instead (`add_rows_if_run_active`).
 
         The session variable gets a mark new to this transaction rather than 1: a value left by an
         earlier transaction on the same connection can never pass for this one's, so no statement
@@ -123,13 +148,26 @@ def run_as_one_query(
     fill a OneQueryTransaction, send its statements and COMMIT as one query; (affected rows,
     rows) per statement.
 
-    On an error the transaction is rolled back and the error raised as SQLAlchemy raises it
-    from `execute` (IntegrityError, OperationalError, …); a connection that is gone is
+    The connection is the pool's DBAPI one (`engine.raw_connection()`: the pool's checkout and
+    checkin events, idle pings included, as with `engine.connect()`), without a SQLAlchemy
+    `Connection` around it: that wrapper, built and closed on every call, was 0.02-0.05 ms of
+    the store's 0.26-0.30 ms of CPU per LogMetric (bench/README.md), and nothing here uses it.
+
+    Every DBAPI error, at checkout as while the query runs, is raised as SQLAlchemy raises it
+    from `engine.connect()` and `execute` (OperationalError, IntegrityError, …): a database
+    that cannot be reached stays UNAVAILABLE for the service, never a driver error it does not
+    know. After a failed statement the transaction is rolled back; a connection that is gone,
+    or left in a state that cannot be known (any other exception while the query ran), is
     invalidated, so that the pool replaces it and `with_retry` can repeat the call.
     """
-    with engine.connect() as connection:
-        dbapi_connection: Any = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+    dialect = engine.dialect
+    dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
+    try:
+        pooled: Any = engine.raw_connection()
+    except dbapi_error as error:
+        raise _translated(error, None, dialect) from error
+    try:
+        cursor = pooled.dbapi_connection.cursor()
         transaction = OneQueryTransaction(cursor)
         build(transaction)
         sql = ";\n".join([*transaction.statements, "COMMIT"])
@@ -138,22 +176,41 @@ def run_as_one_query(
             results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
             while cursor.nextset():
                 results.append((cursor.rowcount, cursor.fetchall()))
-        except connection.dialect.loaded_dbapi.Error as error:
-            _end_failed(connection, dbapi_connection, cursor, error)
-            raise sa_exc.DBAPIError.instance(
-                sql, None, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from error
+        except dbapi_error as error:
+            invalidated = _end_failed(dialect, pooled, cursor, error)
+            raise _translated(error, sql, dialect, invalidated=invalidated) from error
+        except BaseException as error:
+            pooled.invalidate(error)  # stopped halfway through the results: not reusable
+            raise
         finally:
             cursor.close()
+    finally:
+        pooled.close()  # back to the pool (or away, if invalidated)
     return results[: len(transaction.statements)]
 
 
-def _end_failed(connection: Any, dbapi_connection: Any, cursor: Any, error: Exception) -> None:
-    """Roll back after a failed statement (the later ones, and the COMMIT, never ran)."""
-    if connection.dialect.is_disconnect(error, dbapi_connection, cursor):
-        connection.invalidate(error)
-        return
+def _translated(
+    error: Exception, sql: str | None, dialect: Any, *, invalidated: bool | None = None
+) -> sa_exc.DBAPIError:
+    """`error` as SQLAlchemy's own wrapper of it (OperationalError for a driver's
+    OperationalError, …), as `Connection` raises it."""
+    if invalidated is None:
+        invalidated = bool(dialect.is_disconnect(error, None, None))
+    return sa_exc.DBAPIError.instance(
+        sql, None, error, dialect.loaded_dbapi.Error, connection_invalidated=invalidated,
+        dialect=dialect,
+    )  # fmt: skip
+
+
+def _end_failed(dialect: Any, pooled: Any, cursor: Any, error: Exception) -> bool:
+    """Roll back after a failed statement (the later ones, and the COMMIT, never ran); whether
+    the connection had to be invalidated instead."""
+    if dialect.is_disconnect(error, pooled.dbapi_connection, cursor):
+        pooled.invalidate(error)
+        return True
     try:
-        dbapi_connection.rollback()
-    except connection.dialect.loaded_dbapi.Error as rollback_error:
-        connection.invalidate(rollback_error)
+        pooled.dbapi_connection.rollback()
+    except dialect.loaded_dbapi.Error as rollback_error:
+        pooled.invalidate(rollback_error)
+        return True
+    return False

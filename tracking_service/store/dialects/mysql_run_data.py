@@ -24,8 +24,8 @@ import orjson
 from sqlalchemy import Connection
 
 from tracking_service.domain import Metric
-from tracking_service.store.base import RunData, driver_sql, make_metric
-from tracking_service.store.models import VALUE_FINITE, decode_value
+from tracking_service.store.portable.base import RunData, driver_sql, make_metric
+from tracking_service.store.rules import VALUE_FINITE, decode_value
 
 #: Bytes of one JSON text at most, and a quarter of the server's max_allowed_packet at most, so
 #: that the three texts of a statement always fit in a result packet: a longer text is cut

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from tracking_service.logged_model_domain import RunIo
 from tracking_service.store.dialects.mysql_cursor import DriverCursor
-from tracking_service.store.run_inputs import load_runs_io
+from tracking_service.store.portable.run_inputs import load_runs_io
 
 #: Fewer ids than this go to `load_runs_io` directly: its three statements cost less than
 #: one more round trip.

@@ -10,7 +10,6 @@ from sqlalchemy import Connection, literal, select
 
 from mlgrpc_server.paging import after_row
 from tracking_service.domain import Page, Run
-from tracking_service.store.base import RUN_INFO_COLUMNS, RunData, StoreBase
 from tracking_service.store.dialects.mysql_run_data import (
     JSON_MIN_RUNS,
     mariadb_page_rows,
@@ -18,9 +17,11 @@ from tracking_service.store.dialects.mysql_run_data import (
     mysql_run_data_rows,
     page_run_data,
 )
-from tracking_service.store.models import VALUE_NAN, RunRow
-from tracking_service.store.run_search import RunPageQuery
-from tracking_service.store.runs import load_run_data
+from tracking_service.store.portable.base import RUN_INFO_COLUMNS, RunData, StoreBase
+from tracking_service.store.portable.run_search import RunPageQuery
+from tracking_service.store.portable.runs import load_run_data
+from tracking_service.store.portable.tables import RunRow
+from tracking_service.store.rules import VALUE_NAN
 from tracking_service.store.search.ast import METRIC
 from tracking_service.store.search.run_query import run_filter
 

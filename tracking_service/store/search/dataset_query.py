@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 
 from tracking_service.logged_model_domain import DATASET_CONTEXT_TAG
-from tracking_service.store.logged_model_tables import (
+from tracking_service.store.portable.logged_model_tables import (
     DatasetRow,
     RunDatasetInputRow,
     RunInputTagRow,

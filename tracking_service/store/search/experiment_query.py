@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, not_, select
 
-from tracking_service.store.models import ExperimentRow, ExperimentTagRow
+from tracking_service.store.portable.tables import ExperimentRow, ExperimentTagRow
 from tracking_service.store.search.ast import (
     ATTRIBUTE,
     COMPARISONS,

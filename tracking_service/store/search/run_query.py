@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select
 from sqlalchemy.orm import aliased
 
-from tracking_service.store.models import VALUE_NAN, LatestMetricRow, ParamRow, RunRow, TagRow
+from tracking_service.store.portable.tables import LatestMetricRow, ParamRow, RunRow, TagRow
+from tracking_service.store.rules import VALUE_NAN
 from tracking_service.store.search.ast import (
     ATTRIBUTE,
     COMPARISONS,

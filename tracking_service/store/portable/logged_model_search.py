@@ -18,16 +18,17 @@ from mlgrpc_server.errors import InvalidArgument
 from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import ACTIVE, Page
 from tracking_service.logged_model_domain import LoggedModel, LoggedModelOrder
-from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase
-from tracking_service.store.logged_model_tables import (
+from tracking_service.store import rules
+from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.logged_model_tables import (
     LoggedModelMetricRow,
     LoggedModelParamRow,
     LoggedModelRow,
     LoggedModelTagRow,
 )
-from tracking_service.store.logged_models import load_logged_models
-from tracking_service.store.models import VALUE_NAN, ExperimentRow
+from tracking_service.store.portable.logged_models import load_logged_models
+from tracking_service.store.portable.tables import ExperimentRow
+from tracking_service.store.rules import VALUE_NAN
 from tracking_service.store.search import parse_filter
 from tracking_service.store.search.ast import (
     ATTRIBUTE,
@@ -83,9 +84,12 @@ class LoggedModelSearchStore(StoreBase):
         max_results: int = DEFAULT_MODELS_PER_PAGE,
         page_token: str = "",
     ) -> Page[LoggedModel]:
-        limit = v.check_max_results(max_results, DEFAULT_MODELS_PER_PAGE, MAX_MODELS_PER_PAGE)
+        limit = rules.check_max_results(max_results, DEFAULT_MODELS_PER_PAGE, MAX_MODELS_PER_PAGE)
         ids = sorted(
-            {v.parse_experiment_id(e, f"experiment_ids[{i}]") for i, e in enumerate(experiment_ids)}
+            {
+                rules.parse_experiment_id(e, f"experiment_ids[{i}]")
+                for i, e in enumerate(experiment_ids)
+            }
         )
         compiler = Compiler(filter_string, self.dialect)
         conditions = [_condition(compiler, c) for c in parse_filter(filter_string)]

@@ -26,86 +26,31 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Table, select
 
-from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.base import now_ms
-from tracking_service.store.models import AppliedBatchRow
-from tracking_service.store.upserts import conflict_insert
+from tracking_service.store.portable.tables import AppliedBatchRow
+from tracking_service.store.portable.upserts import ConflictWrites, conflict_writes_for
+from tracking_service.store.rules import BatchOutcome, now_ms, replay_of
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH_ID_LENGTH = 64
 DEFAULT_RETENTION_HOURS = 7 * 24
 CLEANUP_EVERY = 1000
 CLEANUP_LIMIT = 10_000
 _claims = itertools.count(1)
 
 
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What a LogBatch did: rows it wrote (or, for a replay, the original batch wrote)."""
-
-    rows_written: int
-    replayed: bool = False
-
-
-def check_batch_id(batch_id: object, field: str = "batch_id") -> str:
-    """The batch id, or InvalidArgument: a non-empty string of at most 64 printable ASCII."""
-    if (
-        not isinstance(batch_id, str)
-        or not 0 < len(batch_id) <= MAX_BATCH_ID_LENGTH
-        or not batch_id.isascii()
-        or not batch_id.isprintable()
-    ):
-        raise InvalidArgument(
-            f"{field} must be a client-generated UUID (at most {MAX_BATCH_ID_LENGTH} printable "
-            f"ASCII characters), got {batch_id!r}",
-            field=field,
-        )
-    return batch_id
-
-
-def replay_of(batch_id: str, run_id: str, stored: tuple[str, int] | None) -> BatchOutcome:
-    if stored is None:  # deleted meanwhile (its run was deleted): cannot tell, write nothing
-        return BatchOutcome(0, replayed=True)
-    stored_run, rows_written = stored
-    if stored_run != run_id:
-        raise InvalidArgument(
-            f"batch_id {batch_id!r} was already used for a batch of run {stored_run!r}, not "
-            f"{run_id!r}; every batch needs a new id",
-            field="batch_id",
-        )
-    return BatchOutcome(int(rows_written), replayed=True)
-
-
 def record_batch_id(
-    connection: Connection, batch_id: str, run_id: str, rows: int
+    connection: Connection, writes: ConflictWrites, batch_id: str, run_id: str, rows: int
 ) -> BatchOutcome | None:
     """Record `batch_id` in the transaction of `connection` (the run is known to exist). None
     for a new batch (write it), else the replay's outcome (write nothing)."""
     values = {"batch_id": batch_id, "run_uuid": run_id, "rows_written": rows,
               "created_time": now_ms()}  # fmt: skip
-    if connection.dialect.name == "mysql":  # no ON CONFLICT … RETURNING: a savepoint instead
-        try:
-            with connection.begin_nested():
-                connection.execute(insert(AppliedBatchRow).values(values))
-            return None
-        except IntegrityError:
-            pass  # the id is taken (the run is known to exist): a replay
-    else:
-        statement = (
-            conflict_insert(connection, AppliedBatchRow.__table__)  # type: ignore[arg-type]
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[AppliedBatchRow.batch_id])
-            # RETURNING, not rowcount: psycopg reports -1 for some INSERT … ON CONFLICT.
-            .returning(AppliedBatchRow.batch_id)
-        )
-        if connection.execute(statement).first() is not None:
-            return None
+    table: Table = AppliedBatchRow.__table__  # type: ignore[assignment]
+    if writes.claim(connection, table, values, "batch_id"):
+        return None
     row = connection.execute(
         select(AppliedBatchRow.run_uuid, AppliedBatchRow.rows_written).where(
             AppliedBatchRow.batch_id == batch_id
@@ -123,18 +68,10 @@ def delete_expired(engine: Engine, *, older_than_ms: int | None = None) -> int:
     """Delete up to CLEANUP_LIMIT batch ids created before `older_than_ms` (default: now minus
     the retention); the number deleted."""
     cutoff = now_ms() - retention_ms() if older_than_ms is None else older_than_ms
-    table = AppliedBatchRow.__table__
-    statement = delete(table).where(table.c.created_time < cutoff)
-    if engine.dialect.name == "mysql":
-        statement = statement.with_dialect_options(mysql_limit=CLEANUP_LIMIT)
-    else:
-        oldest = (
-            select(table.c.batch_id)
-            .where(table.c.created_time < cutoff)
-            .order_by(table.c.created_time)
-            .limit(CLEANUP_LIMIT)
-        )
-        statement = delete(table).where(table.c.batch_id.in_(oldest.scalar_subquery()))
+    table: Table = AppliedBatchRow.__table__  # type: ignore[assignment]
+    statement = conflict_writes_for(engine).delete_oldest(
+        table, table.c.created_time < cutoff, table.c.created_time, "batch_id", CLEANUP_LIMIT
+    )
     with engine.begin() as connection:
         return int(connection.execute(statement).rowcount)
 

@@ -5,45 +5,18 @@ created with the binary collation `utf8mb4_bin` (see the migration), as MLflow's
 `Loss` and `loss` to be two metrics.
 
 Metric values: MySQL's DOUBLE holds neither NaN nor ±inf, so `value_kind` records which one a
-value is (`VALUE_FINITE`, `VALUE_POS_INF`, `VALUE_NEG_INF`, `VALUE_NAN`) and `value` keeps an
+value is (`rules.VALUE_FINITE`, `VALUE_POS_INF`, `VALUE_NEG_INF`, `VALUE_NAN`) and `value` keeps an
 ordering stand-in (±max double for ±inf, 0 for NaN) so that SQL comparisons and ORDER BY work.
 """
 
 from __future__ import annotations
 
-import math
-import sys
-
 from sqlalchemy import BigInteger, Double, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-VALUE_FINITE = 0
-VALUE_POS_INF = 1
-VALUE_NEG_INF = 2
-VALUE_NAN = 3
-
-_MAX_DOUBLE = sys.float_info.max
-
 #: Long text (experiment tag values up to 20,000 characters of up to 4 bytes each).
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
-
-
-def encode_value(value: float) -> tuple[float, int]:
-    """(stored value, value kind) of a metric value; see the module docstring."""
-    if math.isfinite(value):
-        return value, VALUE_FINITE
-    if math.isnan(value):
-        return 0.0, VALUE_NAN
-    return (_MAX_DOUBLE, VALUE_POS_INF) if value > 0 else (-_MAX_DOUBLE, VALUE_NEG_INF)
-
-
-def decode_value(value: float, kind: int) -> float:
-    if kind == VALUE_FINITE:
-        return float(value)
-    if kind == VALUE_NAN:
-        return math.nan
-    return math.inf if kind == VALUE_POS_INF else -math.inf
 
 
 class TrackingBase(DeclarativeBase):
@@ -149,7 +122,7 @@ class LatestMetricRow(TrackingBase):
 class AppliedBatchRow(TrackingBase):
     """A client batch id already written (migration 0003): a retry with it writes nothing.
 
-    See `tracking_service/store/batch_ids.py` for the dedupe and the cleanup horizon.
+    See `tracking_service/store/portable/batch_ids.py` for the dedupe and the cleanup horizon.
     """
 
     __tablename__ = "applied_batches"

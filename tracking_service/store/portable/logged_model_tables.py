@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Double, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracking_service.store.models import LongText, TrackingBase
+from tracking_service.store.portable.tables import LongText, TrackingBase
 
 #: `run_model_io.direction` values.
 MODEL_INPUT = "input"

@@ -4,9 +4,8 @@ every public method is one transaction."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
@@ -19,70 +18,16 @@ from tracking_service.logged_model_domain import (
     LoggedModel,
     LoggedModelMetric,
 )
-from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase, now_ms
-from tracking_service.store.logged_model_tables import (
+from tracking_service.store import rules
+from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.logged_model_tables import (
     LoggedModelMetricRow,
     LoggedModelParamRow,
     LoggedModelRow,
     LoggedModelTagRow,
 )
-from tracking_service.store.models import RunRow, decode_value, encode_value
-from tracking_service.store.names import generate_run_name
-
-MODEL_ID_PREFIX = "m-"
-MAX_NAME_LENGTH = 500
-MAX_MODEL_TYPE_LENGTH = 500
-MAX_STATUS_MESSAGE_LENGTH = 1000
-MAX_DATASET_NAME_LENGTH = 255
-MAX_DATASET_DIGEST_LENGTH = 36
-
-
-class KeyValue(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def value(self) -> str: ...
-
-
-class ModelMetricLike(Protocol):
-    """What log_model_metrics reads of a metric: `Metric` messages with `model_id` set."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def value(self) -> float: ...
-    @property
-    def timestamp(self) -> int: ...
-    @property
-    def step(self) -> int: ...
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def dataset_name(self) -> str: ...
-    @property
-    def dataset_digest(self) -> str: ...
-
-
-def check_model_id(model_id: object, field: str = "model_id") -> str:
-    """`m-` and 32 lowercase hex characters."""
-    text = model_id if isinstance(model_id, str) else ""
-    hex_part = text.removeprefix(MODEL_ID_PREFIX)
-    if (
-        not text.startswith(MODEL_ID_PREFIX)
-        or len(hex_part) != 32
-        or any(c not in "0123456789abcdef" for c in hex_part)
-    ):
-        raise InvalidArgument(
-            f"{field} must be a LoggedModel id ('m-' and 32 lowercase hex characters), "
-            f"got {model_id!r}",
-            field=field,
-        )
-    return text
-
-
-def new_model_id() -> str:
-    return MODEL_ID_PREFIX + uuid.uuid4().hex
+from tracking_service.store.portable.tables import RunRow
+from tracking_service.store.rules import decode_value, encode_value
 
 
 class LoggedModelStore(StoreBase):
@@ -92,15 +37,18 @@ class LoggedModelStore(StoreBase):
         name: str = "",
         model_type: str = "",
         source_run_id: str = "",
-        params: Sequence[KeyValue] = (),
-        tags: Sequence[KeyValue] = (),
+        params: Sequence[rules.KeyValueLike] = (),
+        tags: Sequence[rules.KeyValueLike] = (),
     ) -> LoggedModel:
-        number = v.parse_experiment_id(experiment_id)
-        name = v.check_string(name, "name", MAX_NAME_LENGTH) or generate_run_name()
-        v.check_string(model_type, "model_type", MAX_MODEL_TYPE_LENGTH)
-        prepared_params = {key: value for key, (_, value) in v.prepare_params(params).items()}
-        prepared_tags = v.prepare_tags(tags)
-        model_id = new_model_id()
+        number = rules.parse_experiment_id(experiment_id)
+        name = (
+            rules.check_string(name, "name", rules.MAX_MODEL_NAME_LENGTH)
+            or rules.generate_run_name()
+        )
+        rules.check_string(model_type, "model_type", rules.MAX_MODEL_TYPE_LENGTH)
+        prepared_params = {key: value for key, (_, value) in rules.prepare_params(params).items()}
+        prepared_tags = rules.prepare_tags(tags)
+        model_id = rules.new_model_id()
 
         def work(connection: Connection) -> LoggedModel:
             experiment = self.fetch_experiment_row(connection, number)
@@ -122,7 +70,7 @@ class LoggedModelStore(StoreBase):
                         field="source_run_id",
                     )
             location = self.experiment_location(number, experiment.artifact_location)
-            now = now_ms()
+            now = rules.now_ms()
             connection.execute(
                 insert(LoggedModelRow).values(
                     model_id=model_id,
@@ -145,18 +93,18 @@ class LoggedModelStore(StoreBase):
         return self.write("create_logged_model", work)
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        check_model_id(model_id)
+        rules.check_model_id(model_id)
         return self.read(lambda c: load_logged_model(c, model_id, allow_deleted=allow_deleted))
 
     def finalize_logged_model(
         self, model_id: str, status: str, status_message: str = ""
     ) -> LoggedModel:
-        check_model_id(model_id)
+        rules.check_model_id(model_id)
         if status not in (READY, FAILED):
             raise InvalidArgument(
                 f"status {status!r} is not a final status; use READY or FAILED", field="status"
             )
-        v.check_string(status_message, "status_message", MAX_STATUS_MESSAGE_LENGTH)
+        rules.check_string(status_message, "status_message", rules.MAX_STATUS_MESSAGE_LENGTH)
 
         def work(connection: Connection) -> LoggedModel:
             self._require_active(connection, model_id)
@@ -166,7 +114,7 @@ class LoggedModelStore(StoreBase):
                 .values(
                     status=status,
                     status_message=status_message,
-                    last_updated_timestamp_ms=now_ms(),
+                    last_updated_timestamp_ms=rules.now_ms(),
                 )
             )
             return load_logged_model(connection, model_id)
@@ -174,21 +122,21 @@ class LoggedModelStore(StoreBase):
         return self.write("finalize_logged_model", work)
 
     def delete_logged_model(self, model_id: str) -> None:
-        check_model_id(model_id)
+        rules.check_model_id(model_id)
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
             connection.execute(
                 update(LoggedModelRow)
                 .where(LoggedModelRow.model_id == model_id)
-                .values(lifecycle_stage=DELETED, last_updated_timestamp_ms=now_ms())
+                .values(lifecycle_stage=DELETED, last_updated_timestamp_ms=rules.now_ms())
             )
 
         self.write("delete_logged_model", work)
 
-    def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValue]) -> None:
-        check_model_id(model_id)
-        prepared = v.prepare_tags(tags)
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[rules.KeyValueLike]) -> None:
+        rules.check_model_id(model_id)
+        prepared = rules.prepare_tags(tags)
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
@@ -205,8 +153,8 @@ class LoggedModelStore(StoreBase):
         self.write("set_logged_model_tags", work)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        check_model_id(model_id)
-        v.check_key(key, "tag_key")
+        rules.check_model_id(model_id)
+        rules.check_key(key, "tag_key")
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
@@ -221,9 +169,9 @@ class LoggedModelStore(StoreBase):
 
         self.write("delete_logged_model_tag", work)
 
-    def log_logged_model_params(self, model_id: str, params: Sequence[KeyValue]) -> None:
-        check_model_id(model_id)
-        prepared = v.prepare_params(params)
+    def log_logged_model_params(self, model_id: str, params: Sequence[rules.KeyValueLike]) -> None:
+        rules.check_model_id(model_id)
+        prepared = rules.prepare_params(params)
 
         def work(connection: Connection) -> None:
             self._require_active(connection, model_id)
@@ -248,7 +196,7 @@ class LoggedModelStore(StoreBase):
 
         self.write("log_logged_model_params", work)
 
-    def check_model_metrics(self, metrics: Sequence[ModelMetricLike]) -> None:
+    def check_model_metrics(self, metrics: Sequence[rules.ModelMetricLike]) -> None:
         """What log_model_metrics would refuse (a malformed field, a model that does not
         exist), checked before the run's own values are written. Values without a model id
         are skipped (by both)."""
@@ -256,7 +204,7 @@ class LoggedModelStore(StoreBase):
         model_ids = sorted({key[0] for key in rows})
         self.read(lambda connection: _require_models(connection, model_ids))
 
-    def log_model_metrics(self, run_id: str, metrics: Sequence[ModelMetricLike]) -> None:
+    def log_model_metrics(self, run_id: str, metrics: Sequence[rules.ModelMetricLike]) -> None:
         """Link metric values a run logged with a `model_id` to their models (the run's own
         history is written by log_batch). A value logged again replaces the linked one."""
         rows = _model_metric_rows(run_id, metrics)
@@ -278,7 +226,7 @@ class LoggedModelStore(StoreBase):
             )
             connection.execute(delete(table).where(tuple_(*columns).in_(list(rows))))
             connection.execute(insert(table), list(rows.values()))
-            now = now_ms()
+            now = rules.now_ms()
             connection.execute(
                 update(LoggedModelRow)
                 .where(LoggedModelRow.model_id.in_(model_ids))
@@ -289,7 +237,7 @@ class LoggedModelStore(StoreBase):
 
     def logged_model_artifact_location(self, model_id: str, *, writing: bool) -> str:
         """The model's artifact root; writing needs it active (FAILED_PRECONDITION)."""
-        check_model_id(model_id)
+        rules.check_model_id(model_id)
 
         def work(connection: Connection) -> str:
             row = connection.execute(
@@ -318,12 +266,12 @@ class LoggedModelStore(StoreBase):
         connection.execute(
             update(LoggedModelRow)
             .where(LoggedModelRow.model_id == model_id)
-            .values(last_updated_timestamp_ms=now_ms())
+            .values(last_updated_timestamp_ms=rules.now_ms())
         )
 
 
 def _model_metric_rows(
-    run_id: str, metrics: Sequence[ModelMetricLike]
+    run_id: str, metrics: Sequence[rules.ModelMetricLike]
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The logged_model_metrics rows of the `metrics` that carry a model id, by primary key;
     InvalidArgument naming the field (its index in `metrics`) of a malformed one."""
@@ -331,14 +279,16 @@ def _model_metric_rows(
     for index, metric in enumerate(metrics):
         if not metric.model_id:
             continue
-        model_id = check_model_id(metric.model_id, f"metrics[{index}].model_id")
-        name = v.check_string(
-            metric.dataset_name, f"metrics[{index}].dataset_name", MAX_DATASET_NAME_LENGTH
+        model_id = rules.check_model_id(metric.model_id, f"metrics[{index}].model_id")
+        name = rules.check_string(
+            metric.dataset_name,
+            f"metrics[{index}].dataset_name",
+            rules.MAX_METRIC_DATASET_NAME_LENGTH,
         )
-        digest = v.check_string(
+        digest = rules.check_string(
             metric.dataset_digest,
             f"metrics[{index}].dataset_digest",
-            MAX_DATASET_DIGEST_LENGTH,
+            rules.MAX_DATASET_DIGEST_LENGTH,
         )
         value, kind = encode_value(metric.value)
         key = (model_id, metric.key, metric.step, metric.timestamp, run_id, name, digest)

@@ -1,164 +1,55 @@
-"""Runs: create (with generated names and MLflow's system tags), read, update, delete/restore."""
+"""Runs: write a new run checked by `rules.new_run` (its name and MLflow's system tags are
+assembled there), read, update, delete/restore."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
-from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
+from mlgrpc_server.errors import FailedPrecondition
 from tracking_service.domain import (
     ACTIVE,
     DELETED,
-    PARENT_RUN_ID_TAG,
     RUN_NAME_TAG,
-    USER_TAG,
     Run,
     RunInfo,
 )
-from tracking_service.store import validation as v
-from tracking_service.store.base import (
+from tracking_service.store import rules
+from tracking_service.store.portable.base import (
     RUN_INFO_COLUMNS,
     RunData,
     StoreBase,
-    check_run_id,
     fetch_tuples,
     make_metric,
+)
+from tracking_service.store.portable.tables import LatestMetricRow, ParamRow, RunRow, TagRow
+from tracking_service.store.portable.upserts import ConflictWrites, upsert_rows
+from tracking_service.store.rules import (
+    VALUE_FINITE,
+    NewRun,
+    check_new_run_place,
+    decode_value,
     now_ms,
 )
-from tracking_service.store.models import (
-    VALUE_FINITE,
-    LatestMetricRow,
-    ParamRow,
-    RunRow,
-    TagRow,
-    decode_value,
-)
-from tracking_service.store.names import generate_run_name
-from tracking_service.store.upserts import upsert_rows
 
 # SQLite binds at most 32,766 parameters per statement; pages may hold 50,000 runs.
 _IDS_PER_QUERY = 5000
 
 
-def check_run_tags(tags: Mapping[str, str], field: str = "tags") -> dict[str, str]:
-    for key, value in tags.items():
-        v.check_key(key, f"{field}.key")
-        v.check_string(value, f"{field}[{key!r}].value", v.MAX_TAG_VALUE_LENGTH)
-    return dict(tags)
-
-
-def set_run_tags(connection: Connection, run_id: str, tags: Mapping[str, str]) -> None:
+def set_run_tags(
+    connection: Connection, writes: ConflictWrites, run_id: str, tags: Mapping[str, str]
+) -> None:
     """Upsert tags (sorted, one lock order); `mlflow.runName` also renames the run."""
     rows = [{"run_uuid": run_id, "key": k, "value": val} for k, val in sorted(tags.items())]
-    upsert_rows(connection, TagRow.__table__, rows, ("run_uuid", "key"), ("value",))  # type: ignore[arg-type]
+    upsert_rows(connection, writes, TagRow.__table__, rows, ("run_uuid", "key"), ("value",))  # type: ignore[arg-type]
     if RUN_NAME_TAG in tags:
-        name = v.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
-                              v.MAX_RUN_NAME_LENGTH)  # fmt: skip
+        name = rules.check_string(tags[RUN_NAME_TAG], f"tags[{RUN_NAME_TAG!r}].value",
+                              rules.MAX_RUN_NAME_LENGTH)  # fmt: skip
         connection.execute(update(RunRow).where(RunRow.run_uuid == run_id).values(name=name))
 
 
-def check_new_run_place(
-    number: int, experiment_stage: str, parent_run_id: str, parent_exists: object
-) -> None:
-    """A run may be created in an active experiment, under a parent run that exists."""
-    if experiment_stage == DELETED:
-        raise FailedPrecondition(
-            f"experiment {number} is deleted; restore it before creating runs in it",
-            field="experiment_id",
-        )
-    if parent_run_id and not parent_exists:
-        raise NotFound(f"parent run {parent_run_id!r} does not exist", field="parent_run_id")
-
-
-@dataclass(frozen=True, slots=True)
-class NewRun:
-    """A CreateRun request after every check (`RunStore.new_run`): what to write."""
-
-    run_id: str
-    experiment: int
-    name: str
-    user_id: str
-    status: str
-    start_time: int
-    parent_run_id: str
-    #: with MLflow's system tags (run name, user, parent)
-    tags: dict[str, str]
-    params: dict[str, str]
-
-    @property
-    def param_rows(self) -> list[tuple[str, str]]:
-        """(key, value) sorted by key: one lock order for concurrent writers."""
-        return sorted(self.params.items())
-
-    def info(self, experiment_location: str) -> RunInfo:
-        return RunInfo(
-            run_id=self.run_id,
-            experiment_id=str(self.experiment),
-            run_name=self.name,
-            user_id=self.user_id,
-            status=self.status,
-            start_time=self.start_time,
-            end_time=None,
-            artifact_uri=f"{experiment_location}/{self.run_id}/artifacts",
-            lifecycle_stage=ACTIVE,
-        )
-
-    def as_run(self, info: RunInfo) -> Run:
-        return Run(info=info, params=dict(self.params), tags=dict(self.tags))
-
-
 class RunStore(StoreBase):
-    def new_run(
-        self,
-        experiment_id: str,
-        run_name: str = "",
-        user_id: str = "",
-        start_time: int | None = None,
-        tags: Mapping[str, str] = {},
-        parent_run_id: str = "",
-        status: str = "RUNNING",
-        params: Sequence[v.KeyValueLike] = (),
-    ) -> NewRun:
-        """The rules of CreateRun (no SQL): a new run with its tags (and MLflow's system tags)
-        and its initial `params`, written in one transaction by `create_run_portable` or a fast
-        path: a run is never seen without the params it was created with."""
-        number = v.parse_experiment_id(experiment_id)
-        v.check_status(status)
-        v.check_string(user_id, "user_id", v.MAX_USER_ID_LENGTH)
-        v.check_string(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
-        if start_time is not None:
-            v.check_timestamp(start_time, "start_time")
-        all_tags = check_run_tags(tags)
-        param_values = {key: value for key, (_, value) in v.prepare_params(params).items()}
-        tagged_name = all_tags.get(RUN_NAME_TAG, "")
-        if run_name and tagged_name and tagged_name != run_name:
-            raise InvalidArgument(
-                f"run_name {run_name!r} differs from the {RUN_NAME_TAG} tag {tagged_name!r}; "
-                "give one of them, or the same value",
-                field="run_name",
-            )
-        name = run_name or tagged_name or generate_run_name()
-        v.check_string(name, "run_name", v.MAX_RUN_NAME_LENGTH)
-        all_tags[RUN_NAME_TAG] = name
-        if user_id:
-            all_tags.setdefault(USER_TAG, user_id)
-        if parent_run_id:
-            all_tags[PARENT_RUN_ID_TAG] = check_run_id(parent_run_id, "parent_run_id")
-        return NewRun(
-            run_id=uuid.uuid4().hex,
-            experiment=number,
-            name=name,
-            user_id=user_id,
-            status=status,
-            start_time=now_ms() if start_time is None else start_time,
-            parent_run_id=parent_run_id,
-            tags=all_tags,
-            params=param_values,
-        )
-
     def create_run_portable(self, new: NewRun) -> Run:
         """Write a checked new run, its tags and params in one transaction."""
 
@@ -221,11 +112,11 @@ class RunStore(StoreBase):
     ) -> RunInfo:
         changes: dict[str, object] = {}
         if status:
-            changes["status"] = v.check_status(status)
+            changes["status"] = rules.check_status(status)
         if end_time is not None:
-            changes["end_time"] = v.check_timestamp(end_time, "end_time")
+            changes["end_time"] = rules.check_timestamp(end_time, "end_time")
         if run_name:
-            changes["name"] = v.check_string(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
+            changes["name"] = rules.check_string(run_name, "run_name", rules.MAX_RUN_NAME_LENGTH)
 
         def work(connection: Connection) -> RunInfo:
             self.fetch_run_info(connection, run_id, for_write=True)
@@ -234,7 +125,7 @@ class RunStore(StoreBase):
                     update(RunRow).where(RunRow.run_uuid == run_id).values(**changes)
                 )
             if run_name:
-                set_run_tags(connection, run_id, {RUN_NAME_TAG: run_name})
+                set_run_tags(connection, self.writes, run_id, {RUN_NAME_TAG: run_name})
             return self.fetch_run_info(connection, run_id)
 
         return self.write("update_run", work)
@@ -301,9 +192,7 @@ def _load_chunk(connection: Connection, ids: list[str], data: dict[str, RunData]
 
 __all__ = [
     "RUN_INFO_COLUMNS",
-    "NewRun",
     "RunStore",
-    "check_run_tags",
     "load_run_data",
     "set_run_tags",
 ]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, select
 
 from mlgrpc_server.db import with_retry
-from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
+from mlgrpc_server.errors import FailedPrecondition, NotFound
 from tracking_service.domain import DELETED, Metric, RunInfo
-from tracking_service.store.models import ExperimentRow, RunRow
+from tracking_service.store.portable.tables import ExperimentRow, RunRow
+from tracking_service.store.portable.upserts import ConflictWrites
+from tracking_service.store.rules import check_run_id
 
 T = TypeVar("T")
 
@@ -42,17 +42,6 @@ def make_metric(key: str, value: float, timestamp: int, step: int) -> Metric:
 
 
 _new_object = object.__new__
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def artifact_root_uri(root: str) -> str:
-    """A local path as a `file:///abs` URI; URIs (`file:`, `s3://`, …) unchanged."""
-    if "://" in root or root.startswith("file:"):
-        return root.rstrip("/")
-    return Path(root).expanduser().resolve().as_uri()
 
 
 def run_info_of(row: tuple) -> RunInfo:  # type: ignore[type-arg]
@@ -101,14 +90,6 @@ def driver_sql(connection: Connection | Engine, statement: Any) -> tuple[str, An
     return str(compiled), parameters
 
 
-def check_run_id(run_id: object, field: str = "run_id") -> str:
-    # NUL: no run has it, and PostgreSQL refuses it in a parameter (an error, not "not found").
-    if not isinstance(run_id, str) or not run_id or len(run_id) > 32 or "\x00" in run_id:
-        raise InvalidArgument(f"{field} must be a run id (32 hex characters), got {run_id!r}",
-                              field=field)  # fmt: skip
-    return run_id
-
-
 class StoreBase:
     """The portable store's shared part: SQLAlchemy only, correct on every supported database.
 
@@ -117,6 +98,8 @@ class StoreBase:
     """
 
     engine: Engine
+    #: how this database writes rows that may already exist (chosen once, at start-up)
+    writes: ConflictWrites
     dialect: str  # "sqlite", "mysql" or "postgresql"
     artifact_root: str
 

@@ -16,19 +16,10 @@ from sqlalchemy import Connection, select
 
 from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import Metric, MetricSeries, Page
-from tracking_service.store import validation as v
-from tracking_service.store.base import (
-    StoreBase,
-    fetch_tuples,
-    make_metric,
-)
-from tracking_service.store.models import (
-    VALUE_FINITE,
-    VALUE_NAN,
-    VALUE_NEG_INF,
-    VALUE_POS_INF,
-    MetricRow,
-)
+from tracking_service.store import rules
+from tracking_service.store.portable.base import StoreBase, fetch_tuples, make_metric
+from tracking_service.store.portable.tables import MetricRow
+from tracking_service.store.rules import VALUE_FINITE, VALUE_NAN, VALUE_NEG_INF, VALUE_POS_INF
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,8 +125,8 @@ class MetricHistoryStore(StoreBase):
     def _history_page(
         self, run_id: str, key: str, max_results: int, page_token: str
     ) -> tuple[HistoryColumns, str]:
-        v.check_key(key, "metric_key")
-        limit = v.check_max_results(max_results, MAX_HISTORY_PER_PAGE, MAX_HISTORY_PER_PAGE)
+        rules.check_key(key, "metric_key")
+        limit = rules.check_max_results(max_results, MAX_HISTORY_PER_PAGE, MAX_HISTORY_PER_PAGE)
         m = MetricRow
         order = (m.step, m.timestamp, m.value, m.value_kind)
         statement = select(*order).where(m.run_uuid == run_id, m.key == key)

@@ -16,9 +16,9 @@ from tracking_service.logged_model_domain import (
     ModelIo,
     RunIo,
 )
-from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase
-from tracking_service.store.logged_model_tables import (
+from tracking_service.store import rules
+from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.logged_model_tables import (
     MODEL_INPUT,
     MODEL_OUTPUT,
     DatasetRow,
@@ -27,34 +27,6 @@ from tracking_service.store.logged_model_tables import (
     RunInputTagRow,
     RunModelIoRow,
 )
-from tracking_service.store.logged_models import check_model_id
-
-MAX_DATASETS_PER_CALL = 1000
-MAX_DATASET_NAME_LENGTH = 500
-MAX_DATASET_DIGEST_LENGTH = 36
-MAX_SOURCE_TYPE_LENGTH = 36
-MAX_DATASET_TEXT_LENGTH = 16 * 1024 * 1024  # source, schema, profile (MEDIUMTEXT on MySQL)
-MAX_INPUT_TAG_KEY_LENGTH = 255
-MAX_INPUT_TAG_VALUE_LENGTH = 500
-
-
-def _check_dataset_input(item: DatasetInput, index: int) -> DatasetInput:
-    field = f"datasets[{index}]"
-    d = item.dataset
-    v.check_string(d.name, f"{field}.dataset.name", MAX_DATASET_NAME_LENGTH, allow_empty=False)
-    v.check_string(
-        d.digest, f"{field}.dataset.digest", MAX_DATASET_DIGEST_LENGTH, allow_empty=False
-    )
-    v.check_string(
-        d.source_type, f"{field}.dataset.source_type", MAX_SOURCE_TYPE_LENGTH, allow_empty=False
-    )
-    v.check_string(d.source, f"{field}.dataset.source", MAX_DATASET_TEXT_LENGTH, allow_empty=False)
-    v.check_string(d.schema, f"{field}.dataset.schema", MAX_DATASET_TEXT_LENGTH)
-    v.check_string(d.profile, f"{field}.dataset.profile", MAX_DATASET_TEXT_LENGTH)
-    for key, value in item.tags.items():
-        v.check_string(key, f"{field}.tags.key", MAX_INPUT_TAG_KEY_LENGTH, allow_empty=False)
-        v.check_string(value, f"{field}.tags.value", MAX_INPUT_TAG_VALUE_LENGTH)
-    return item
 
 
 class RunInputStore(StoreBase):
@@ -64,10 +36,10 @@ class RunInputStore(StoreBase):
         datasets: Sequence[DatasetInput] = (),
         models: Sequence[ModelIo] = (),
     ) -> None:
-        v.check_count(len(datasets), MAX_DATASETS_PER_CALL, "datasets")
-        checked = [_check_dataset_input(item, i) for i, item in enumerate(datasets)]
+        rules.check_count(len(datasets), rules.MAX_DATASETS_PER_CALL, "datasets")
+        checked = [rules.check_dataset_input(item, i) for i, item in enumerate(datasets)]
         model_ids = [
-            check_model_id(m.model_id, f"models[{i}].model_id") for i, m in enumerate(models)
+            rules.check_model_id(m.model_id, f"models[{i}].model_id") for i, m in enumerate(models)
         ]
 
         def work(connection: Connection) -> None:
@@ -100,7 +72,7 @@ class RunInputStore(StoreBase):
 
     def log_outputs(self, run_id: str, models: Sequence[ModelIo]) -> None:
         outputs = [
-            (check_model_id(m.model_id, f"models[{i}].model_id"), m.step)
+            (rules.check_model_id(m.model_id, f"models[{i}].model_id"), m.step)
             for i, m in enumerate(models)
         ]
 

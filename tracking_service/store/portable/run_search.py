@@ -11,10 +11,10 @@ from sqlalchemy import ColumnElement, Connection, select
 
 from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import Page, Run, ViewType
-from tracking_service.store import validation as v
-from tracking_service.store.base import RUN_INFO_COLUMNS, RunData, StoreBase, run_info_of
-from tracking_service.store.models import RunRow
-from tracking_service.store.runs import load_run_data
+from tracking_service.store import rules
+from tracking_service.store.portable.base import RUN_INFO_COLUMNS, RunData, StoreBase, run_info_of
+from tracking_service.store.portable.runs import load_run_data
+from tracking_service.store.portable.tables import RunRow
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
 from tracking_service.store.search.ast import ATTRIBUTE
 from tracking_service.store.search.run_query import run_filter, run_order
@@ -76,9 +76,12 @@ class RunSearchStore(StoreBase):
         order_by: Sequence[str] = (),
         page_token: str = "",
     ) -> Page[Run]:
-        limit = v.check_max_results(max_results, DEFAULT_RUNS_PER_PAGE, MAX_RUNS_PER_PAGE)
+        limit = rules.check_max_results(max_results, DEFAULT_RUNS_PER_PAGE, MAX_RUNS_PER_PAGE)
         ids = sorted(
-            {v.parse_experiment_id(e, f"experiment_ids[{i}]") for i, e in enumerate(experiment_ids)}
+            {
+                rules.parse_experiment_id(e, f"experiment_ids[{i}]")
+                for i, e in enumerate(experiment_ids)
+            }
         )
         parsed = parse_filter(filter_string)
         terms = [

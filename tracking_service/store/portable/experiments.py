@@ -18,33 +18,29 @@ from tracking_service.domain import (
     Page,
     ViewType,
 )
-from tracking_service.store import validation as v
-from tracking_service.store.base import StoreBase, now_ms
-from tracking_service.store.models import ExperimentRow, ExperimentTagRow, RunRow
+from tracking_service.store import rules
+from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.tables import ExperimentRow, ExperimentTagRow, RunRow
+from tracking_service.store.portable.upserts import upsert_rows
+from tracking_service.store.rules import now_ms
 from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
 from tracking_service.store.search.ast import ATTRIBUTE
 from tracking_service.store.search.experiment_query import experiment_filter, experiment_order
-from tracking_service.store.upserts import upsert_rows
 
 MAX_EXPERIMENTS_PER_PAGE = 50000
 _DEFAULT_ORDER = OrderTerm(Identifier(ATTRIBUTE, "creation_time", 0, "creation_time"), True)
-
-
-def _check_tags(tags: Mapping[str, str], field: str = "tags") -> dict[str, str]:
-    for key, value in tags.items():
-        v.check_key(key, f"{field}.key")
-        v.check_string(value, f"{field}[{key!r}].value", v.MAX_EXPERIMENT_TAG_VALUE_LENGTH)
-    return dict(tags)
 
 
 class ExperimentStore(StoreBase):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Mapping[str, str] = {}
     ) -> str:
-        v.check_string(name, "name", v.MAX_EXPERIMENT_NAME_LENGTH, allow_empty=False)
+        rules.check_string(name, "name", rules.MAX_EXPERIMENT_NAME_LENGTH, allow_empty=False)
         if artifact_location:
-            v.check_string(artifact_location, "artifact_location", v.MAX_ARTIFACT_LOCATION_LENGTH)
-        checked_tags = _check_tags(tags)
+            rules.check_string(
+                artifact_location, "artifact_location", rules.MAX_ARTIFACT_LOCATION_LENGTH
+            )
+        checked_tags = rules.check_experiment_tags(tags)
 
         def work(connection: Connection) -> str:
             self._refuse_taken_name(connection, name)
@@ -76,11 +72,11 @@ class ExperimentStore(StoreBase):
             raise AlreadyExists(f"experiment {name!r} already exists", field="name") from error
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        number = v.parse_experiment_id(experiment_id)
+        number = rules.parse_experiment_id(experiment_id)
         return self.read(lambda c: self._experiment(c, self.fetch_experiment_row(c, number)))
 
     def get_experiment_by_name(self, name: str) -> Experiment:
-        v.check_string(name, "name", v.MAX_EXPERIMENT_NAME_LENGTH, allow_empty=False)
+        rules.check_string(name, "name", rules.MAX_EXPERIMENT_NAME_LENGTH, allow_empty=False)
 
         def work(connection: Connection) -> Experiment:
             table = ExperimentRow.__table__
@@ -92,8 +88,10 @@ class ExperimentStore(StoreBase):
         return self.read(work)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        number = v.parse_experiment_id(experiment_id)
-        v.check_string(new_name, "new_name", v.MAX_EXPERIMENT_NAME_LENGTH, allow_empty=False)
+        number = rules.parse_experiment_id(experiment_id)
+        rules.check_string(
+            new_name, "new_name", rules.MAX_EXPERIMENT_NAME_LENGTH, allow_empty=False
+        )
 
         def work(connection: Connection) -> None:
             row = self._active_experiment(connection, number, "renamed")
@@ -118,7 +116,7 @@ class ExperimentStore(StoreBase):
         if str(experiment_id).strip() == DEFAULT_EXPERIMENT_ID:
             raise InvalidArgument("the default experiment (id 0) cannot be deleted",
                                   field="experiment_id")  # fmt: skip
-        number = v.parse_experiment_id(experiment_id)
+        number = rules.parse_experiment_id(experiment_id)
 
         def work(connection: Connection) -> None:
             if self.fetch_experiment_row(connection, number).lifecycle_stage == DELETED:
@@ -139,7 +137,7 @@ class ExperimentStore(StoreBase):
 
     def restore_experiment(self, experiment_id: str) -> None:
         """Restore the experiment and the runs its deletion deleted (not those deleted before)."""
-        number = v.parse_experiment_id(experiment_id)
+        number = rules.parse_experiment_id(experiment_id)
 
         def work(connection: Connection) -> None:
             row = self.fetch_experiment_row(connection, number)
@@ -167,8 +165,8 @@ class ExperimentStore(StoreBase):
         self.write("restore_experiment", work)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        number = v.parse_experiment_id(experiment_id)
-        tags = _check_tags({key: value}, "tag")
+        number = rules.parse_experiment_id(experiment_id)
+        tags = rules.check_experiment_tags({key: value}, "tag")
 
         def work(connection: Connection) -> None:
             self._active_experiment(connection, number, "tagged")
@@ -177,8 +175,8 @@ class ExperimentStore(StoreBase):
         self.write("set_experiment_tag", work)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        number = v.parse_experiment_id(experiment_id)
-        v.check_key(key, "key")
+        number = rules.parse_experiment_id(experiment_id)
+        rules.check_key(key, "key")
 
         def work(connection: Connection) -> None:
             self._active_experiment(connection, number, "changed")
@@ -200,7 +198,7 @@ class ExperimentStore(StoreBase):
         max_results: int = 1000,
         page_token: str = "",
     ) -> Page[Experiment]:
-        limit = v.check_max_results(max_results, 1000, MAX_EXPERIMENTS_PER_PAGE)
+        limit = rules.check_max_results(max_results, 1000, MAX_EXPERIMENTS_PER_PAGE)
         conditions = experiment_filter(parse_filter(filter_string), filter_string, self.dialect)
         terms = [
             (parse_order_by(text, f"order_by[{i}]"), text) for i, text in enumerate(order_by)
@@ -267,14 +265,15 @@ class ExperimentStore(StoreBase):
             out.setdefault(experiment_id, {})[key] = value
         return out
 
-    @staticmethod
-    def _set_tags(connection: Connection, experiment_id: int, tags: Mapping[str, str]) -> None:
+    def _set_tags(
+        self, connection: Connection, experiment_id: int, tags: Mapping[str, str]
+    ) -> None:
         rows = [
             {"experiment_id": experiment_id, "key": key, "value": value}
             for key, value in sorted(tags.items())
         ]
         table = ExperimentTagRow.__table__
-        upsert_rows(connection, table, rows, ("experiment_id", "key"), ("value",))  # type: ignore[arg-type]
+        upsert_rows(connection, self.writes, table, rows, ("experiment_id", "key"), ("value",))  # type: ignore[arg-type]
 
     def _active_experiment(self, connection: Connection, number: int, verb: str) -> Row[Any]:
         row = self.fetch_experiment_row(connection, number)

@@ -170,18 +170,44 @@ def tags_of(body: Mapping[str, Any], message: type[Any]) -> list[Any]:
     ]
 
 
-def metric_of(item: Mapping[str, Any]) -> pb.Metric:
-    metric = pb.Metric(
-        key=required_str(item, "key"),
-        value=required_double(item, "value"),
-        # MLflow 3 links a value to a LoggedModel and a dataset.
-        model_id=optional_str(item, "model_id"),
-        dataset_name=optional_str(item, "dataset_name"),
-        dataset_digest=optional_str(item, "dataset_digest"),
-    )
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_PLAIN_METRIC_FIELDS = frozenset(("key", "value", "timestamp", "step"))
+
+
+def add_metrics(target: Any, items: list[Mapping[str, Any]]) -> None:
+    """Append MLflow's metric objects to a repeated Metric field (a log_batch of 1,000)."""
+    add = target.add
+    for item in items:
+        # What MLflow's client sends: a key, a float value, int timestamp and step, nothing
+        # else, all in range; anything else is read field by field by `set_metric`.
+        key, value = item.get("key"), item.get("value")
+        timestamp, step = item.get("timestamp"), item.get("step", 0)
+        if (
+            type(key) is str
+            and key
+            and key.isascii()
+            and type(value) is float
+            and type(timestamp) is int
+            and type(step) is int
+            and _INT64_MIN <= timestamp <= _INT64_MAX
+            and _INT64_MIN <= step <= _INT64_MAX
+            and item.keys() <= _PLAIN_METRIC_FIELDS
+        ):
+            add(key=key, value=value, timestamp=timestamp, step=step)
+        else:
+            set_metric(add(), item)
+
+
+def set_metric(metric: pb.Metric, item: Mapping[str, Any]) -> None:
+    """Fill `metric` from one of MLflow's metric objects, each field checked."""
+    metric.key = required_str(item, "key")
+    metric.value = required_double(item, "value")
+    # MLflow 3 links a value to a LoggedModel and a dataset.
+    metric.model_id = optional_str(item, "model_id")
+    metric.dataset_name = optional_str(item, "dataset_name")
+    metric.dataset_digest = optional_str(item, "dataset_digest")
     metric.timestamp = required_int(item, "timestamp")  # required by MLflow's server
     metric.step = optional_int(item, "step") or 0
-    return metric
 
 
 def params_of(body: Mapping[str, Any]) -> list[pb.Param]:
@@ -195,11 +221,11 @@ def params_of(body: Mapping[str, Any]) -> list[pb.Param]:
 
 
 def json_double(value: float) -> float | str:
+    if value - value == 0.0:  # finite (NaN and ±inf give NaN): the common case, one test
+        return value
     if math.isnan(value):
         return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _key_values(items: Any) -> list[Json]:
@@ -234,22 +260,31 @@ def proxied_artifact_uri(experiment_id: str, run_id: str) -> str:
 
 
 def run_info_json(info: pb.RunInfo) -> Json:
-    shown = _without_empty(
-        {
-            "run_uuid": info.run_id,  # MLflow still writes the deprecated twin of run_id
-            "experiment_id": info.experiment_id,
-            "run_name": info.run_name,
-            "user_id": info.user_id,
-            "status": RUN_STATUS_NAMES.get(info.status, "RUNNING"),
-            "start_time": info.start_time,
-            "end_time": info.end_time if info.HasField("end_time") else None,
-            "artifact_uri": proxied_artifact_uri(info.experiment_id, info.run_id),
-            "lifecycle_stage": info.lifecycle_stage,
-            "run_id": info.run_id,
-        }
-    )
-    # MLflow's server shows `user_id` even when empty (a run created without a user).
-    return {**shown, "user_id": info.user_id}
+    # Built field by field (a page has 1,000 of them): unset strings left out, as MLflow does,
+    # but `user_id` shown even when empty (a run created without a user), as MLflow's server
+    # (then last, where its JSON has it).
+    run_id, experiment_id = info.run_id, info.experiment_id
+    shown: Json = {}
+    if run_id:
+        shown["run_uuid"] = run_id  # MLflow still writes the deprecated twin of run_id
+    if experiment_id:
+        shown["experiment_id"] = experiment_id
+    if run_name := info.run_name:
+        shown["run_name"] = run_name
+    if user_id := info.user_id:
+        shown["user_id"] = user_id
+    shown["status"] = RUN_STATUS_NAMES.get(info.status, "RUNNING")
+    shown["start_time"] = info.start_time
+    if info.HasField("end_time"):
+        shown["end_time"] = info.end_time
+    shown["artifact_uri"] = proxied_artifact_uri(experiment_id, run_id)
+    if lifecycle_stage := info.lifecycle_stage:
+        shown["lifecycle_stage"] = lifecycle_stage
+    if run_id:
+        shown["run_id"] = run_id
+    if not user_id:
+        shown["user_id"] = ""
+    return shown
 
 
 def metric_json(metric: pb.Metric) -> Json:
@@ -262,18 +297,28 @@ def metric_json(metric: pb.Metric) -> Json:
 
 
 def run_json(run: pb.Run) -> Json:
-    data = _without_empty(
-        {
-            "metrics": [metric_json(metric) for metric in run.data.metrics],
-            "params": _key_values(run.data.params),
-            "tags": _key_values(run.data.tags),
-        }
-    )
+    data: Json = {}
+    run_data = run.data
+    if metrics := run_data.metrics:
+        data["metrics"] = [
+            {
+                "key": metric.key,
+                "value": value if (value := metric.value) - value == 0.0 else json_double(value),
+                "timestamp": metric.timestamp,
+                "step": metric.step,
+            }
+            for metric in metrics
+        ]
+    if params := run_data.params:
+        data["params"] = _key_values(params)
+    if tags := run_data.tags:
+        data["tags"] = _key_values(tags)
     return {
         "info": run_info_json(run.info),
         "data": data,
-        "inputs": run_inputs_json(run.inputs),
-        "outputs": run_outputs_json(run.outputs),
+        # Most runs have no inputs or outputs: the submessage is then not even set.
+        "inputs": run_inputs_json(run.inputs) if run.HasField("inputs") else {},
+        "outputs": run_outputs_json(run.outputs) if run.HasField("outputs") else {},
     }
 
 

@@ -173,12 +173,10 @@ def delete_tag(tracking: TrackingCalls, body: Body) -> c.Json:
 
 
 def log_batch(tracking: TrackingCalls, body: Body) -> c.Json:
-    request = pb.LogBatchRequest(
-        run_id=c.required_str(body, "run_id"),
-        metrics=[c.metric_of(item) for item in c.object_list(body, "metrics")],
-        params=c.params_of(body),
-        tags=c.tags_of(body, pb.RunTag),
-    )
+    request = pb.LogBatchRequest(run_id=c.required_str(body, "run_id"))
+    c.add_metrics(request.metrics, c.object_list(body, "metrics"))  # added in place: no copy
+    request.params.extend(c.params_of(body))
+    request.tags.extend(c.tags_of(body, pb.RunTag))
     tracking.call("LogBatch", request)
     return {}
 

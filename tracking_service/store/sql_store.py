@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from mlgrpc_server.db import create_db_engine, database_kind
 from mlgrpc_server.schema import ensure_schema
 from tracking_service.domain import Page, Run
+from tracking_service.logged_model_domain import RunIo
 from tracking_service.store import rules
 from tracking_service.store.dialects import FastPaths, fast_paths_for
 from tracking_service.store.portable.experiments import ExperimentStore
@@ -128,6 +129,10 @@ class SqlTrackingStore(
     def search_page(self, query: RunPageQuery) -> Page[Run]:
         fast = self.fast_paths.search_page(query) if self.fast_paths else None
         return self.search_page_portable(query) if fast is None else fast
+
+    def get_runs_io(self, run_ids: Sequence[str]) -> dict[str, RunIo]:
+        fast = self.fast_paths.runs_io(run_ids) if self.fast_paths else None
+        return super().get_runs_io(run_ids) if fast is None else fast
 
 
 __all__ = ["KeyValueLike", "MetricLike", "SqlTrackingStore"]

@@ -57,6 +57,10 @@ class RecordingFastPaths:
         calls.append(("search_page", query.limit))
         return None
 
+    def runs_io(self, run_ids):
+        calls.append(("runs_io", len(run_ids)))
+        return None
+
     def dispose(self):
         calls.append(("dispose",))
 """

@@ -95,3 +95,31 @@ def test_runs_io_of_a_page_in_one_call(
     assert set(io) == {run_id}
     assert io[run_id].dataset_inputs == [wine()]
     assert not store.get_run_io(plain).dataset_inputs
+
+
+def test_runs_io_of_a_full_page_names_only_the_runs_that_have_some(
+    store: SqlTrackingStore, experiment_id: str
+) -> None:
+    """A page of many runs (the MySQL path first asks which runs have any), a run given twice:
+    each run that used or produced something once, with all of it; the others left out."""
+    runs = [store.create_run(experiment_id).info.run_id for _ in range(45)]
+    store.log_inputs(runs[3], [wine()])
+    store.log_inputs(runs[40], [wine("def456", "eval")])
+    model_id = store.create_logged_model(experiment_id, source_run_id=runs[17]).model_id
+    store.log_outputs(runs[17], [ModelIo(model_id, step=2)])
+    store.log_inputs(runs[17], [wine()])
+    store.log_outputs(runs[22], [ModelIo(model_id, step=5)])
+
+    io = store.get_runs_io([*runs, runs[3]])
+
+    assert set(io) == {runs[3], runs[17], runs[22], runs[40]}
+    assert io[runs[3]].dataset_inputs == [wine()]
+    assert io[runs[40]].dataset_inputs == [wine("def456", "eval")]
+    assert io[runs[17]].model_outputs == [ModelIo(model_id, step=2)]
+    assert io[runs[17]].dataset_inputs == [wine()]
+    assert io[runs[22]].model_outputs == [ModelIo(model_id, step=5)]
+    assert not io[runs[22]].dataset_inputs
+    assert store.get_runs_io(runs[:3] + runs[4:17]) == {}
+    # ids no run has, quotes and commas among them: nothing for them, the others as before
+    odd = ["it's", "a,b", runs[3][:16], ""]
+    assert set(store.get_runs_io([*odd, *runs[:30]])) == {runs[3], runs[17], runs[22]}

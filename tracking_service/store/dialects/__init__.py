@@ -15,12 +15,14 @@ found by its name. A method may answer None for a call it does not speed up.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlgrpc_server.db import database_kind
 
 if TYPE_CHECKING:
     from tracking_service.domain import Page, Run
+    from tracking_service.logged_model_domain import RunIo
     from tracking_service.store.portable.metric_history import HistoryColumns
     from tracking_service.store.portable.run_search import RunPageQuery
     from tracking_service.store.rules import BatchOutcome, CheckedBatch, NewRun
@@ -41,6 +43,8 @@ class FastPaths(Protocol):
     #: the points `statement` selects (step, timestamp, value, value_kind), NotFound if no run
     def history_page(self, run_id: str, statement: Any) -> HistoryColumns | None: ...
     def search_page(self, query: RunPageQuery) -> Page[Run] | None: ...
+    #: what each run used and produced, runs with nothing left out (SearchRuns' page)
+    def runs_io(self, run_ids: Sequence[str]) -> dict[str, RunIo] | None: ...
     def dispose(self) -> None: ...
 
 

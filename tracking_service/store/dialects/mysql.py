@@ -8,6 +8,7 @@ call to it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -16,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from mlgrpc_server.db import create_db_engine, with_retry
 from mlgrpc_server.errors import NotFound
 from tracking_service.domain import ACTIVE, Page, Run
+from tracking_service.logged_model_domain import RunIo
 from tracking_service.store.dialects import (
     mysql_history,
     mysql_log_batch,
     mysql_one_query,
+    mysql_run_io,
     mysql_search,
 )
 from tracking_service.store.dialects.mysql_cursor import DriverCursor, require_active_run
@@ -268,3 +271,6 @@ class MySQLFastPaths:
 
     def search_page(self, query: RunPageQuery) -> Page[Run]:
         return mysql_search.search_page(self.store, query, mariadb=self.mariadb)
+
+    def runs_io(self, run_ids: Sequence[str]) -> dict[str, RunIo]:
+        return self.store.read(lambda connection: mysql_run_io.runs_io(connection, run_ids))

@@ -131,6 +131,25 @@ def test_metrics_with_model_id_are_linked(
     assert model["data"]["metrics"] == [metric | {"run_id": run_id}]
 
 
+@pytest.mark.parametrize(
+    ("model_id", "status", "error_code"),
+    [(f"m-{'0' * 32}", 404, "RESOURCE_DOES_NOT_EXIST"), ("m-bad", 400, "INVALID_PARAMETER_VALUE")],
+)
+def test_a_metric_linked_to_a_model_that_is_not_there_is_refused_and_not_logged(
+    gateway: Gateway, run_id: str, model_id: str, status: int, error_code: str
+) -> None:
+    linked = {"key": "rmse", "value": 0.5, "timestamp": 7, "step": 0, "model_id": model_id}
+    plain = {"key": "plain", "value": 1.0, "timestamp": 7, "step": 0}
+    for endpoint, body in (
+        ("runs/log-metric", {"run_id": run_id, **linked}),
+        ("runs/log-batch", {"run_id": run_id, "metrics": [plain, linked]}),
+    ):
+        answer = gateway.post(endpoint, body)
+        assert (answer.status, answer.body["error_code"]) == (status, error_code), answer.body
+    run = gateway.get("runs/get", run_id=run_id).body["run"]
+    assert "metrics" not in run["data"] or run["data"]["metrics"] == []
+
+
 def test_log_model_appends_to_the_history_tag(gateway: Gateway, run_id: str) -> None:
     for path in ("model", "other"):
         body = {"run_id": run_id, "model_json": json.dumps({"artifact_path": path})}

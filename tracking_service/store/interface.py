@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         ModelIo,
         RunIo,
     )
-    from tracking_service.store.rules import BatchOutcome, KeyValueLike, ModelMetricLike
+    from tracking_service.store.rules import BatchOutcome, KeyValueLike
 
 
 class TrackingStore(Protocol):
@@ -80,6 +80,7 @@ class TrackingStore(Protocol):
     def restore_run(self, run_id: str) -> None: ...
 
     # Logging: one transaction, all or nothing. LogMetric/LogParam/SetTag are batches of one.
+    # A metric carrying a `model_id` (a protobuf Metric) is also linked to that LoggedModel.
     def log_batch(
         self,
         run_id: str,
@@ -135,8 +136,6 @@ class TrackingStore(Protocol):
     def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValueLike]) -> None: ...
     def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
     def log_logged_model_params(self, model_id: str, params: Sequence[KeyValueLike]) -> None: ...
-    def check_model_metrics(self, metrics: Sequence[ModelMetricLike]) -> None: ...
-    def log_model_metrics(self, run_id: str, metrics: Sequence[ModelMetricLike]) -> None: ...
     def logged_model_artifact_location(self, model_id: str, *, writing: bool) -> str: ...
     def search_logged_models(
         self,

@@ -9,6 +9,7 @@ store writes anything; every failure is an `InvalidArgument` naming the offendin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import posixpath
 import random
@@ -427,6 +428,9 @@ class CheckedBatch:
     batch_id: str
     #: what the call answers when it writes the batch
     written: BatchOutcome
+    #: links of the metrics logged with a `model_id` to their LoggedModels, written in the
+    #: same transaction as the run's values (see `prepare_model_metrics`)
+    model_metric_rows: ModelMetricRows = dataclasses.field(default_factory=dict)
 
 
 class MetricLike(Protocol):
@@ -511,8 +515,12 @@ def check_batch(
     if batch_id:
         check_batch_id(batch_id)
     written = BatchOutcome(len(metric_rows) + len(params) + len(tags))
+    # MLflow 3 logs a model's metrics as run metrics carrying the model's id (domain.Metric
+    # has none: getattr).
+    linked = any(getattr(metric, "model_id", "") for metric in metrics)
+    model_metric_rows = prepare_model_metrics(run_id, metrics) if linked else {}  # type: ignore[arg-type]
     return CheckedBatch(run_id, metric_rows, latest_rows, param_values, tag_values, batch_id,
-                        written)  # fmt: skip
+                        written, model_metric_rows)  # fmt: skip
 
 
 # LoggedModels and datasets
@@ -527,7 +535,8 @@ MAX_DATASET_DIGEST_LENGTH = 36
 
 
 class ModelMetricLike(Protocol):
-    """What log_model_metrics reads of a metric: `Metric` messages with `model_id` set."""
+    """What LogBatch reads of a metric linked to a LoggedModel: `Metric` messages with
+    `model_id` set."""
 
     @property
     def key(self) -> str: ...
@@ -543,6 +552,42 @@ class ModelMetricLike(Protocol):
     def dataset_name(self) -> str: ...
     @property
     def dataset_digest(self) -> str: ...
+
+
+#: logged_model_metrics rows by primary key (model_id, key, step, timestamp, run_uuid,
+#: dataset_name, dataset_digest): a value logged twice in one batch is one row
+ModelMetricRows = dict[tuple[str, str, int, int, str, str, str], dict[str, object]]
+
+
+def prepare_model_metrics(run_id: str, metrics: Sequence[ModelMetricLike]) -> ModelMetricRows:
+    """The logged_model_metrics rows of the `metrics` that carry a model id (the others are
+    skipped); InvalidArgument naming the field (its index in `metrics`) of a malformed one.
+    The metric's key, value, step and timestamp are checked by `prepare_metrics`."""
+    rows: ModelMetricRows = {}
+    for index, metric in enumerate(metrics):
+        if not metric.model_id:
+            continue
+        model_id = check_model_id(metric.model_id, f"metrics[{index}].model_id")
+        name = check_string(
+            metric.dataset_name, f"metrics[{index}].dataset_name", MAX_METRIC_DATASET_NAME_LENGTH
+        )
+        digest = check_string(
+            metric.dataset_digest, f"metrics[{index}].dataset_digest", MAX_DATASET_DIGEST_LENGTH
+        )
+        value, kind = encode_value(metric.value)
+        key = (model_id, metric.key, metric.step, metric.timestamp, run_id, name, digest)
+        rows[key] = {
+            "model_id": model_id,
+            "key": metric.key,
+            "step": metric.step,
+            "timestamp": metric.timestamp,
+            "run_uuid": run_id,
+            "dataset_name": name,
+            "dataset_digest": digest,
+            "value": value,
+            "value_kind": kind,
+        }
+    return rows
 
 
 def check_model_id(model_id: object, field: str = "model_id") -> str:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+from refused_model_link import REFUSED_KEY, REFUSED_MESSAGE, links_refused
 
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -108,7 +109,7 @@ def test_metrics_logged_with_model_id_are_the_models_latest_per_key_and_dataset(
     store: SqlTrackingStore, experiment_id: str, run_id: str
 ) -> None:
     model_id = store.create_logged_model(experiment_id, source_run_id=run_id).model_id
-    store.log_model_metrics(
+    store.log_batch(
         run_id,
         [
             linked_metric(model_id, "rmse", 0.9, step=0),
@@ -117,20 +118,73 @@ def test_metrics_logged_with_model_id_are_the_models_latest_per_key_and_dataset(
             linked_metric(model_id, "nan", math.nan),
         ],
     )
-    store.log_model_metrics(run_id, [linked_metric(model_id, "rmse", 0.7, step=1)])  # again
+    store.log_batch(run_id, [linked_metric(model_id, "rmse", 0.7, step=1)])  # again
     metrics = {(m.key, m.dataset_name): m for m in store.get_logged_model(model_id).metrics}
     assert set(metrics) == {("rmse", ""), ("rmse", "test"), ("nan", "")}
     assert metrics[("rmse", "")].value == 0.7 and metrics[("rmse", "")].step == 1
     assert metrics[("rmse", "")].run_id == run_id
     assert metrics[("rmse", "test")].dataset_digest == "d1"
     assert math.isnan(metrics[("nan", "")].value)
+    # ... and they are the run's metrics too, as MLflow logs them
+    run_metrics = {m.key: m.value for m in store.get_run(run_id).metrics}
+    assert run_metrics["rmse"] == 0.7 and math.isnan(run_metrics["nan"])
 
 
-def test_metric_for_a_model_that_does_not_exist_is_not_found(
+def test_metric_for_a_model_that_does_not_exist_is_not_found_and_writes_nothing(
     store: SqlTrackingStore, run_id: str
 ) -> None:
-    with pytest.raises(NotFound):
-        store.log_model_metrics(run_id, [linked_metric("m-" + "a" * 32, "x", 1.0)])
+    with pytest.raises(NotFound) as error:
+        store.log_batch(
+            run_id,
+            [
+                pb.Metric(key="plain", value=1.0, timestamp=1),
+                linked_metric("m-" + "a" * 32, "x", 1.0),
+            ],
+            params=[Param("p", "1")],
+        )
+    assert error.value.field == "metrics.model_id"
+    run = store.get_run(run_id)
+    assert list(run.metrics) == [] and run.params == {}
+
+
+def test_malformed_link_is_refused_before_anything_is_written(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        store.log_batch(
+            run_id,
+            [pb.Metric(key="plain", value=1.0, timestamp=1), linked_metric("m-bad", "x", 1.0)],
+        )
+    assert error.value.field == "metrics[1].model_id"
+    assert list(store.get_run(run_id).metrics) == []
+
+
+def test_a_link_that_fails_to_be_written_leaves_none_of_the_batch(
+    store: SqlTrackingStore, db_uri: str, experiment_id: str, run_id: str
+) -> None:
+    """The run's values and their links to LoggedModels are one transaction: when writing a
+    link fails, the run's values of that batch are not written either."""
+    model_id = store.create_logged_model(experiment_id, source_run_id=run_id).model_id
+    with links_refused(db_uri), pytest.raises(Exception, match=REFUSED_MESSAGE):
+        store.log_batch(
+            run_id,
+            [
+                pb.Metric(key="plain", value=1.0, timestamp=1),
+                linked_metric(model_id, "linked", 2.0),
+                linked_metric(model_id, REFUSED_KEY, 3.0),
+            ],
+            params=[Param("p", "1")],
+            tags=[RunTag("t", "1")],
+        )
+    run = store.get_run(run_id)
+    assert list(run.metrics) == [] and run.params == {} and "t" not in run.tags
+    assert store.get_metric_history(run_id, "plain").items == []
+    assert store.get_logged_model(model_id).metrics == []
+    # The same batch without the refused value is written whole: run values and links.
+    store.log_batch(run_id, [pb.Metric(key="plain", value=1.0, timestamp=1),
+                             linked_metric(model_id, "linked", 2.0)])  # fmt: skip
+    assert {m.key for m in store.get_run(run_id).metrics} == {"plain", "linked"}
+    assert [m.key for m in store.get_logged_model(model_id).metrics] == ["linked"]
 
 
 def test_deleted_model_is_gone_unless_allowed(store: SqlTrackingStore, experiment_id: str) -> None:
@@ -155,7 +209,7 @@ def scored(store: SqlTrackingStore, experiment_id: str, run_id: str) -> dict[str
             params=[Param("depth", str(index))],
             tags=[RunTag("kind", "tree" if index % 2 else "linear")],
         )
-        store.log_model_metrics(run_id, [linked_metric(model.model_id, "acc", acc)])
+        store.log_batch(run_id, [linked_metric(model.model_id, "acc", acc)])
         ids[model.name] = model.model_id
     return ids
 

@@ -15,6 +15,7 @@ from mlgrpc_server.errors import NotFound
 from tracking_service.store import rules
 from tracking_service.store.portable import batch_ids
 from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.logged_models import write_model_metrics
 from tracking_service.store.portable.runs import set_run_tags
 from tracking_service.store.portable.tables import ParamRow, TagRow
 from tracking_service.store.portable.upserts import insert_metric_history, upsert_latest_metrics
@@ -65,6 +66,8 @@ class RunDataStore(StoreBase):
             if batch.metric_rows:
                 insert_metric_history(connection, self.writes, batch.metric_rows)
                 upsert_latest_metrics(connection, self.writes, batch.latest_rows)
+            if batch.model_metric_rows:  # MLflow 3: values logged with a model id
+                write_model_metrics(connection, batch.model_metric_rows)
             return batch.written
 
         return self.write_batch(batch, work)

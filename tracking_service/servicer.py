@@ -194,6 +194,10 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
         self._store.delete_tag(request.run_id, request.key)
         return pb.DeleteTagResponse()
 
+    def LogModel(self, request: pb.LogModelRequest, context: grpc.ServicerContext):
+        self._store.log_model(request.run_id, request.model_json)
+        return pb.LogModelResponse()
+
     def LogBatch(self, request: pb.LogBatchRequest, context: grpc.ServicerContext):
         # Protobuf Metric/Param/RunTag messages have the attributes the store reads
         # (.key/.value/.timestamp/.step, and .model_id of a metric linked to a LoggedModel):

@@ -10,6 +10,7 @@ store writes anything; every failure is an `InvalidArgument` naming the offendin
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import posixpath
 import random
@@ -179,6 +180,43 @@ def prepare_tags(tags: Sequence[KeyValueLike]) -> dict[str, str]:
         key = check_key(tag.key, f"tags[{index}].key")
         out[key] = check_string(tag.value, f"tags[{index}].value", MAX_TAG_VALUE_LENGTH)
     return out
+
+
+def parse_model_json(model_json: object) -> dict[str, object]:
+    """LogModel's `model_json`: a JSON object (an MLmodel description), or InvalidArgument."""
+    text = check_string(model_json, "model_json", MAX_TAG_VALUE_LENGTH, allow_empty=False)
+    try:
+        model = json.loads(text)
+    except ValueError:
+        model = None
+    if not isinstance(model, dict):
+        raise InvalidArgument(
+            f"model_json must be a JSON object (a model's MLmodel description), got {text!r}",
+            field="model_json",
+        )
+    return model
+
+
+def appended_model_history(stored: str | None, model: dict[str, object]) -> str:
+    """The value of a run's `mlflow.log-model.history` tag with `model` appended; a stored
+    value that is not a JSON list (set by hand) starts a new history. InvalidArgument if the
+    tag would exceed a tag value's length."""
+    history: list[object] = []
+    if stored:
+        try:
+            loaded = json.loads(stored)
+        except ValueError:
+            loaded = None
+        history = loaded if isinstance(loaded, list) else []
+    history.append(model)
+    value = json.dumps(history)
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidArgument(
+            f"the run's model history would be {len(value)} characters long; a tag value holds "
+            f"at most {MAX_TAG_VALUE_LENGTH}",
+            field="model_json",
+        )
+    return value
 
 
 def check_run_id(run_id: object, field: str = "run_id") -> str:

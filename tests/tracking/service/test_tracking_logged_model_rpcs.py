@@ -4,6 +4,7 @@ artifacts by model_id, metrics linked by model_id; and bad input."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import grpc
 import pytest
@@ -303,3 +304,26 @@ def test_a_link_the_database_refuses_leaves_none_of_the_call_written(
     assert not stub.GetRun(pb.GetRunRequest(run_id=run_id)).run.data.metrics
     got = stub.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model.model_id)).model
     assert not got.metrics
+
+
+def test_log_model_appends_to_the_runs_history_tag(stub, run_id) -> None:
+    for path in ("model", "other"):
+        model_json = json.dumps({"artifact_path": path, "flavors": {}})
+        stub.LogModel(pb.LogModelRequest(run_id=run_id, model_json=model_json))
+    run = stub.GetRun(pb.GetRunRequest(run_id=run_id)).run
+    history = next(t.value for t in run.data.tags if t.key == "mlflow.log-model.history")
+    assert [entry["artifact_path"] for entry in json.loads(history)] == ["model", "other"]
+    assert_fails(
+        stub,
+        lambda: stub.LogModel(pb.LogModelRequest(run_id=run_id, model_json="[]")),
+        INVALID,
+        reasons.INVALID_PARAMETER_VALUE,
+        "model_json",
+    )
+    assert_fails(
+        stub,
+        lambda: stub.LogModel(pb.LogModelRequest(run_id="f" * 32, model_json="{}")),
+        NOT_FOUND,
+        reasons.RESOURCE_DOES_NOT_EXIST,
+        "run_id",
+    )

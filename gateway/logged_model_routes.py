@@ -91,14 +91,19 @@ def _order_of(item: Body) -> lm.LoggedModelOrderBy:
 
 
 def search_logged_models(tracking: TrackingCalls, body: Body) -> c.Json:
-    if c.object_list(body, "datasets"):
-        raise RequestError("Filtering logged models by datasets is not supported by mlgrpc.")
     request = lm.SearchLoggedModelsRequest(
         experiment_ids=c.string_list(body, "experiment_ids"),
         filter=c.optional_str(body, "filter"),
         max_results=c.optional_int(body, "max_results", bits=32) or SEARCH_LOGGED_MODELS_DEFAULT,
         order_by=[_order_of(item) for item in c.object_list(body, "order_by")],
         page_token=c.optional_str(body, "page_token"),
+        datasets=[
+            lm.LoggedModelDatasetFilter(
+                dataset_name=c.optional_str(item, "dataset_name"),
+                dataset_digest=c.optional_str(item, "dataset_digest"),
+            )
+            for item in c.object_list(body, "datasets")
+        ],
     )
     response = tracking.call("SearchLoggedModels", request)
     models = [lc.logged_model_json(model) for model in response.models]

@@ -132,6 +132,32 @@ def test_metrics_with_model_id_are_linked(
     assert model["data"]["metrics"] == [metric | {"run_id": run_id}]
 
 
+def test_search_with_datasets_compares_only_their_metrics(gateway: Gateway, run_id: str) -> None:
+    experiment = gateway.post("experiments/create", {"name": f"ds-{uuid.uuid4().hex[:8]}"})
+    experiment_id = experiment.body["experiment_id"]
+    ids = {}
+    for name, train, test in (("a", 0.9, 0.2), ("b", 0.3, 0.8)):
+        model_id = _create(gateway, experiment_id, name=name)["info"]["model_id"]
+        metrics = [
+            {"key": "acc", "value": value, "timestamp": 1, "step": 0, "model_id": model_id,
+             "dataset_name": dataset, "dataset_digest": "d"}
+            for value, dataset in ((train, "train"), (test, "test"))
+        ]  # fmt: skip
+        assert gateway.post("runs/log-batch", {"run_id": run_id, "metrics": metrics}).status == 200
+        ids[name] = model_id
+
+    def found(datasets: list[dict[str, str]]) -> Any:
+        body = {"experiment_ids": [experiment_id], "filter": "metrics.acc > 0.5",
+                "datasets": datasets}  # fmt: skip
+        return gateway.post("logged-models/search", body)
+
+    assert [m["info"]["name"] for m in found([{"dataset_name": "test"}]).body["models"]] == ["b"]
+    train = found([{"dataset_name": "train", "dataset_digest": "d"}]).body["models"]
+    assert [m["info"]["model_id"] for m in train] == [ids["a"]]
+    unnamed = found([{"dataset_digest": "d"}])
+    assert (unnamed.status, unnamed.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
 @pytest.mark.parametrize(
     ("model_id", "status", "error_code"),
     [(f"m-{'0' * 32}", 404, "RESOURCE_DOES_NOT_EXIST"), ("m-bad", 400, "INVALID_PARAMETER_VALUE")],

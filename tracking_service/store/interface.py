@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tracking_service.logged_model_domain import (
         DatasetInput,
         LoggedModel,
+        LoggedModelDatasetFilter,
         LoggedModelOrder,
         ModelIo,
         RunIo,
@@ -149,6 +150,7 @@ class TrackingStore(Protocol):
         order_by: Sequence[LoggedModelOrder] = (),
         max_results: int = 100,
         page_token: str = "",
+        datasets: Sequence[LoggedModelDatasetFilter] = (),
     ) -> Page[LoggedModel]: ...
 
     # Run inputs and outputs (MLflow 3)

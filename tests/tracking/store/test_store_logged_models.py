@@ -13,7 +13,7 @@ from refused_model_link import REFUSED_KEY, REFUSED_MESSAGE, links_refused
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
 from tracking_service.domain import Param, RunTag
-from tracking_service.logged_model_domain import LoggedModelOrder
+from tracking_service.logged_model_domain import LoggedModelDatasetFilter, LoggedModelOrder
 from tracking_service.store.sql_store import SqlTrackingStore
 
 
@@ -292,3 +292,55 @@ def test_page_token_of_another_query_is_invalid_argument(
     with pytest.raises(InvalidArgument) as error:
         store.search_logged_models([experiment_id], "name = 'm1'", page_token=token)
     assert error.value.field == "page_token"
+
+
+def test_search_with_datasets_considers_only_their_metric_values(
+    store: SqlTrackingStore, unique: Callable[[str], str]
+) -> None:
+    experiment = store.create_experiment(unique("datasets"))
+    run_id = store.create_run(experiment, start_time=1000).info.run_id
+    values = {  # model → (acc, dataset name, digest) values linked to it
+        "a": [(0.9, "train", "d1"), (0.2, "test", "d2")],
+        "b": [(0.3, "train", "d1"), (0.8, "test", "d2")],
+        "c": [(0.7, "", "")],
+        "d": [],
+    }
+    ids = {}
+    for name, linked in values.items():
+        model_id = store.create_logged_model(experiment, name=name).model_id
+        metrics = [linked_metric(model_id, "acc", v, dataset_name=n, dataset_digest=g)
+                   for v, n, g in linked]  # fmt: skip
+        if metrics:
+            store.log_batch(run_id, metrics)
+        ids[name] = model_id
+
+    def found(text: str, *datasets: tuple[str, str]) -> set[str]:
+        filters = [LoggedModelDatasetFilter(n, g) for n, g in datasets]
+        return set(names(store.search_logged_models([experiment], text, datasets=filters)))
+
+    assert found("metrics.acc > 0.6") == {"a", "b", "c"}
+    assert found("metrics.acc > 0.6", ("test", "")) == {"b"}
+    assert found("metrics.acc > 0.6", ("train", "d1")) == {"a"}
+    assert found("metrics.acc > 0.6", ("train", "d1"), ("test", "d2")) == {"a", "b"}
+    assert found("metrics.acc > 0.6", ("test", "other digest")) == set()
+    assert found("", ("train", "")) == {"a", "b"}  # no metric filter: a value on the dataset
+    assert found("name != 'a'", ("test", "d2")) == {"b"}
+    assert found("") == {"a", "b", "c", "d"}
+
+    with pytest.raises(InvalidArgument) as unnamed:
+        store.search_logged_models([experiment], datasets=[LoggedModelDatasetFilter("", "d1")])
+    assert unnamed.value.field == "datasets[0].dataset_name"
+    # A page token belongs to its datasets too.
+    first = store.search_logged_models(
+        [experiment], max_results=1, datasets=[LoggedModelDatasetFilter("train")]
+    )
+    assert first.next_page_token
+    with pytest.raises(InvalidArgument):
+        store.search_logged_models([experiment], max_results=1, page_token=first.next_page_token)
+    second = store.search_logged_models(
+        [experiment],
+        max_results=1,
+        page_token=first.next_page_token,
+        datasets=[LoggedModelDatasetFilter("train")],
+    )
+    assert {*names(first), *names(second)} == {"a", "b"} and not second.next_page_token

@@ -26,8 +26,8 @@ Handler = Callable[[TrackingCalls, Body], c.Json]
 
 #: MLflow's server's page size of SearchLoggedModels when the request gives none.
 SEARCH_LOGGED_MODELS_DEFAULT = 100
-#: The run tag where MLflow records the MLmodel of every model a run logged (runs/log-model).
-LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
+#: What MLflow's server requires of runs/log-model's `model_json` (its client sends them all).
+LOG_MODEL_FIELDS = frozenset({"artifact_path", "flavors", "utc_time_created", "run_id"})
 
 
 def _params(body: Body) -> list[lm.LoggedModelParam]:
@@ -91,14 +91,19 @@ def _order_of(item: Body) -> lm.LoggedModelOrderBy:
 
 
 def search_logged_models(tracking: TrackingCalls, body: Body) -> c.Json:
-    if c.object_list(body, "datasets"):
-        raise RequestError("Filtering logged models by datasets is not supported by mlgrpc.")
     request = lm.SearchLoggedModelsRequest(
         experiment_ids=c.string_list(body, "experiment_ids"),
         filter=c.optional_str(body, "filter"),
         max_results=c.optional_int(body, "max_results", bits=32) or SEARCH_LOGGED_MODELS_DEFAULT,
         order_by=[_order_of(item) for item in c.object_list(body, "order_by")],
         page_token=c.optional_str(body, "page_token"),
+        datasets=[
+            lm.LoggedModelDatasetFilter(
+                dataset_name=c.optional_str(item, "dataset_name"),
+                dataset_digest=c.optional_str(item, "dataset_digest"),
+            )
+            for item in c.object_list(body, "datasets")
+        ],
     )
     response = tracking.call("SearchLoggedModels", request)
     models = [lc.logged_model_json(model) for model in response.models]
@@ -174,24 +179,19 @@ def log_outputs(tracking: TrackingCalls, body: Body) -> c.Json:
 
 
 def log_model(tracking: TrackingCalls, body: Body) -> c.Json:
-    """MLflow's runs/log-model: the MLmodel's JSON appended to the run's history tag."""
+    """MLflow's runs/log-model: the MLmodel's JSON appended to the run's history tag by the
+    tracking service, atomically (a read here and a SetTag after would lose one of two
+    concurrent calls' entries)."""
     run_id = c.required_str(body, "run_id")
     model_json = c.required_str(body, "model_json")
     try:
         model = json.loads(model_json)
     except ValueError:
         raise RequestError("Invalid value for parameter 'model_json': not JSON.") from None
-    run = tracking.call("GetRun", pb.GetRunRequest(run_id=run_id)).run
-    history: list[Any] = []
-    for tag in run.data.tags:
-        if tag.key == LOG_MODEL_HISTORY_TAG:
-            try:
-                history = list(json.loads(tag.value))
-            except (ValueError, TypeError):
-                history = []
-    history.append(model)
-    value = json.dumps(history)
-    tracking.call("SetTag", pb.SetTagRequest(run_id=run_id, key=LOG_MODEL_HISTORY_TAG, value=value))
+    missing = sorted(LOG_MODEL_FIELDS - set(model)) if isinstance(model, dict) else []
+    if missing:  # as MLflow's server; a JSON value that is no object is the service's 400
+        raise RequestError(f"Model json is missing mandatory fields: {missing}")
+    tracking.call("LogModel", pb.LogModelRequest(run_id=run_id, model_json=model_json))
     return {}
 
 

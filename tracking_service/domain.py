@@ -24,6 +24,8 @@ PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 #: The tag MLflow uses to record who created a run.
 USER_TAG = "mlflow.user"
+#: The MLmodel descriptions of the models logged to a run (a JSON list), as MLflow keeps them.
+LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"

@@ -82,6 +82,10 @@ def order_from_proto(message: lm.LoggedModelOrderBy) -> d.LoggedModelOrder:
     )
 
 
+def dataset_filter_from_proto(message: lm.LoggedModelDatasetFilter) -> d.LoggedModelDatasetFilter:
+    return d.LoggedModelDatasetFilter(message.dataset_name, message.dataset_digest)
+
+
 def fill_run_io(inputs: lm.RunInputs, outputs: lm.RunOutputs, io: d.RunIo) -> None:
     for item in io.dataset_inputs:
         added = inputs.dataset_inputs.add()

@@ -78,6 +78,14 @@ class RunIo:
 
 
 @dataclass(frozen=True)
+class LoggedModelDatasetFilter:
+    """A dataset whose metric values SearchLoggedModels considers; digest "" means any."""
+
+    dataset_name: str
+    dataset_digest: str = ""
+
+
+@dataclass(frozen=True)
 class LoggedModelOrder:
     """One order clause of SearchLoggedModels."""
 

@@ -59,6 +59,7 @@ class LoggedModelRpcs:
             order_by=[lc.order_from_proto(order) for order in request.order_by],
             max_results=page_size(request.max_results, SEARCH_MODELS_PAGE),
             page_token=request.page_token,
+            datasets=[lc.dataset_filter_from_proto(item) for item in request.datasets],
         )
         response = lm.SearchLoggedModelsResponse(next_page_token=page.next_page_token)
         for model in page.items:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 import grpc
@@ -169,28 +169,17 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
     # Logging
 
     def LogMetric(self, request: pb.LogMetricRequest, context: grpc.ServicerContext):
-        metric = domain.Metric(
+        metric = pb.Metric(
             key=request.key,
             value=request.value,
             timestamp=request.timestamp if request.HasField("timestamp") else now_ms(),
             step=request.step if request.HasField("step") else 0,
+            # MLflow 3: linked to this LoggedModel in the same transaction as the run's value
+            model_id=request.model_id,
+            dataset_name=request.dataset_name,
+            dataset_digest=request.dataset_digest,
         )
-        linked = []
-        if request.model_id:
-            linked.append(
-                pb.Metric(
-                    key=metric.key,
-                    value=metric.value,
-                    timestamp=metric.timestamp,
-                    step=metric.step,
-                    model_id=request.model_id,
-                    dataset_name=request.dataset_name,
-                    dataset_digest=request.dataset_digest,
-                )
-            )
-            self._store.check_model_metrics(linked)  # type: ignore[arg-type]
-        self._store.log_batch(request.run_id, metrics=[metric])
-        self._link_model_metrics(request.run_id, linked)
+        self._store.log_batch(request.run_id, metrics=[metric])  # type: ignore[list-item]
         return pb.LogMetricResponse()
 
     def LogParam(self, request: pb.LogParamRequest, context: grpc.ServicerContext):
@@ -205,12 +194,14 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
         self._store.delete_tag(request.run_id, request.key)
         return pb.DeleteTagResponse()
 
+    def LogModel(self, request: pb.LogModelRequest, context: grpc.ServicerContext):
+        self._store.log_model(request.run_id, request.model_json)
+        return pb.LogModelResponse()
+
     def LogBatch(self, request: pb.LogBatchRequest, context: grpc.ServicerContext):
-        linked = request.metrics if any(m.model_id for m in request.metrics) else []
-        if linked:  # refused before the run's values are written, not after
-            self._store.check_model_metrics(linked)  # type: ignore[arg-type]
         # Protobuf Metric/Param/RunTag messages have the attributes the store reads
-        # (.key/.value/.timestamp/.step): passed as they are, which spares a copy per item.
+        # (.key/.value/.timestamp/.step, and .model_id of a metric linked to a LoggedModel):
+        # passed as they are, which spares a copy per item.
         outcome = self._store.log_batch(
             request.run_id,
             metrics=request.metrics,  # type: ignore[arg-type]
@@ -218,16 +209,7 @@ class TrackingServicer(LoggedModelRpcs, pb_grpc.TrackingServiceServicer):
             tags=request.tags,  # type: ignore[arg-type]
             batch_id=request.batch_id,
         )
-        self._link_model_metrics(request.run_id, linked)
         return pb.LogBatchResponse(replayed=outcome.replayed)
-
-    def _link_model_metrics(self, run_id: str, linked: Sequence[pb.Metric]) -> None:
-        """Values logged with a `model_id` are also linked to that LoggedModel, checked before
-        (`check_model_metrics`) and written in a second transaction after the run's own: a
-        failure here is answered (a retried batch rewrites nothing of the run's) and never
-        loses the run's values."""
-        if linked:
-            self._store.log_model_metrics(run_id, linked)  # type: ignore[arg-type]
 
     def LogStream(
         self, request_iterator: Iterable[pb.LogStreamRequest], context: grpc.ServicerContext

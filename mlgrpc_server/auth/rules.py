@@ -134,6 +134,7 @@ TRACKING_RULES: dict[str, Rule] = {
             "LogParam": _on(Permission.EDIT, _run),
             "SetTag": _on(Permission.EDIT, _run),
             "DeleteTag": _on(Permission.EDIT, _run),
+            "LogModel": _on(Permission.EDIT, _run),
             "LogBatch": _on(Permission.EDIT, _run),
             "LogStream": _on(Permission.EDIT, _run),
             "UploadArtifact": _on(Permission.EDIT, _upload_header),

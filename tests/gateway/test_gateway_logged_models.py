@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -131,13 +132,99 @@ def test_metrics_with_model_id_are_linked(
     assert model["data"]["metrics"] == [metric | {"run_id": run_id}]
 
 
+def test_search_with_datasets_compares_only_their_metrics(gateway: Gateway, run_id: str) -> None:
+    experiment = gateway.post("experiments/create", {"name": f"ds-{uuid.uuid4().hex[:8]}"})
+    experiment_id = experiment.body["experiment_id"]
+    ids = {}
+    for name, train, test in (("a", 0.9, 0.2), ("b", 0.3, 0.8)):
+        model_id = _create(gateway, experiment_id, name=name)["info"]["model_id"]
+        metrics = [
+            {"key": "acc", "value": value, "timestamp": 1, "step": 0, "model_id": model_id,
+             "dataset_name": dataset, "dataset_digest": "d"}
+            for value, dataset in ((train, "train"), (test, "test"))
+        ]  # fmt: skip
+        assert gateway.post("runs/log-batch", {"run_id": run_id, "metrics": metrics}).status == 200
+        ids[name] = model_id
+
+    def found(datasets: list[dict[str, str]]) -> Any:
+        body = {"experiment_ids": [experiment_id], "filter": "metrics.acc > 0.5",
+                "datasets": datasets}  # fmt: skip
+        return gateway.post("logged-models/search", body)
+
+    assert [m["info"]["name"] for m in found([{"dataset_name": "test"}]).body["models"]] == ["b"]
+    train = found([{"dataset_name": "train", "dataset_digest": "d"}]).body["models"]
+    assert [m["info"]["model_id"] for m in train] == [ids["a"]]
+    unnamed = found([{"dataset_digest": "d"}])
+    assert (unnamed.status, unnamed.body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "status", "error_code"),
+    [(f"m-{'0' * 32}", 404, "RESOURCE_DOES_NOT_EXIST"), ("m-bad", 400, "INVALID_PARAMETER_VALUE")],
+)
+def test_a_metric_linked_to_a_model_that_is_not_there_is_refused_and_not_logged(
+    gateway: Gateway, run_id: str, model_id: str, status: int, error_code: str
+) -> None:
+    linked = {"key": "rmse", "value": 0.5, "timestamp": 7, "step": 0, "model_id": model_id}
+    plain = {"key": "plain", "value": 1.0, "timestamp": 7, "step": 0}
+    for endpoint, body in (
+        ("runs/log-metric", {"run_id": run_id, **linked}),
+        ("runs/log-batch", {"run_id": run_id, "metrics": [plain, linked]}),
+    ):
+        answer = gateway.post(endpoint, body)
+        assert (answer.status, answer.body["error_code"]) == (status, error_code), answer.body
+    run = gateway.get("runs/get", run_id=run_id).body["run"]
+    assert "metrics" not in run["data"] or run["data"]["metrics"] == []
+
+
+def _model_json(run_id: str, artifact_path: str) -> str:
+    """An MLmodel description with the fields MLflow's server requires."""
+    model = {"artifact_path": artifact_path, "flavors": {}, "utc_time_created": "2026-01-01",
+             "run_id": run_id}  # fmt: skip
+    return json.dumps(model)
+
+
 def test_log_model_appends_to_the_history_tag(gateway: Gateway, run_id: str) -> None:
     for path in ("model", "other"):
-        body = {"run_id": run_id, "model_json": json.dumps({"artifact_path": path})}
+        body = {"run_id": run_id, "model_json": _model_json(run_id, path)}
         assert gateway.post("runs/log-model", body).status == 200
     tags = gateway.get("runs/get", run_id=run_id).body["run"]["data"]["tags"]
     history = next(t["value"] for t in tags if t["key"] == "mlflow.log-model.history")
     assert [entry["artifact_path"] for entry in json.loads(history)] == ["model", "other"]
+
+
+def test_concurrent_log_model_calls_on_one_run_lose_no_entry(gateway: Gateway, run_id: str) -> None:
+    calls = 20
+
+    def log_model(index: int) -> int:
+        body = {"run_id": run_id, "model_json": _model_json(run_id, f"m{index}")}
+        return gateway.post("runs/log-model", body).status
+
+    with ThreadPoolExecutor(calls) as pool:
+        assert list(pool.map(log_model, range(calls))) == [200] * calls
+    tags = gateway.get("runs/get", run_id=run_id).body["run"]["data"]["tags"]
+    history = next(t["value"] for t in tags if t["key"] == "mlflow.log-model.history")
+    paths = sorted(entry["artifact_path"] for entry in json.loads(history))
+    assert paths == sorted(f"m{index}" for index in range(calls))
+
+
+@pytest.mark.parametrize(
+    ("model_json", "run_id_of", "status", "error_code"),
+    [
+        ("not json", "run", 400, "INVALID_PARAMETER_VALUE"),
+        ("[1]", "run", 400, "INVALID_PARAMETER_VALUE"),
+        ('{"artifact_path": "m"}', "run", 400, "INVALID_PARAMETER_VALUE"),
+        ("complete", "missing", 404, "RESOURCE_DOES_NOT_EXIST"),
+    ],
+)
+def test_log_model_bad_requests(
+    gateway: Gateway, run_id: str, model_json: str, run_id_of: str, status: int, error_code: str
+) -> None:
+    target = run_id if run_id_of == "run" else "f" * 32
+    if model_json == "complete":
+        model_json = _model_json(target, "m")
+    answer = gateway.post("runs/log-model", {"run_id": target, "model_json": model_json})
+    assert (answer.status, answer.body["error_code"]) == (status, error_code), answer.body
 
 
 def test_model_artifacts_through_the_proxy(gateway: Gateway, experiment_id: str) -> None:

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from tracking_service.logged_model_domain import (
         DatasetInput,
         LoggedModel,
+        LoggedModelDatasetFilter,
         LoggedModelOrder,
         ModelIo,
         RunIo,
     )
-    from tracking_service.store.rules import BatchOutcome, KeyValueLike, ModelMetricLike
+    from tracking_service.store.rules import BatchOutcome, KeyValueLike
 
 
 class TrackingStore(Protocol):
@@ -80,6 +81,7 @@ class TrackingStore(Protocol):
     def restore_run(self, run_id: str) -> None: ...
 
     # Logging: one transaction, all or nothing. LogMetric/LogParam/SetTag are batches of one.
+    # A metric carrying a `model_id` (a protobuf Metric) is also linked to that LoggedModel.
     def log_batch(
         self,
         run_id: str,
@@ -91,6 +93,11 @@ class TrackingStore(Protocol):
         batch_id: str = "",
     ) -> BatchOutcome: ...
     def delete_tag(self, run_id: str, key: str) -> None: ...
+    def log_model(self, run_id: str, model_json: str) -> None:
+        """Append an MLmodel description (JSON object) to the run's log-model history tag,
+        atomically: concurrent calls on one run lose no entry."""
+        ...
+
     def get_metric_history(
         self, run_id: str, key: str, max_results: int = 25000, page_token: str = ""
     ) -> Page[Metric]: ...
@@ -135,8 +142,6 @@ class TrackingStore(Protocol):
     def set_logged_model_tags(self, model_id: str, tags: Sequence[KeyValueLike]) -> None: ...
     def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
     def log_logged_model_params(self, model_id: str, params: Sequence[KeyValueLike]) -> None: ...
-    def check_model_metrics(self, metrics: Sequence[ModelMetricLike]) -> None: ...
-    def log_model_metrics(self, run_id: str, metrics: Sequence[ModelMetricLike]) -> None: ...
     def logged_model_artifact_location(self, model_id: str, *, writing: bool) -> str: ...
     def search_logged_models(
         self,
@@ -145,6 +150,7 @@ class TrackingStore(Protocol):
         order_by: Sequence[LoggedModelOrder] = (),
         max_results: int = 100,
         page_token: str = "",
+        datasets: Sequence[LoggedModelDatasetFilter] = (),
     ) -> Page[LoggedModel]: ...
 
     # Run inputs and outputs (MLflow 3)

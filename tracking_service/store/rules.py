@@ -9,6 +9,8 @@ store writes anything; every failure is an `InvalidArgument` naming the offendin
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import posixpath
 import random
@@ -178,6 +180,43 @@ def prepare_tags(tags: Sequence[KeyValueLike]) -> dict[str, str]:
         key = check_key(tag.key, f"tags[{index}].key")
         out[key] = check_string(tag.value, f"tags[{index}].value", MAX_TAG_VALUE_LENGTH)
     return out
+
+
+def parse_model_json(model_json: object) -> dict[str, object]:
+    """LogModel's `model_json`: a JSON object (an MLmodel description), or InvalidArgument."""
+    text = check_string(model_json, "model_json", MAX_TAG_VALUE_LENGTH, allow_empty=False)
+    try:
+        model = json.loads(text)
+    except ValueError:
+        model = None
+    if not isinstance(model, dict):
+        raise InvalidArgument(
+            f"model_json must be a JSON object (a model's MLmodel description), got {text!r}",
+            field="model_json",
+        )
+    return model
+
+
+def appended_model_history(stored: str | None, model: dict[str, object]) -> str:
+    """The value of a run's `mlflow.log-model.history` tag with `model` appended; a stored
+    value that is not a JSON list (set by hand) starts a new history. InvalidArgument if the
+    tag would exceed a tag value's length."""
+    history: list[object] = []
+    if stored:
+        try:
+            loaded = json.loads(stored)
+        except ValueError:
+            loaded = None
+        history = loaded if isinstance(loaded, list) else []
+    history.append(model)
+    value = json.dumps(history)
+    if len(value) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidArgument(
+            f"the run's model history would be {len(value)} characters long; a tag value holds "
+            f"at most {MAX_TAG_VALUE_LENGTH}",
+            field="model_json",
+        )
+    return value
 
 
 def check_run_id(run_id: object, field: str = "run_id") -> str:
@@ -427,6 +466,9 @@ class CheckedBatch:
     batch_id: str
     #: what the call answers when it writes the batch
     written: BatchOutcome
+    #: links of the metrics logged with a `model_id` to their LoggedModels, written in the
+    #: same transaction as the run's values (see `prepare_model_metrics`)
+    model_metric_rows: ModelMetricRows = dataclasses.field(default_factory=dict)
 
 
 class MetricLike(Protocol):
@@ -511,8 +553,12 @@ def check_batch(
     if batch_id:
         check_batch_id(batch_id)
     written = BatchOutcome(len(metric_rows) + len(params) + len(tags))
+    # MLflow 3 logs a model's metrics as run metrics carrying the model's id (domain.Metric
+    # has none: getattr).
+    linked = any(getattr(metric, "model_id", "") for metric in metrics)
+    model_metric_rows = prepare_model_metrics(run_id, metrics) if linked else {}  # type: ignore[arg-type]
     return CheckedBatch(run_id, metric_rows, latest_rows, param_values, tag_values, batch_id,
-                        written)  # fmt: skip
+                        written, model_metric_rows)  # fmt: skip
 
 
 # LoggedModels and datasets
@@ -527,7 +573,8 @@ MAX_DATASET_DIGEST_LENGTH = 36
 
 
 class ModelMetricLike(Protocol):
-    """What log_model_metrics reads of a metric: `Metric` messages with `model_id` set."""
+    """What LogBatch reads of a metric linked to a LoggedModel: `Metric` messages with
+    `model_id` set."""
 
     @property
     def key(self) -> str: ...
@@ -543,6 +590,42 @@ class ModelMetricLike(Protocol):
     def dataset_name(self) -> str: ...
     @property
     def dataset_digest(self) -> str: ...
+
+
+#: logged_model_metrics rows by primary key (model_id, key, step, timestamp, run_uuid,
+#: dataset_name, dataset_digest): a value logged twice in one batch is one row
+ModelMetricRows = dict[tuple[str, str, int, int, str, str, str], dict[str, object]]
+
+
+def prepare_model_metrics(run_id: str, metrics: Sequence[ModelMetricLike]) -> ModelMetricRows:
+    """The logged_model_metrics rows of the `metrics` that carry a model id (the others are
+    skipped); InvalidArgument naming the field (its index in `metrics`) of a malformed one.
+    The metric's key, value, step and timestamp are checked by `prepare_metrics`."""
+    rows: ModelMetricRows = {}
+    for index, metric in enumerate(metrics):
+        if not metric.model_id:
+            continue
+        model_id = check_model_id(metric.model_id, f"metrics[{index}].model_id")
+        name = check_string(
+            metric.dataset_name, f"metrics[{index}].dataset_name", MAX_METRIC_DATASET_NAME_LENGTH
+        )
+        digest = check_string(
+            metric.dataset_digest, f"metrics[{index}].dataset_digest", MAX_DATASET_DIGEST_LENGTH
+        )
+        value, kind = encode_value(metric.value)
+        key = (model_id, metric.key, metric.step, metric.timestamp, run_id, name, digest)
+        rows[key] = {
+            "model_id": model_id,
+            "key": metric.key,
+            "step": metric.step,
+            "timestamp": metric.timestamp,
+            "run_uuid": run_id,
+            "dataset_name": name,
+            "dataset_digest": digest,
+            "value": value,
+            "value_kind": kind,
+        }
+    return rows
 
 
 def check_model_id(model_id: object, field: str = "model_id") -> str:

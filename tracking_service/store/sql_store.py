@@ -111,11 +111,15 @@ class SqlTrackingStore(
         max_metrics: int = MAX_METRICS_PER_BATCH,
         batch_id: str = "",
     ) -> BatchOutcome:
-        """Validate everything, then write it all in one transaction (or nothing); with a
-        `batch_id` idempotent (see `portable/batch_ids.py`)."""
+        """Validate everything, then write it all in one transaction (or nothing), with the
+        links of metrics carrying a `model_id` to their LoggedModels; with a `batch_id`
+        idempotent (see `portable/batch_ids.py`)."""
         batch = rules.check_batch(run_id, metrics, params, tags, max_metrics=max_metrics,
                                  batch_id=batch_id)  # fmt: skip
-        fast = self.fast_paths.log_batch(batch) if self.fast_paths else None
+        # Metrics linked to LoggedModels take the portable path, which writes the links in
+        # the batch's transaction; the fast paths write a run's own values only.
+        fast_path = self.fast_paths if not batch.model_metric_rows else None
+        fast = fast_path.log_batch(batch) if fast_path else None
         return self.log_batch_portable(batch) if fast is None else fast
 
     def get_run(self, run_id: str) -> Run:

@@ -4,9 +4,11 @@ artifacts by model_id, metrics linked by model_id; and bad input."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import grpc
 import pytest
+from refused_model_link import REFUSED_KEY, links_refused
 from tracking_rpc_helpers import assert_fails
 
 from mlgrpc import error_reasons as reasons
@@ -266,3 +268,62 @@ def test_metric_linked_to_a_missing_model_is_not_found_and_writes_nothing(stub, 
         "metrics[1].model_id",
     )
     assert not stub.GetRun(pb.GetRunRequest(run_id=run_id)).run.data.metrics
+
+
+def test_log_metric_linked_to_a_missing_model_is_not_found_and_writes_nothing(stub, run_id) -> None:
+    assert_fails(
+        stub,
+        lambda: stub.LogMetric(
+            pb.LogMetricRequest(run_id=run_id, key="x", value=1.0, model_id=MISSING_MODEL)
+        ),
+        NOT_FOUND,
+        reasons.RESOURCE_DOES_NOT_EXIST,
+        "metrics.model_id",
+    )
+    assert not stub.GetRun(pb.GetRunRequest(run_id=run_id)).run.data.metrics
+
+
+def test_a_link_the_database_refuses_leaves_none_of_the_call_written(
+    stub, db_uri, model, run_id
+) -> None:
+    """The run's value and its link to the model are one transaction: a failure writing the
+    link (here a trigger; in life a lost connection) leaves neither, whatever the call."""
+    linked = pb.Metric(key="ok", value=1.0, timestamp=1, model_id=model.model_id)
+    refused = pb.Metric(key=REFUSED_KEY, value=2.0, timestamp=1, model_id=model.model_id)
+    calls = [
+        lambda: stub.LogBatch(pb.LogBatchRequest(run_id=run_id, metrics=[linked, refused])),
+        lambda: stub.LogMetric(
+            pb.LogMetricRequest(run_id=run_id, key=REFUSED_KEY, value=2.0, model_id=model.model_id)
+        ),
+    ]
+    with links_refused(db_uri):
+        for call in calls:
+            with pytest.raises(grpc.RpcError) as error:
+                call()
+            assert error.value.code() != grpc.StatusCode.OK
+    assert not stub.GetRun(pb.GetRunRequest(run_id=run_id)).run.data.metrics
+    got = stub.GetLoggedModel(lm.GetLoggedModelRequest(model_id=model.model_id)).model
+    assert not got.metrics
+
+
+def test_log_model_appends_to_the_runs_history_tag(stub, run_id) -> None:
+    for path in ("model", "other"):
+        model_json = json.dumps({"artifact_path": path, "flavors": {}})
+        stub.LogModel(pb.LogModelRequest(run_id=run_id, model_json=model_json))
+    run = stub.GetRun(pb.GetRunRequest(run_id=run_id)).run
+    history = next(t.value for t in run.data.tags if t.key == "mlflow.log-model.history")
+    assert [entry["artifact_path"] for entry in json.loads(history)] == ["model", "other"]
+    assert_fails(
+        stub,
+        lambda: stub.LogModel(pb.LogModelRequest(run_id=run_id, model_json="[]")),
+        INVALID,
+        reasons.INVALID_PARAMETER_VALUE,
+        "model_json",
+    )
+    assert_fails(
+        stub,
+        lambda: stub.LogModel(pb.LogModelRequest(run_id="f" * 32, model_json="{}")),
+        NOT_FOUND,
+        reasons.RESOURCE_DOES_NOT_EXIST,
+        "run_id",
+    )

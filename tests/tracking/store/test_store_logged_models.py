@@ -8,11 +8,12 @@ import re
 from collections.abc import Callable
 
 import pytest
+from refused_model_link import REFUSED_KEY, REFUSED_MESSAGE, links_refused
 
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc_server.errors import FailedPrecondition, InvalidArgument, NotFound
 from tracking_service.domain import Param, RunTag
-from tracking_service.logged_model_domain import LoggedModelOrder
+from tracking_service.logged_model_domain import LoggedModelDatasetFilter, LoggedModelOrder
 from tracking_service.store.sql_store import SqlTrackingStore
 
 
@@ -108,7 +109,7 @@ def test_metrics_logged_with_model_id_are_the_models_latest_per_key_and_dataset(
     store: SqlTrackingStore, experiment_id: str, run_id: str
 ) -> None:
     model_id = store.create_logged_model(experiment_id, source_run_id=run_id).model_id
-    store.log_model_metrics(
+    store.log_batch(
         run_id,
         [
             linked_metric(model_id, "rmse", 0.9, step=0),
@@ -117,20 +118,73 @@ def test_metrics_logged_with_model_id_are_the_models_latest_per_key_and_dataset(
             linked_metric(model_id, "nan", math.nan),
         ],
     )
-    store.log_model_metrics(run_id, [linked_metric(model_id, "rmse", 0.7, step=1)])  # again
+    store.log_batch(run_id, [linked_metric(model_id, "rmse", 0.7, step=1)])  # again
     metrics = {(m.key, m.dataset_name): m for m in store.get_logged_model(model_id).metrics}
     assert set(metrics) == {("rmse", ""), ("rmse", "test"), ("nan", "")}
     assert metrics[("rmse", "")].value == 0.7 and metrics[("rmse", "")].step == 1
     assert metrics[("rmse", "")].run_id == run_id
     assert metrics[("rmse", "test")].dataset_digest == "d1"
     assert math.isnan(metrics[("nan", "")].value)
+    # ... and they are the run's metrics too, as MLflow logs them
+    run_metrics = {m.key: m.value for m in store.get_run(run_id).metrics}
+    assert run_metrics["rmse"] == 0.7 and math.isnan(run_metrics["nan"])
 
 
-def test_metric_for_a_model_that_does_not_exist_is_not_found(
+def test_metric_for_a_model_that_does_not_exist_is_not_found_and_writes_nothing(
     store: SqlTrackingStore, run_id: str
 ) -> None:
-    with pytest.raises(NotFound):
-        store.log_model_metrics(run_id, [linked_metric("m-" + "a" * 32, "x", 1.0)])
+    with pytest.raises(NotFound) as error:
+        store.log_batch(
+            run_id,
+            [
+                pb.Metric(key="plain", value=1.0, timestamp=1),
+                linked_metric("m-" + "a" * 32, "x", 1.0),
+            ],
+            params=[Param("p", "1")],
+        )
+    assert error.value.field == "metrics.model_id"
+    run = store.get_run(run_id)
+    assert list(run.metrics) == [] and run.params == {}
+
+
+def test_malformed_link_is_refused_before_anything_is_written(
+    store: SqlTrackingStore, run_id: str
+) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        store.log_batch(
+            run_id,
+            [pb.Metric(key="plain", value=1.0, timestamp=1), linked_metric("m-bad", "x", 1.0)],
+        )
+    assert error.value.field == "metrics[1].model_id"
+    assert list(store.get_run(run_id).metrics) == []
+
+
+def test_a_link_that_fails_to_be_written_leaves_none_of_the_batch(
+    store: SqlTrackingStore, db_uri: str, experiment_id: str, run_id: str
+) -> None:
+    """The run's values and their links to LoggedModels are one transaction: when writing a
+    link fails, the run's values of that batch are not written either."""
+    model_id = store.create_logged_model(experiment_id, source_run_id=run_id).model_id
+    with links_refused(db_uri), pytest.raises(Exception, match=REFUSED_MESSAGE):
+        store.log_batch(
+            run_id,
+            [
+                pb.Metric(key="plain", value=1.0, timestamp=1),
+                linked_metric(model_id, "linked", 2.0),
+                linked_metric(model_id, REFUSED_KEY, 3.0),
+            ],
+            params=[Param("p", "1")],
+            tags=[RunTag("t", "1")],
+        )
+    run = store.get_run(run_id)
+    assert list(run.metrics) == [] and run.params == {} and "t" not in run.tags
+    assert store.get_metric_history(run_id, "plain").items == []
+    assert store.get_logged_model(model_id).metrics == []
+    # The same batch without the refused value is written whole: run values and links.
+    store.log_batch(run_id, [pb.Metric(key="plain", value=1.0, timestamp=1),
+                             linked_metric(model_id, "linked", 2.0)])  # fmt: skip
+    assert {m.key for m in store.get_run(run_id).metrics} == {"plain", "linked"}
+    assert [m.key for m in store.get_logged_model(model_id).metrics] == ["linked"]
 
 
 def test_deleted_model_is_gone_unless_allowed(store: SqlTrackingStore, experiment_id: str) -> None:
@@ -155,7 +209,7 @@ def scored(store: SqlTrackingStore, experiment_id: str, run_id: str) -> dict[str
             params=[Param("depth", str(index))],
             tags=[RunTag("kind", "tree" if index % 2 else "linear")],
         )
-        store.log_model_metrics(run_id, [linked_metric(model.model_id, "acc", acc)])
+        store.log_batch(run_id, [linked_metric(model.model_id, "acc", acc)])
         ids[model.name] = model.model_id
     return ids
 
@@ -238,3 +292,55 @@ def test_page_token_of_another_query_is_invalid_argument(
     with pytest.raises(InvalidArgument) as error:
         store.search_logged_models([experiment_id], "name = 'm1'", page_token=token)
     assert error.value.field == "page_token"
+
+
+def test_search_with_datasets_considers_only_their_metric_values(
+    store: SqlTrackingStore, unique: Callable[[str], str]
+) -> None:
+    experiment = store.create_experiment(unique("datasets"))
+    run_id = store.create_run(experiment, start_time=1000).info.run_id
+    values = {  # model → (acc, dataset name, digest) values linked to it
+        "a": [(0.9, "train", "d1"), (0.2, "test", "d2")],
+        "b": [(0.3, "train", "d1"), (0.8, "test", "d2")],
+        "c": [(0.7, "", "")],
+        "d": [],
+    }
+    ids = {}
+    for name, linked in values.items():
+        model_id = store.create_logged_model(experiment, name=name).model_id
+        metrics = [linked_metric(model_id, "acc", v, dataset_name=n, dataset_digest=g)
+                   for v, n, g in linked]  # fmt: skip
+        if metrics:
+            store.log_batch(run_id, metrics)
+        ids[name] = model_id
+
+    def found(text: str, *datasets: tuple[str, str]) -> set[str]:
+        filters = [LoggedModelDatasetFilter(n, g) for n, g in datasets]
+        return set(names(store.search_logged_models([experiment], text, datasets=filters)))
+
+    assert found("metrics.acc > 0.6") == {"a", "b", "c"}
+    assert found("metrics.acc > 0.6", ("test", "")) == {"b"}
+    assert found("metrics.acc > 0.6", ("train", "d1")) == {"a"}
+    assert found("metrics.acc > 0.6", ("train", "d1"), ("test", "d2")) == {"a", "b"}
+    assert found("metrics.acc > 0.6", ("test", "other digest")) == set()
+    assert found("", ("train", "")) == {"a", "b"}  # no metric filter: a value on the dataset
+    assert found("name != 'a'", ("test", "d2")) == {"b"}
+    assert found("") == {"a", "b", "c", "d"}
+
+    with pytest.raises(InvalidArgument) as unnamed:
+        store.search_logged_models([experiment], datasets=[LoggedModelDatasetFilter("", "d1")])
+    assert unnamed.value.field == "datasets[0].dataset_name"
+    # A page token belongs to its datasets too.
+    first = store.search_logged_models(
+        [experiment], max_results=1, datasets=[LoggedModelDatasetFilter("train")]
+    )
+    assert first.next_page_token
+    with pytest.raises(InvalidArgument):
+        store.search_logged_models([experiment], max_results=1, page_token=first.next_page_token)
+    second = store.search_logged_models(
+        [experiment],
+        max_results=1,
+        page_token=first.next_page_token,
+        datasets=[LoggedModelDatasetFilter("train")],
+    )
+    assert {*names(first), *names(second)} == {"a", "b"} and not second.next_page_token

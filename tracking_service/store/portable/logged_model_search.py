@@ -1,9 +1,10 @@
 """SearchLoggedModels: MLflow's filter language and order on LoggedModels, in SQL, with keyset
 page tokens (the parser and predicates of the run search, other columns).
 
-Metrics: a filter `metrics.k < 1` matches a model with any non-NaN value of `k` that compares;
-an order by `metrics.k` uses the greatest non-NaN value (optionally on one dataset), models
-without one last. Deleted models are never returned.
+Metrics: a filter `metrics.k < 1` matches a model with any non-NaN value of `k` that compares
+(with `datasets`, any such value logged on one of them; with `datasets` and no metric filter,
+models with a value on one of them); an order by `metrics.k` uses the greatest non-NaN value
+(optionally on one dataset), models without one last. Deleted models are never returned.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, literal, not_, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, not_, or_, select, true
 
 from mlgrpc_server.errors import InvalidArgument
 from mlgrpc_server.paging import after_row, decode_token, encode_token, query_fingerprint
 from tracking_service.domain import ACTIVE, Page
-from tracking_service.logged_model_domain import LoggedModel, LoggedModelOrder
+from tracking_service.logged_model_domain import (
+    LoggedModel,
+    LoggedModelDatasetFilter,
+    LoggedModelOrder,
+)
 from tracking_service.store import rules
 from tracking_service.store.portable.base import StoreBase
 from tracking_service.store.portable.logged_model_tables import (
@@ -83,8 +88,10 @@ class LoggedModelSearchStore(StoreBase):
         order_by: Sequence[LoggedModelOrder] = (),
         max_results: int = DEFAULT_MODELS_PER_PAGE,
         page_token: str = "",
+        datasets: Sequence[LoggedModelDatasetFilter] = (),
     ) -> Page[LoggedModel]:
         limit = rules.check_max_results(max_results, DEFAULT_MODELS_PER_PAGE, MAX_MODELS_PER_PAGE)
+        on_datasets = _on_datasets(datasets)
         ids = sorted(
             {
                 rules.parse_experiment_id(e, f"experiment_ids[{i}]")
@@ -92,14 +99,23 @@ class LoggedModelSearchStore(StoreBase):
             }
         )
         compiler = Compiler(filter_string, self.dialect)
-        conditions = [_condition(compiler, c) for c in parse_filter(filter_string)]
+        parsed = parse_filter(filter_string)
+        conditions = [_condition(compiler, c, on_datasets) for c in parsed]
+        if datasets and not any(c.target.entity == METRIC for c in parsed):
+            m = LoggedModelMetricRow  # as MLflow: models with a value on one of the datasets
+            conditions.append(LoggedModelRow.model_id.in_(select(m.model_id).where(on_datasets)))
         keys = [_sort_key(order, i) for i, order in enumerate(order_by)] or [
             [_SortKey(LoggedModelRow.creation_timestamp_ms, True)]
         ]
         flat = [key for group in keys for key in group]
         flat.append(_SortKey(LoggedModelRow.model_id, flat[-1].descending))
         fingerprint = query_fingerprint(
-            "logged_models", ids, filter_string, [repr(order) for order in order_by]
+            "logged_models",
+            ids,
+            filter_string,
+            [repr(order) for order in order_by],
+            # only when given: the tokens of searches without datasets stay as they were
+            *([[repr(item) for item in datasets]] if datasets else []),
         )
         values = decode_token(page_token, fingerprint, len(flat)) if page_token else None
         columns = [key.expression for key in flat]
@@ -136,7 +152,31 @@ class LoggedModelSearchStore(StoreBase):
         return self.read(work)
 
 
-def _condition(compiler: Compiler, condition: Condition) -> ColumnElement[bool]:
+def _on_datasets(datasets: Sequence[LoggedModelDatasetFilter]) -> ColumnElement[bool]:
+    """The linked metric values on one of `datasets` (every value when there are none)."""
+    if not datasets:
+        return true()
+    m = LoggedModelMetricRow
+    matches = []
+    for index, item in enumerate(datasets):
+        field = f"datasets[{index}]"
+        name = rules.check_string(
+            item.dataset_name,
+            f"{field}.dataset_name",
+            rules.MAX_METRIC_DATASET_NAME_LENGTH,
+            allow_empty=False,
+        )
+        digest = rules.check_string(
+            item.dataset_digest, f"{field}.dataset_digest", rules.MAX_DATASET_DIGEST_LENGTH
+        )
+        match = m.dataset_name == name
+        matches.append(and_(match, m.dataset_digest == digest) if digest else match)
+    return or_(*matches)
+
+
+def _condition(
+    compiler: Compiler, condition: Condition, on_datasets: ColumnElement[bool]
+) -> ColumnElement[bool]:
     target = condition.target
     model_id = LoggedModelRow.model_id
     if target.entity == METRIC:
@@ -146,7 +186,7 @@ def _condition(compiler: Compiler, condition: Condition) -> ColumnElement[bool]:
         value = compiler.number(condition, condition.value)
         m = LoggedModelMetricRow
         matches = (m.value_kind != VALUE_NAN) & compare(m.value, condition.operator, value)
-        return model_id.in_(select(m.model_id).where(m.key == target.key, matches))
+        return model_id.in_(select(m.model_id).where(m.key == target.key, matches, on_datasets))
     if target.entity in (PARAM, TAG):
         table: Any = LoggedModelParamRow if target.entity == PARAM else LoggedModelTagRow
         has_key = select(table.model_id).where(table.key == target.key)

@@ -27,7 +27,7 @@ from tracking_service.store.portable.logged_model_tables import (
     LoggedModelTagRow,
 )
 from tracking_service.store.portable.tables import RunRow
-from tracking_service.store.rules import decode_value, encode_value
+from tracking_service.store.rules import decode_value
 
 
 class LoggedModelStore(StoreBase):
@@ -196,45 +196,6 @@ class LoggedModelStore(StoreBase):
 
         self.write("log_logged_model_params", work)
 
-    def check_model_metrics(self, metrics: Sequence[rules.ModelMetricLike]) -> None:
-        """What log_model_metrics would refuse (a malformed field, a model that does not
-        exist), checked before the run's own values are written. Values without a model id
-        are skipped (by both)."""
-        rows = _model_metric_rows("", metrics)
-        model_ids = sorted({key[0] for key in rows})
-        self.read(lambda connection: _require_models(connection, model_ids))
-
-    def log_model_metrics(self, run_id: str, metrics: Sequence[rules.ModelMetricLike]) -> None:
-        """Link metric values a run logged with a `model_id` to their models (the run's own
-        history is written by log_batch). A value logged again replaces the linked one."""
-        rows = _model_metric_rows(run_id, metrics)
-        if not rows:
-            return
-        model_ids = sorted({key[0] for key in rows})
-
-        def work(connection: Connection) -> None:
-            _require_models(connection, model_ids)
-            table = LoggedModelMetricRow
-            columns = (
-                table.model_id,
-                table.key,
-                table.step,
-                table.timestamp,
-                table.run_uuid,
-                table.dataset_name,
-                table.dataset_digest,
-            )
-            connection.execute(delete(table).where(tuple_(*columns).in_(list(rows))))
-            connection.execute(insert(table), list(rows.values()))
-            now = rules.now_ms()
-            connection.execute(
-                update(LoggedModelRow)
-                .where(LoggedModelRow.model_id.in_(model_ids))
-                .values(last_updated_timestamp_ms=now)
-            )
-
-        self.write("log_model_metrics", work)
-
     def logged_model_artifact_location(self, model_id: str, *, writing: bool) -> str:
         """The model's artifact root; writing needs it active (FAILED_PRECONDITION)."""
         rules.check_model_id(model_id)
@@ -270,40 +231,29 @@ class LoggedModelStore(StoreBase):
         )
 
 
-def _model_metric_rows(
-    run_id: str, metrics: Sequence[rules.ModelMetricLike]
-) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The logged_model_metrics rows of the `metrics` that carry a model id, by primary key;
-    InvalidArgument naming the field (its index in `metrics`) of a malformed one."""
-    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for index, metric in enumerate(metrics):
-        if not metric.model_id:
-            continue
-        model_id = rules.check_model_id(metric.model_id, f"metrics[{index}].model_id")
-        name = rules.check_string(
-            metric.dataset_name,
-            f"metrics[{index}].dataset_name",
-            rules.MAX_METRIC_DATASET_NAME_LENGTH,
-        )
-        digest = rules.check_string(
-            metric.dataset_digest,
-            f"metrics[{index}].dataset_digest",
-            rules.MAX_DATASET_DIGEST_LENGTH,
-        )
-        value, kind = encode_value(metric.value)
-        key = (model_id, metric.key, metric.step, metric.timestamp, run_id, name, digest)
-        rows[key] = {
-            "model_id": model_id,
-            "key": metric.key,
-            "step": metric.step,
-            "timestamp": metric.timestamp,
-            "run_uuid": run_id,
-            "dataset_name": name,
-            "dataset_digest": digest,
-            "value": value,
-            "value_kind": kind,
-        }
-    return rows
+def write_model_metrics(connection: Connection, rows: rules.ModelMetricRows) -> None:
+    """Link metric values a run logged with a `model_id` to their models, in the caller's
+    transaction (LogBatch's: the run's values and their links are written together or not at
+    all); NotFound if a model does not exist. A value logged again replaces the linked one."""
+    model_ids = sorted({key[0] for key in rows})
+    _require_models(connection, model_ids)
+    table = LoggedModelMetricRow
+    columns = (
+        table.model_id,
+        table.key,
+        table.step,
+        table.timestamp,
+        table.run_uuid,
+        table.dataset_name,
+        table.dataset_digest,
+    )
+    connection.execute(delete(table).where(tuple_(*columns).in_(list(rows))))
+    connection.execute(insert(table), list(rows.values()))
+    connection.execute(
+        update(LoggedModelRow)
+        .where(LoggedModelRow.model_id.in_(model_ids))
+        .values(last_updated_timestamp_ms=rules.now_ms())
+    )
 
 
 def _require_models(connection: Connection, model_ids: Sequence[str]) -> None:

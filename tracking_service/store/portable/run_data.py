@@ -11,12 +11,14 @@ from collections.abc import Callable
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from mlgrpc_server.errors import NotFound
+from mlgrpc_server.errors import FailedPrecondition, NotFound
+from tracking_service.domain import DELETED, LOG_MODEL_HISTORY_TAG
 from tracking_service.store import rules
 from tracking_service.store.portable import batch_ids
 from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.logged_models import write_model_metrics
 from tracking_service.store.portable.runs import set_run_tags
-from tracking_service.store.portable.tables import ParamRow, TagRow
+from tracking_service.store.portable.tables import ParamRow, RunRow, TagRow
 from tracking_service.store.portable.upserts import insert_metric_history, upsert_latest_metrics
 from tracking_service.store.rules import (
     BatchOutcome,
@@ -65,6 +67,8 @@ class RunDataStore(StoreBase):
             if batch.metric_rows:
                 insert_metric_history(connection, self.writes, batch.metric_rows)
                 upsert_latest_metrics(connection, self.writes, batch.latest_rows)
+            if batch.model_metric_rows:  # MLflow 3: values logged with a model id
+                write_model_metrics(connection, batch.model_metric_rows)
             return batch.written
 
         return self.write_batch(batch, work)
@@ -97,3 +101,30 @@ class RunDataStore(StoreBase):
                 raise NotFound(f"run {run_id!r} has no tag {key!r}", field="key")
 
         self.write("delete_tag", work)
+
+    def log_model(self, run_id: str, model_json: str) -> None:
+        """Append a model's MLmodel description to the run's `mlflow.log-model.history` tag:
+        read and written in one transaction holding the run's row lock, so that concurrent
+        calls on one run each add their entry (SQLite: BEGIN IMMEDIATE serialises writers)."""
+        rules.check_run_id(run_id)
+        model = rules.parse_model_json(model_json)
+
+        def work(connection: Connection) -> None:
+            stage = connection.execute(
+                select(RunRow.lifecycle_stage).where(RunRow.run_uuid == run_id).with_for_update()
+            ).scalar()
+            if stage is None:
+                raise NotFound(f"run {run_id!r} does not exist", field="run_id")
+            if stage == DELETED:
+                raise FailedPrecondition(
+                    f"run {run_id!r} is deleted; restore it before logging to it", field="run_id"
+                )
+            stored = connection.execute(
+                select(TagRow.value).where(
+                    TagRow.run_uuid == run_id, TagRow.key == LOG_MODEL_HISTORY_TAG
+                )
+            ).scalar()
+            value = rules.appended_model_history(stored, model)
+            set_run_tags(connection, self.writes, run_id, {LOG_MODEL_HISTORY_TAG: value})
+
+        self.write("log_model", work)

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&mlgrpc/tracking/v1/logged_models.proto\x12\x12mlgrpc.tracking.v1\"\xbb\x03\n\x0bLoggedModel\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63reation_timestamp_ms\x18\x04 \x01(\x03\x12!\n\x19last_updated_timestamp_ms\x18\x05 \x01(\x03\x12\x19\n\x11\x61rtifact_location\x18\x06 \x01(\t\x12\x35\n\x06status\x18\x07 \x01(\x0e\x32%.mlgrpc.tracking.v1.LoggedModelStatus\x12\x16\n\x0estatus_message\x18\x08 \x01(\t\x12\x12\n\nmodel_type\x18\t \x01(\t\x12\x15\n\rsource_run_id\x18\n \x01(\t\x12\x30\n\x04tags\x18\x0b \x03(\x0b\x32\".mlgrpc.tracking.v1.LoggedModelTag\x12\x34\n\x06params\x18\x0c \x03(\x0b\x32$.mlgrpc.tracking.v1.LoggedModelParam\x12\x36\n\x07metrics\x18\r \x03(\x0b\x32%.mlgrpc.tracking.v1.LoggedModelMetric\",\n\x0eLoggedModelTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\".\n\x10LoggedModelParam\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x8e\x01\n\x11LoggedModelMetric\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\x0e\n\x06run_id\x18\x05 \x01(\t\x12\x14\n\x0c\x64\x61taset_name\x18\x06 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x07 \x01(\t\"m\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x13\n\x0bsource_type\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0e\n\x06schema\x18\x05 \x01(\t\x12\x0f\n\x07profile\x18\x06 \x01(\t\"&\n\x08InputTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"h\n\x0c\x44\x61tasetInput\x12*\n\x04tags\x18\x01 \x03(\x0b\x32\x1c.mlgrpc.tracking.v1.InputTag\x12,\n\x07\x64\x61taset\x18\x02 \x01(\x0b\x32\x1b.mlgrpc.tracking.v1.Dataset\"\x1e\n\nModelInput\x12\x10\n\x08model_id\x18\x01 \x01(\t\"-\n\x0bModelOutput\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\"{\n\tRunInputs\x12\x38\n\x0e\x64\x61taset_inputs\x18\x01 \x03(\x0b\x32 .mlgrpc.tracking.v1.DatasetInput\x12\x34\n\x0cmodel_inputs\x18\x02 \x03(\x0b\x32\x1e.mlgrpc.tracking.v1.ModelInput\"D\n\nRunOutputs\x12\x36\n\rmodel_outputs\x18\x01 \x03(\x0b\x32\x1f.mlgrpc.tracking.v1.ModelOutput\"\xd2\x01\n\x18\x43reateLoggedModelRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nmodel_type\x18\x03 \x01(\t\x12\x15\n\rsource_run_id\x18\x04 \x01(\t\x12\x34\n\x06params\x18\x05 \x03(\x0b\x32$.mlgrpc.tracking.v1.LoggedModelParam\x12\x30\n\x04tags\x18\x06 \x03(\x0b\x32\".mlgrpc.tracking.v1.LoggedModelTag\"K\n\x19\x43reateLoggedModelResponse\x12.\n\x05model\x18\x01 \x01(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\"@\n\x15GetLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rallow_deleted\x18\x02 \x01(\x08\"H\n\x16GetLoggedModelResponse\x12.\n\x05model\x18\x01 \x01(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\"}\n\x1a\x46inalizeLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x35\n\x06status\x18\x02 \x01(\x0e\x32%.mlgrpc.tracking.v1.LoggedModelStatus\x12\x16\n\x0estatus_message\x18\x03 \x01(\t\"M\n\x1b\x46inalizeLoggedModelResponse\x12.\n\x05model\x18\x01 \x01(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\"i\n\x12LoggedModelOrderBy\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12\x11\n\tascending\x18\x02 \x01(\x08\x12\x14\n\x0c\x64\x61taset_name\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x04 \x01(\t\"\xa6\x01\n\x19SearchLoggedModelsRequest\x12\x16\n\x0e\x65xperiment_ids\x18\x01 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x13\n\x0bmax_results\x18\x03 \x01(\x05\x12\x38\n\x08order_by\x18\x04 \x03(\x0b\x32&.mlgrpc.tracking.v1.LoggedModelOrderBy\x12\x12\n\npage_token\x18\x05 \x01(\t\"f\n\x1aSearchLoggedModelsResponse\x12/\n\x06models\x18\x01 \x03(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\",\n\x18\x44\x65leteLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteLoggedModelResponse\"_\n\x19SetLoggedModelTagsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x30\n\x04tags\x18\x02 \x03(\x0b\x32\".mlgrpc.tracking.v1.LoggedModelTag\"\x1c\n\x1aSetLoggedModelTagsResponse\"@\n\x1b\x44\x65leteLoggedModelTagRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0f\n\x07tag_key\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteLoggedModelTagResponse\"e\n\x1bLogLoggedModelParamsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x34\n\x06params\x18\x02 \x03(\x0b\x32$.mlgrpc.tracking.v1.LoggedModelParam\"\x1e\n\x1cLogLoggedModelParamsResponse\"\x86\x01\n\x10LogInputsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x32\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32 .mlgrpc.tracking.v1.DatasetInput\x12.\n\x06models\x18\x03 \x03(\x0b\x32\x1e.mlgrpc.tracking.v1.ModelInput\"\x13\n\x11LogInputsResponse\"T\n\x11LogOutputsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12/\n\x06models\x18\x02 \x03(\x0b\x32\x1f.mlgrpc.tracking.v1.ModelOutput\"\x14\n\x12LogOutputsResponse*\x98\x01\n\x11LoggedModelStatus\x12#\n\x1fLOGGED_MODEL_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bLOGGED_MODEL_STATUS_PENDING\x10\x01\x12\x1d\n\x19LOGGED_MODEL_STATUS_READY\x10\x02\x12\x1e\n\x1aLOGGED_MODEL_STATUS_FAILED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&mlgrpc/tracking/v1/logged_models.proto\x12\x12mlgrpc.tracking.v1\"\xbb\x03\n\x0bLoggedModel\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rexperiment_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63reation_timestamp_ms\x18\x04 \x01(\x03\x12!\n\x19last_updated_timestamp_ms\x18\x05 \x01(\x03\x12\x19\n\x11\x61rtifact_location\x18\x06 \x01(\t\x12\x35\n\x06status\x18\x07 \x01(\x0e\x32%.mlgrpc.tracking.v1.LoggedModelStatus\x12\x16\n\x0estatus_message\x18\x08 \x01(\t\x12\x12\n\nmodel_type\x18\t \x01(\t\x12\x15\n\rsource_run_id\x18\n \x01(\t\x12\x30\n\x04tags\x18\x0b \x03(\x0b\x32\".mlgrpc.tracking.v1.LoggedModelTag\x12\x34\n\x06params\x18\x0c \x03(\x0b\x32$.mlgrpc.tracking.v1.LoggedModelParam\x12\x36\n\x07metrics\x18\r \x03(\x0b\x32%.mlgrpc.tracking.v1.LoggedModelMetric\",\n\x0eLoggedModelTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\".\n\x10LoggedModelParam\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\x8e\x01\n\x11LoggedModelMetric\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\ttimestamp\x18\x03 \x01(\x03\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\x0e\n\x06run_id\x18\x05 \x01(\t\x12\x14\n\x0c\x64\x61taset_name\x18\x06 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x07 \x01(\t\"m\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\x12\x13\n\x0bsource_type\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0e\n\x06schema\x18\x05 \x01(\t\x12\x0f\n\x07profile\x18\x06 \x01(\t\"&\n\x08InputTag\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"h\n\x0c\x44\x61tasetInput\x12*\n\x04tags\x18\x01 \x03(\x0b\x32\x1c.mlgrpc.tracking.v1.InputTag\x12,\n\x07\x64\x61taset\x18\x02 \x01(\x0b\x32\x1b.mlgrpc.tracking.v1.Dataset\"\x1e\n\nModelInput\x12\x10\n\x08model_id\x18\x01 \x01(\t\"-\n\x0bModelOutput\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\"{\n\tRunInputs\x12\x38\n\x0e\x64\x61taset_inputs\x18\x01 \x03(\x0b\x32 .mlgrpc.tracking.v1.DatasetInput\x12\x34\n\x0cmodel_inputs\x18\x02 \x03(\x0b\x32\x1e.mlgrpc.tracking.v1.ModelInput\"D\n\nRunOutputs\x12\x36\n\rmodel_outputs\x18\x01 \x03(\x0b\x32\x1f.mlgrpc.tracking.v1.ModelOutput\"\xd2\x01\n\x18\x43reateLoggedModelRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nmodel_type\x18\x03 \x01(\t\x12\x15\n\rsource_run_id\x18\x04 \x01(\t\x12\x34\n\x06params\x18\x05 \x03(\x0b\x32$.mlgrpc.tracking.v1.LoggedModelParam\x12\x30\n\x04tags\x18\x06 \x03(\x0b\x32\".mlgrpc.tracking.v1.LoggedModelTag\"K\n\x19\x43reateLoggedModelResponse\x12.\n\x05model\x18\x01 \x01(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\"@\n\x15GetLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x15\n\rallow_deleted\x18\x02 \x01(\x08\"H\n\x16GetLoggedModelResponse\x12.\n\x05model\x18\x01 \x01(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\"}\n\x1a\x46inalizeLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x35\n\x06status\x18\x02 \x01(\x0e\x32%.mlgrpc.tracking.v1.LoggedModelStatus\x12\x16\n\x0estatus_message\x18\x03 \x01(\t\"M\n\x1b\x46inalizeLoggedModelResponse\x12.\n\x05model\x18\x01 \x01(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\"i\n\x12LoggedModelOrderBy\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12\x11\n\tascending\x18\x02 \x01(\x08\x12\x14\n\x0c\x64\x61taset_name\x18\x03 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x04 \x01(\t\"H\n\x18LoggedModelDatasetFilter\x12\x14\n\x0c\x64\x61taset_name\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x61taset_digest\x18\x02 \x01(\t\"\xe6\x01\n\x19SearchLoggedModelsRequest\x12\x16\n\x0e\x65xperiment_ids\x18\x01 \x03(\t\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12\x13\n\x0bmax_results\x18\x03 \x01(\x05\x12\x38\n\x08order_by\x18\x04 \x03(\x0b\x32&.mlgrpc.tracking.v1.LoggedModelOrderBy\x12\x12\n\npage_token\x18\x05 \x01(\t\x12>\n\x08\x64\x61tasets\x18\x06 \x03(\x0b\x32,.mlgrpc.tracking.v1.LoggedModelDatasetFilter\"f\n\x1aSearchLoggedModelsResponse\x12/\n\x06models\x18\x01 \x03(\x0b\x32\x1f.mlgrpc.tracking.v1.LoggedModel\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\",\n\x18\x44\x65leteLoggedModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteLoggedModelResponse\"_\n\x19SetLoggedModelTagsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x30\n\x04tags\x18\x02 \x03(\x0b\x32\".mlgrpc.tracking.v1.LoggedModelTag\"\x1c\n\x1aSetLoggedModelTagsResponse\"@\n\x1b\x44\x65leteLoggedModelTagRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x0f\n\x07tag_key\x18\x02 \x01(\t\"\x1e\n\x1c\x44\x65leteLoggedModelTagResponse\"e\n\x1bLogLoggedModelParamsRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12\x34\n\x06params\x18\x02 \x03(\x0b\x32$.mlgrpc.tracking.v1.LoggedModelParam\"\x1e\n\x1cLogLoggedModelParamsResponse\"\x86\x01\n\x10LogInputsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x32\n\x08\x64\x61tasets\x18\x02 \x03(\x0b\x32 .mlgrpc.tracking.v1.DatasetInput\x12.\n\x06models\x18\x03 \x03(\x0b\x32\x1e.mlgrpc.tracking.v1.ModelInput\"\x13\n\x11LogInputsResponse\"T\n\x11LogOutputsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12/\n\x06models\x18\x02 \x03(\x0b\x32\x1f.mlgrpc.tracking.v1.ModelOutput\"\x14\n\x12LogOutputsResponse*\x98\x01\n\x11LoggedModelStatus\x12#\n\x1fLOGGED_MODEL_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bLOGGED_MODEL_STATUS_PENDING\x10\x01\x12\x1d\n\x19LOGGED_MODEL_STATUS_READY\x10\x02\x12\x1e\n\x1aLOGGED_MODEL_STATUS_FAILED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mlgrpc.tracking.v1.logged_models_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOGGEDMODELSTATUS']._serialized_start=2996
-  _globals['_LOGGEDMODELSTATUS']._serialized_end=3148
+  _globals['_LOGGEDMODELSTATUS']._serialized_start=3134
+  _globals['_LOGGEDMODELSTATUS']._serialized_end=3286
   _globals['_LOGGEDMODEL']._serialized_start=63
   _globals['_LOGGEDMODEL']._serialized_end=506
   _globals['_LOGGEDMODELTAG']._serialized_start=508
@@ -69,32 +69,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FINALIZELOGGEDMODELRESPONSE']._serialized_end=1912
   _globals['_LOGGEDMODELORDERBY']._serialized_start=1914
   _globals['_LOGGEDMODELORDERBY']._serialized_end=2019
-  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_start=2022
-  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_end=2188
-  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_start=2190
-  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_end=2292
-  _globals['_DELETELOGGEDMODELREQUEST']._serialized_start=2294
-  _globals['_DELETELOGGEDMODELREQUEST']._serialized_end=2338
-  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_start=2340
-  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_end=2367
-  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_start=2369
-  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_end=2464
-  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_start=2466
-  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_end=2494
-  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_start=2496
-  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_end=2560
-  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_start=2562
-  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_end=2592
-  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_start=2594
-  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_end=2695
-  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_start=2697
-  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_end=2727
-  _globals['_LOGINPUTSREQUEST']._serialized_start=2730
-  _globals['_LOGINPUTSREQUEST']._serialized_end=2864
-  _globals['_LOGINPUTSRESPONSE']._serialized_start=2866
-  _globals['_LOGINPUTSRESPONSE']._serialized_end=2885
-  _globals['_LOGOUTPUTSREQUEST']._serialized_start=2887
-  _globals['_LOGOUTPUTSREQUEST']._serialized_end=2971
-  _globals['_LOGOUTPUTSRESPONSE']._serialized_start=2973
-  _globals['_LOGOUTPUTSRESPONSE']._serialized_end=2993
+  _globals['_LOGGEDMODELDATASETFILTER']._serialized_start=2021
+  _globals['_LOGGEDMODELDATASETFILTER']._serialized_end=2093
+  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_start=2096
+  _globals['_SEARCHLOGGEDMODELSREQUEST']._serialized_end=2326
+  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_start=2328
+  _globals['_SEARCHLOGGEDMODELSRESPONSE']._serialized_end=2430
+  _globals['_DELETELOGGEDMODELREQUEST']._serialized_start=2432
+  _globals['_DELETELOGGEDMODELREQUEST']._serialized_end=2476
+  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_start=2478
+  _globals['_DELETELOGGEDMODELRESPONSE']._serialized_end=2505
+  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_start=2507
+  _globals['_SETLOGGEDMODELTAGSREQUEST']._serialized_end=2602
+  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_start=2604
+  _globals['_SETLOGGEDMODELTAGSRESPONSE']._serialized_end=2632
+  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_start=2634
+  _globals['_DELETELOGGEDMODELTAGREQUEST']._serialized_end=2698
+  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_start=2700
+  _globals['_DELETELOGGEDMODELTAGRESPONSE']._serialized_end=2730
+  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_start=2732
+  _globals['_LOGLOGGEDMODELPARAMSREQUEST']._serialized_end=2833
+  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_start=2835
+  _globals['_LOGLOGGEDMODELPARAMSRESPONSE']._serialized_end=2865
+  _globals['_LOGINPUTSREQUEST']._serialized_start=2868
+  _globals['_LOGINPUTSREQUEST']._serialized_end=3002
+  _globals['_LOGINPUTSRESPONSE']._serialized_start=3004
+  _globals['_LOGINPUTSRESPONSE']._serialized_end=3023
+  _globals['_LOGOUTPUTSREQUEST']._serialized_start=3025
+  _globals['_LOGOUTPUTSREQUEST']._serialized_end=3109
+  _globals['_LOGOUTPUTSRESPONSE']._serialized_start=3111
+  _globals['_LOGOUTPUTSRESPONSE']._serialized_end=3131
 # @@protoc_insertion_point(module_scope)

@@ -639,6 +639,32 @@ class LoggedModelOrderBy(_message.Message):
 Global___LoggedModelOrderBy: _TypeAlias = LoggedModelOrderBy  # noqa: Y015
 
 @_typing.final
+class LoggedModelDatasetFilter(_message.Message):
+    """A dataset SearchLoggedModels considers metrics of (MLflow's DatasetFilter)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATASET_NAME_FIELD_NUMBER: _builtins.int
+    DATASET_DIGEST_FIELD_NUMBER: _builtins.int
+    dataset_name: _builtins.str
+    """Name of the dataset; required."""
+    dataset_digest: _builtins.str
+    """Digest of the dataset; empty means any digest of that name."""
+    def __init__(
+        self,
+        *,
+        dataset_name: _builtins.str = ...,
+        dataset_digest: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dataset_digest", b"dataset_digest", "dataset_name", b"dataset_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoggedModelDatasetFilter: _TypeAlias = LoggedModelDatasetFilter  # noqa: Y015
+
+@_typing.final
 class SearchLoggedModelsRequest(_message.Message):
     """Request of SearchLoggedModels."""
 
@@ -649,6 +675,7 @@ class SearchLoggedModelsRequest(_message.Message):
     MAX_RESULTS_FIELD_NUMBER: _builtins.int
     ORDER_BY_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    DATASETS_FIELD_NUMBER: _builtins.int
     filter: _builtins.str
     """MLflow's filter language on `metrics.<key>`, `params.<key>`, `tags.<key>` and the
     attributes of LoggedModelOrderBy, clauses joined by AND.
@@ -665,6 +692,13 @@ class SearchLoggedModelsRequest(_message.Message):
     def order_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoggedModelOrderBy]:
         """Order clauses; default creation time descending. The model id breaks ties."""
 
+    @_builtins.property
+    def datasets(self) -> _containers.RepeatedCompositeFieldContainer[Global___LoggedModelDatasetFilter]:
+        """Datasets, as MLflow: when given, a filter on `metrics.<key>` compares only the values
+        logged on one of them, and without such a filter only models with a value on one of them
+        are returned. The order is not affected (use LoggedModelOrderBy.dataset_name).
+        """
+
     def __init__(
         self,
         *,
@@ -673,10 +707,11 @@ class SearchLoggedModelsRequest(_message.Message):
         max_results: _builtins.int = ...,
         order_by: _abc.Iterable[Global___LoggedModelOrderBy] | None = ...,
         page_token: _builtins.str = ...,
+        datasets: _abc.Iterable[Global___LoggedModelDatasetFilter] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["experiment_ids", b"experiment_ids", "filter", b"filter", "max_results", b"max_results", "order_by", b"order_by", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["datasets", b"datasets", "experiment_ids", b"experiment_ids", "filter", b"filter", "max_results", b"max_results", "order_by", b"order_by", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1331,6 +1331,49 @@ class DeleteTagResponse(_message.Message):
 Global___DeleteTagResponse: _TypeAlias = DeleteTagResponse  # noqa: Y015
 
 @_typing.final
+class LogModelRequest(_message.Message):
+    """Request of LogModel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    MODEL_JSON_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """Id of the run."""
+    model_json: _builtins.str
+    """The model's MLmodel description: a JSON object (MLflow's `Model.to_dict()`)."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        model_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["model_json", b"model_json", "run_id", b"run_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogModelRequest: _TypeAlias = LogModelRequest  # noqa: Y015
+
+@_typing.final
+class LogModelResponse(_message.Message):
+    """Response of LogModel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogModelResponse: _TypeAlias = LogModelResponse  # noqa: Y015
+
+@_typing.final
 class LogBatchRequest(_message.Message):
     """Request of LogBatch. At most 1,000 metrics, 100 params and 100 tags."""
 

@@ -130,6 +130,11 @@ class TrackingServiceStub:
                 request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteTagRequest.SerializeToString,
                 response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteTagResponse.FromString,
                 _registered_method=True)
+        self.LogModel = channel.unary_unary(
+                '/mlgrpc.tracking.v1.TrackingService/LogModel',
+                request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogModelRequest.SerializeToString,
+                response_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogModelResponse.FromString,
+                _registered_method=True)
         self.LogBatch = channel.unary_unary(
                 '/mlgrpc.tracking.v1.TrackingService/LogBatch',
                 request_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogBatchRequest.SerializeToString,
@@ -353,6 +358,17 @@ class TrackingServiceServicer:
 
     def DeleteTag(self, request, context):
         """Deletes a tag from a run. NOT_FOUND if the tag is not set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogModel(self, request, context):
+        """Appends a model's MLmodel description (a JSON object, as MLflow's `runs/log-model` sends it)
+        to the run's `mlflow.log-model.history` tag (a JSON list), read and written in one
+        transaction under the run's lock: concurrent calls on one run lose no entry.
+        INVALID_ARGUMENT if `model_json` is not a JSON object or the tag would exceed 8,000
+        characters; NOT_FOUND / FAILED_PRECONDITION for a missing / deleted run.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -586,6 +602,11 @@ def add_TrackingServiceServicer_to_server(servicer, server):
                     servicer.DeleteTag,
                     request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteTagRequest.FromString,
                     response_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteTagResponse.SerializeToString,
+            ),
+            'LogModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogModel,
+                    request_deserializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogModelRequest.FromString,
+                    response_serializer=mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogModelResponse.SerializeToString,
             ),
             'LogBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.LogBatch,
@@ -1169,6 +1190,33 @@ class TrackingService:
             '/mlgrpc.tracking.v1.TrackingService/DeleteTag',
             mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteTagRequest.SerializeToString,
             mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.DeleteTagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlgrpc.tracking.v1.TrackingService/LogModel',
+            mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogModelRequest.SerializeToString,
+            mlgrpc_dot_tracking_dot_v1_dot_tracking__service__pb2.LogModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

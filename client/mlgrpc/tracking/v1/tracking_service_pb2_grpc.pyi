@@ -79,6 +79,13 @@ class TrackingServiceStub:
     """Sets (creates or overwrites) a tag on a run."""
     DeleteTag: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteTagRequest, _tracking_service_pb2.DeleteTagResponse]
     """Deletes a tag from a run. NOT_FOUND if the tag is not set."""
+    LogModel: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.LogModelRequest, _tracking_service_pb2.LogModelResponse]
+    """Appends a model's MLmodel description (a JSON object, as MLflow's `runs/log-model` sends it)
+    to the run's `mlflow.log-model.history` tag (a JSON list), read and written in one
+    transaction under the run's lock: concurrent calls on one run lose no entry.
+    INVALID_ARGUMENT if `model_json` is not a JSON object or the tag would exceed 8,000
+    characters; NOT_FOUND / FAILED_PRECONDITION for a missing / deleted run.
+    """
     LogBatch: _grpc.UnaryUnaryMultiCallable[_tracking_service_pb2.LogBatchRequest, _tracking_service_pb2.LogBatchResponse]
     """Logs metrics, params and tags of one run in one transaction: all of it or nothing. With a
     `batch_id`, a retry of a batch already written writes nothing and succeeds (idempotent).
@@ -183,6 +190,13 @@ class TrackingServiceAsyncStub(TrackingServiceStub):
     """Sets (creates or overwrites) a tag on a run."""
     DeleteTag: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.DeleteTagRequest, _tracking_service_pb2.DeleteTagResponse]  # type: ignore[assignment]
     """Deletes a tag from a run. NOT_FOUND if the tag is not set."""
+    LogModel: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.LogModelRequest, _tracking_service_pb2.LogModelResponse]  # type: ignore[assignment]
+    """Appends a model's MLmodel description (a JSON object, as MLflow's `runs/log-model` sends it)
+    to the run's `mlflow.log-model.history` tag (a JSON list), read and written in one
+    transaction under the run's lock: concurrent calls on one run lose no entry.
+    INVALID_ARGUMENT if `model_json` is not a JSON object or the tag would exceed 8,000
+    characters; NOT_FOUND / FAILED_PRECONDITION for a missing / deleted run.
+    """
     LogBatch: _aio.UnaryUnaryMultiCallable[_tracking_service_pb2.LogBatchRequest, _tracking_service_pb2.LogBatchResponse]  # type: ignore[assignment]
     """Logs metrics, params and tags of one run in one transaction: all of it or nothing. With a
     `batch_id`, a retry of a batch already written writes nothing and succeeds (idempotent).
@@ -392,6 +406,19 @@ class TrackingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tracking_service_pb2.DeleteTagResponse, _abc.Awaitable[_tracking_service_pb2.DeleteTagResponse]]:
         """Deletes a tag from a run. NOT_FOUND if the tag is not set."""
+
+    @_abc_1.abstractmethod
+    def LogModel(
+        self,
+        request: _tracking_service_pb2.LogModelRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tracking_service_pb2.LogModelResponse, _abc.Awaitable[_tracking_service_pb2.LogModelResponse]]:
+        """Appends a model's MLmodel description (a JSON object, as MLflow's `runs/log-model` sends it)
+        to the run's `mlflow.log-model.history` tag (a JSON list), read and written in one
+        transaction under the run's lock: concurrent calls on one run lose no entry.
+        INVALID_ARGUMENT if `model_json` is not a JSON object or the tag would exceed 8,000
+        characters; NOT_FOUND / FAILED_PRECONDITION for a missing / deleted run.
+        """
 
     @_abc_1.abstractmethod
     def LogBatch(

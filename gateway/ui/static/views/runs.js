@@ -6,8 +6,10 @@ import { go, setParams, showError } from "../app.js";
 import { clear, esc, fmtDuration, fmtNumber, fmtTime, h } from "../dom.js";
 
 const PAGE_SIZE = 50;
-// Rows drawn first: more than the table's box (70% of a 1,200-pixel-high window) shows.
-const FIRST_ROWS = 30;
+// Rows drawn first: those the table's box shows (style.css: 70% of the window's height, rows of
+// about 28 pixels), and one more; the rest of the page follows after that frame.
+const ROW_PIXELS = 28;
+const firstRows = () => Math.ceil((window.innerHeight * 0.7) / ROW_PIXELS) + 1;
 const KINDS = { m: "metrics", p: "params", t: "tags" };
 const PARENT_TAG = "mlflow.parentRunId";
 // Tokens of the pages before this one, per query, for "Previous" (tokens only go forward).
@@ -124,7 +126,8 @@ export async function render(root, { parts, params }, signal) {
   const html = (entries) => entries.map(([label, run, child]) => (run
     ? rowHtml(run, child)
     : `<tr class="group"><th colspan="${5 + columns.length}">${esc(label)}</th></tr>`)).join("");
-  const firstHtml = html(ordered.slice(0, FIRST_ROWS));
+  const first = firstRows();
+  const firstHtml = html(ordered.slice(0, first));
   performance.mark("mlgrpc:runs-rows");
   const body = h("tbody", { onchange: (e) => {
     const runId = e.target.closest("tr[data-run]")?.dataset.run;
@@ -139,10 +142,10 @@ export async function render(root, { parts, params }, signal) {
   const table = h("table", { id: "runs", "data-filter": filter, "data-order": order }, h("thead", {}, head), body);
   const appendRest = () => {
     if (signal.aborted) return;
-    body.insertAdjacentHTML("beforeend", html(ordered.slice(FIRST_ROWS)));
+    body.insertAdjacentHTML("beforeend", html(ordered.slice(first)));
     table.dataset.complete = "";
   };
-  if (ordered.length > FIRST_ROWS) requestAnimationFrame(() => setTimeout(appendRest, 0));
+  if (ordered.length > first) requestAnimationFrame(() => setTimeout(appendRest, 0));
   else table.dataset.complete = "";
   clear(tableHolder, pageRuns.length
     ? h("div", { class: "table-wrap" }, table)

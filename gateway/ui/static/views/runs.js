@@ -112,7 +112,9 @@ export async function render(root, { parts, params }, signal) {
     for (let i = 0; i < columns.length; i++) {
       const [kind, key] = columns[i];
       const value = columnValue(run, kind, key);
-      html += `<td${cellClass[i]}>${esc(kind === "m" ? fmtNumber(value) : value ?? "")}</td>`;
+      // A number's text needs no escaping (digits, ".", "e", "-", "+"); anything else does.
+      const shown = typeof value === "number" ? fmtNumber(value) : esc(kind === "m" ? fmtNumber(value) : value ?? "");
+      html += `<td${cellClass[i]}>${shown}</td>`;
     }
     return html + "</tr>";
   };

@@ -8,6 +8,10 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uvicorn
 
 DEFAULT_PORT = 5000  # `mlflow server`'s port: the one an MLflow user's URIs already name
 DEFAULT_TRACKING_ADDRESS = "127.0.0.1:50051"
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     # signal to the handler it found: a no-op one makes the exit status 0, as the services'.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: None)
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
         host=args.host,
         port=args.port,
@@ -129,3 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1
+
+
+def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn's settings for the gateway, with `options` (this CLI's server and the tests')."""
+    import uvicorn
+
+    # The UI channel's answers (a runs page is ~25 KB of JSON) are not compressed: deflating and
+    # inflating each one costs the gateway and the browser more CPU than sending the bytes saved
+    # takes on the networks a UI is used over (bench/README.md, "Web UI").
+    return uvicorn.Config(app, ws_per_message_deflate=False, **options)

@@ -55,10 +55,9 @@ class BearerTokenInterceptor(
         self._token = token
 
     def _with_token(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
-        token = self._token or get_token()
-        if not token or any(key == "authorization" for key, _ in details.metadata or ()):
-            return details  # none to send, or an outer interceptor's (a client's own) is there
-        metadata = [*(details.metadata or ()), ("authorization", f"Bearer {token}")]
+        metadata = token_metadata(details.metadata, self._token)
+        if metadata is details.metadata:
+            return details
         return _CallDetails(  # type: ignore[return-value]
             details.method,
             details.timeout,
@@ -87,6 +86,15 @@ class BearerTokenInterceptor(
         self, continuation: Callable[..., Any], details: Any, requests: Any
     ) -> Any:
         return continuation(self._with_token(details), requests)
+
+
+def token_metadata(metadata: Any, token: str | None = None) -> Any:
+    """`metadata` with the bearer token added (`token` None: `get_token()`), or `metadata` itself
+    when there is no token or it already carries one (an outer interceptor's, a caller's own)."""
+    token = token or get_token()
+    if not token or any(key == "authorization" for key, _ in metadata or ()):
+        return metadata
+    return [*(metadata or ()), ("authorization", f"Bearer {token}")]
 
 
 def with_bearer_token(channel: grpc.Channel, token: str | None = None) -> grpc.Channel:

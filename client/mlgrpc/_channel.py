@@ -6,10 +6,12 @@ they are cached by (process id, target, TLS). After a fork the child builds its 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -100,9 +102,46 @@ def probe_channel(uri: str, tls: ClientTls | None = None, *, what: str = "addres
     return _new_channel(target, "", (tls or ClientTls.resolve()) if target.secure else None)
 
 
+def get_async_channel(
+    uri: str, service: str = TRACKING_SERVICE, tls: ClientTls | None = None
+) -> grpc.aio.Channel:
+    """The running event loop's channel to `uri`: `get_channel`'s options (limits, retries,
+    reconnects, TLS) for calls awaited on the loop. An aio channel belongs to the loop it was made
+    in, so there is one per loop, dropped with it. It sends no token by itself: callers add
+    `mlgrpc._auth.token_metadata` to each call."""
+    target = parse_service_uri(uri)
+    tls = (tls or ClientTls.resolve()) if target.secure else None
+    per_loop = _async_channels.setdefault(asyncio.get_running_loop(), {})
+    key = (os.getpid(), target.address, target.secure, service, tls)
+    channel = per_loop.get(key)
+    if channel is None:
+        options = _channel_options(target, _SERVICE_CONFIGS.get(service, ""))
+        if target.secure:
+            credentials = (tls or ClientTls()).channel_credentials()
+            channel = grpc.aio.secure_channel(target.address, credentials, options=options)
+        else:
+            channel = grpc.aio.insecure_channel(target.address, options=options)
+        per_loop[key] = channel
+    return channel
+
+
+# Only touched from each loop's own thread.
+_async_channels: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[int, str, bool, str, ClientTls | None], grpc.aio.Channel]
+] = weakref.WeakKeyDictionary()
+
+
 def _new_channel(
     target: ServiceTarget, retry_config: str, tls: ClientTls | None = None
 ) -> grpc.Channel:
+    options = _channel_options(target, retry_config)
+    if target.secure:
+        credentials = (tls or ClientTls()).channel_credentials()
+        return grpc.secure_channel(target.address, credentials, options=options)
+    return grpc.insecure_channel(target.address, options=options)
+
+
+def _channel_options(target: ServiceTarget, retry_config: str) -> list[tuple[str, Any]]:
     options: list[tuple[str, Any]] = [
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -120,10 +159,7 @@ def _new_channel(
         retry_config = with_round_robin(retry_config)
     if retry_config:
         options.append(("grpc.service_config", retry_config))
-    if target.secure:
-        credentials = (tls or ClientTls()).channel_credentials()
-        return grpc.secure_channel(target.address, credentials, options=options)
-    return grpc.insecure_channel(target.address, options=options)
+    return options
 
 
 def forget_channels(uri: str) -> None:

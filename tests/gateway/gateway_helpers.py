@@ -80,6 +80,7 @@ def serve_gateway(
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.cli import uvicorn_config
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -87,7 +88,7 @@ def serve_gateway(
     app = create_app(
         tracking_address, registry_address=registry_address, scoring_address=scoring_address
     )
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    config = uvicorn_config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

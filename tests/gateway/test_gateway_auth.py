@@ -52,3 +52,29 @@ def test_a_read_token_cannot_write_403(gateway: Gateway, db_uri: str, address: s
         headers={"Authorization": f"Bearer {token}"},
     )
     assert (answer.status, answer.body["error_code"]) == (403, "PERMISSION_DENIED")
+
+
+def _runs_page(gateway: Gateway, **headers: str) -> Answer:
+    """The UI's runs page: the one call the gateway awaits on its event loop (its aio channel)."""
+    body = {"experiment_ids": ["0"], "max_results": 5}
+    return gateway.call("POST", "/ui/api/runs/search", body, headers=headers)
+
+
+def test_the_ui_runs_page_needs_the_callers_token(gateway: Gateway, db_uri: str) -> None:
+    answer = _runs_page(gateway)
+    assert (answer.status, answer.body["error_code"]) == (401, "UNAUTHENTICATED")
+    token = issue_token(db_uri, "read")
+    answer = _runs_page(gateway, Authorization=f"Bearer {token}")
+    assert answer.status == 200 and "runs" in answer.body
+
+
+def test_the_ui_runs_page_without_a_caller_token_sends_the_gateways_own(
+    gateway: Gateway, db_uri: str
+) -> None:
+    import mlgrpc
+
+    mlgrpc.set_token(issue_token(db_uri, "read"))  # the gateway runs in this process
+    try:
+        assert _runs_page(gateway).status == 200
+    finally:
+        mlgrpc.set_token(None)

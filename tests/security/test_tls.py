@@ -314,3 +314,28 @@ def test_a_missing_ca_file_is_invalid_argument_naming_it(tls_pki: TlsPki, tmp_pa
         mlgrpc.MlgrpcClient("grpcs://127.0.0.1:1", tls_ca=missing)
     assert caught.value.field == "tls_ca"
     assert missing in caught.value.message
+
+
+def test_the_gateways_calls_awaited_on_its_loop_speak_mutual_tls(
+    stack: Stack, tls_pki: TlsPki
+) -> None:
+    import asyncio
+
+    from gateway.service_calls import ServiceCalls
+    from mlgrpc.exceptions import UnavailableError
+    from mlgrpc.tls import ClientTls
+
+    def search(tls: ClientTls) -> tpb.SearchRunsResponse:
+        calls = ServiceCalls(
+            f"grpcs://localhost:{stack.tracking.port}",
+            "mlgrpc.tracking.v1.TrackingService",
+            tpb_grpc.TrackingServiceStub,
+            tls,
+        )
+        request = tpb.SearchRunsRequest(experiment_ids=["0"], max_results=1)
+        return asyncio.run(calls.call_async("SearchRuns", request))
+
+    with_certificate = ClientTls(tls_pki.ca, tls_pki.client_cert, tls_pki.client_key)
+    assert isinstance(search(with_certificate), tpb.SearchRunsResponse)
+    with pytest.raises(UnavailableError):
+        search(ClientTls(tls_pki.ca))

@@ -173,3 +173,11 @@ def test_the_page_uses_the_channel_and_draws_without_it(
     page.locator("#runs[data-complete] tbody tr").first.wait_for()
     assert page.locator("#runs tbody tr").count() == 1
     assert sockets == [_channel_url(ui_url)]
+
+
+def test_answers_go_uncompressed_though_the_client_offers_deflate(
+    channel: ClientConnection,
+) -> None:
+    # websockets' client offers permessage-deflate; the gateway declines it (gateway.cli).
+    assert "permessage-deflate" in (channel.request.headers.get("Sec-WebSocket-Extensions") or "")
+    assert channel.response.headers.get("Sec-WebSocket-Extensions") is None

@@ -69,6 +69,8 @@ class SqlTrackingStore(
         self.engine = (
             create_db_engine(engine_or_uri) if isinstance(engine_or_uri, str) else engine_or_uri
         )
+        # "sqlite", "mysql" or "postgresql" (any other is refused here); only the choice of fast
+        # paths reads it: the portable code knows no database kind.
         self.dialect = database_kind(self.engine)
         self.writes = conflict_writes_for(self.engine)
         self.artifact_root = artifact_root_uri(default_artifact_root)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from mlgrpc_server.errors import InvalidArgument
 from tracking_service.store.search import parse_filter, parse_order_by
 from tracking_service.store.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
 from tracking_service.store.search.experiment_query import experiment_filter
 from tracking_service.store.search.run_query import run_filter
+
+DIALECTS = (sqlite.dialect(), mysql.dialect(), postgresql.dialect())
 
 
 def test_parses_conditions_joined_by_and_case_insensitively() -> None:
@@ -95,22 +98,35 @@ _ALPHABET = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_ALPHABET, max_size=30).map("".join))
 def test_grammar_shaped_garbage_only_ever_raises_invalid_argument(text: str) -> None:
-    for dialect in ("sqlite", "mysql"):
-        try:
-            run_filter(parse_filter(text), text, dialect)
-            experiment_filter(parse_filter(text), text, dialect)
-        except InvalidArgument:
-            pass
+    try:
+        conditions = [
+            *run_filter(parse_filter(text), text),
+            *experiment_filter(parse_filter(text), text),
+        ]
+    except InvalidArgument:
+        return
+    for dialect in DIALECTS:  # and what it accepts compiles on every database
+        for condition in conditions:
+            condition.compile(dialect=dialect)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_arbitrary_text_only_ever_raises_invalid_argument(text: str) -> None:
     try:
-        run_filter(parse_filter(text), text, "mysql")
+        run_filter(parse_filter(text), text)
     except InvalidArgument:
         pass
     try:
         parse_order_by(text)
     except InvalidArgument:
         pass
+
+
+def test_like_is_case_sensitive_everywhere_glob_on_sqlite() -> None:
+    (condition,) = run_filter(parse_filter("params.alpha LIKE 'a_b%'"), "")
+    sql = {d.name: str(condition.compile(dialect=d, compile_kwargs={"literal_binds": True}))
+           for d in DIALECTS}  # fmt: skip
+    assert "GLOB 'a?b*'" in sql["sqlite"]
+    for name in ("mysql", "postgresql"):  # (their drivers' paramstyle doubles a literal %)
+        assert sql[name].endswith("params.value LIKE 'a_b%%')"), sql[name]

@@ -109,7 +109,7 @@ def metric_ordered_plan(query: RunPageQuery) -> Any:
         return None
     metric = joined_metrics[term.target.key]  # the filter's conditions refer to it too
     # The filter's semi-joins test the walked index's run id: checked before the join.
-    conditions = run_filter(*parsed_filter, "mysql", joined_metrics, metric.run_uuid)
+    conditions = run_filter(*parsed_filter, joined_metrics, metric.run_uuid)
     columns = [metric.value, metric.run_uuid]
     statement = (
         select(

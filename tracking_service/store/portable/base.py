@@ -100,7 +100,6 @@ class StoreBase:
     engine: Engine
     #: how this database writes rows that may already exist (chosen once, at start-up)
     writes: ConflictWrites
-    dialect: str  # "sqlite", "mysql" or "postgresql"
     artifact_root: str
 
     def write(self, what: str, work: Callable[[Connection], T]) -> T:

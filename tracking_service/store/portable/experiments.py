@@ -199,7 +199,7 @@ class ExperimentStore(StoreBase):
         page_token: str = "",
     ) -> Page[Experiment]:
         limit = rules.check_max_results(max_results, 1000, MAX_EXPERIMENTS_PER_PAGE)
-        conditions = experiment_filter(parse_filter(filter_string), filter_string, self.dialect)
+        conditions = experiment_filter(parse_filter(filter_string), filter_string)
         terms = [
             (parse_order_by(text, f"order_by[{i}]"), text) for i, text in enumerate(order_by)
         ] or [(_DEFAULT_ORDER, "creation_time DESC")]

@@ -98,7 +98,7 @@ class LoggedModelSearchStore(StoreBase):
                 for i, e in enumerate(experiment_ids)
             }
         )
-        compiler = Compiler(filter_string, self.dialect)
+        compiler = Compiler(filter_string)
         parsed = parse_filter(filter_string)
         conditions = [_condition(compiler, c, on_datasets) for c in parsed]
         if datasets and not any(c.target.entity == METRIC for c in parsed):

@@ -88,7 +88,7 @@ class RunSearchStore(StoreBase):
             (parse_order_by(text, f"order_by[{i}]"), text) for i, text in enumerate(order_by)
         ] or [(_DEFAULT_ORDER, "attributes.start_time DESC")]
         statement, keys, joined_metrics = run_order(select(*RUN_INFO_COLUMNS), terms)
-        conditions = run_filter(parsed, filter_string, self.dialect, joined_metrics)
+        conditions = run_filter(parsed, filter_string, joined_metrics)
         fingerprint = query_fingerprint("runs", ids, filter_string, list(order_by), view_type.name)
         values = decode_token(page_token, fingerprint, len(keys)) if page_token else None
         if not ids:

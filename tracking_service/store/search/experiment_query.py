@@ -35,10 +35,8 @@ def _attribute(key: str) -> str:
     return _ALIASES.get(name, name)
 
 
-def experiment_filter(
-    conditions: Sequence[Condition], text: str, dialect_name: str
-) -> list[ColumnElement[bool]]:
-    compiler = Compiler(text, dialect_name)
+def experiment_filter(conditions: Sequence[Condition], text: str) -> list[ColumnElement[bool]]:
+    compiler = Compiler(text)
     return [_condition(compiler, condition) for condition in conditions]
 
 

@@ -1,14 +1,18 @@
 """Literal checks and SQL predicates shared by the run and experiment searches.
 
-Strings compare case-sensitively on both backends: MySQL tables use `utf8mb4_bin`; SQLite's
-`=` is binary already, but its LIKE ignores ASCII case, so LIKE becomes GLOB there.
+Strings compare case-sensitively on every backend: MySQL tables use `utf8mb4_bin` and
+PostgreSQL's LIKE is case-sensitive; SQLite's `=` is binary already, but its LIKE ignores ASCII
+case, so `case_sensitive_like` is compiled to GLOB there (by SQLAlchemy, per dialect: the
+predicates themselves are the same on every database).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, not_
+from sqlalchemy import Boolean, ColumnElement, not_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from mlgrpc_server.errors import InvalidArgument
 from tracking_service.store.search.ast import (
@@ -26,9 +30,8 @@ STRING_CAPABLE = ("=", "!=", *STRING_OPERATORS, *SET_OPERATORS)
 class Compiler:
     """Turns checked conditions into SQL for one dialect, with errors that point into `text`."""
 
-    def __init__(self, text: str, dialect_name: str, field: str = "filter") -> None:
+    def __init__(self, text: str, field: str = "filter") -> None:
         self.text = text
-        self.sqlite = dialect_name == "sqlite"
         self.field = field
 
     def reject(self, condition: Condition, message: str) -> InvalidArgument:
@@ -61,10 +64,8 @@ class Compiler:
             return column != value
         if operator.endswith("ILIKE"):
             clause = column.ilike(value)
-        elif self.sqlite:
-            clause = column.op("GLOB", is_comparison=True)(like_to_glob(value))
         else:
-            clause = column.like(value)
+            clause = CaseSensitiveLike(column, value)
         return not_(clause) if operator.startswith("NOT") else clause
 
     def number(self, condition: Condition, value: object) -> float | int:
@@ -104,6 +105,31 @@ def compare(column: Any, operator: str, value: Any) -> ColumnElement[bool]:
     if operator == ">=":
         return column >= value
     raise AssertionError(operator)
+
+
+class CaseSensitiveLike(ColumnElement[bool]):
+    """`column LIKE pattern`, case-sensitive on every database (see the module's docstring)."""
+
+    type = Boolean()
+    # A comparison, as LIKE is: not turned into `… = 1` where booleans are numbers (MySQL).
+    _is_implicitly_boolean = True
+    # Compiled per dialect with the pattern as a bound value each time: not cached.
+    inherit_cache = False
+
+    def __init__(self, column: Any, pattern: str) -> None:
+        self.column = column
+        self.pattern = pattern
+
+
+@compiles(CaseSensitiveLike)
+def _like(element: CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.like(element.pattern), **kw)
+
+
+@compiles(CaseSensitiveLike, "sqlite")
+def _glob(element: CaseSensitiveLike, compiler: SQLCompiler, **kw: Any) -> str:
+    glob = element.column.op("GLOB", is_comparison=True)(like_to_glob(element.pattern))
+    return compiler.process(glob, **kw)
 
 
 def like_to_glob(pattern: str) -> str:

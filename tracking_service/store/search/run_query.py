@@ -56,7 +56,6 @@ def _unknown_attribute(text: str, position: int, key: str, field: str) -> Except
 def run_filter(
     conditions: Sequence[Condition],
     text: str,
-    dialect_name: str,
     joined_metrics: Mapping[str, Any] | None = None,
     run_id: Any = None,
 ) -> list[ColumnElement[bool]]:
@@ -67,7 +66,7 @@ def run_filter(
     another table first and joins `runs` after (the metric-ordered walk) passes that table's
     run id, so that MariaDB checks them before the join (3.2 instead of 4.6 ms for the
     benchmark's filter)."""
-    compiler = Compiler(text, dialect_name)
+    compiler = Compiler(text)
     joined = joined_metrics or {}
     column = RunRow.run_uuid if run_id is None else run_id
     return [_condition(compiler, condition, joined, column) for condition in conditions]

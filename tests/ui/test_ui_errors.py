@@ -44,6 +44,14 @@ def test_with_auth_a_token_signs_in(page: Any, auth_ui_url: str, db_uri: str) ->
     page.fill("#login-token", token)
     page.click("#login-form button[type=submit]")
     page.locator("#experiments tr[data-experiment='Default']").wait_for()
+    # Signed in: "sign out" shown, and it stays through other views; signing out asks again.
+    assert page.locator("#logout").is_visible()
+    page.click("#experiments tr[data-experiment='Default'] a")
+    page.locator("#runs, #no-runs").first.wait_for()
+    assert page.locator("#logout").is_visible()
+    page.click("#logout")
+    page.locator("dialog#login[open]").wait_for()
+    assert page.locator("#logout").is_hidden()
 
 
 def test_a_wrong_token_asks_again_with_the_services_reason(page: Any, auth_ui_url: str) -> None:

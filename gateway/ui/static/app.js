@@ -75,7 +75,11 @@ export async function draw(hash = location.hash) {
   drawnUrl = location.href;
   current?.abort();
   const drawing = (current = new AbortController());
-  document.getElementById("logout").hidden = !token();
+  // Set only when it changes: setting `hidden`, even to its value, makes the browser recompute
+  // style and draw a frame, while the view's requests are on their way (on the CPU the services
+  // answering them share).
+  const logout = document.getElementById("logout");
+  if (logout.hidden !== !token()) logout.hidden = !token();
   const r = route(hash);
   const match = VIEWS.find(([test]) => test(r.parts));
   // A view that says so keeps the previous one on screen until its own content is ready, and

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.search import parse_filter, parse_order_by
-from tracking_service.store.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
-from tracking_service.store.search.experiment_query import experiment_filter
-from tracking_service.store.search.run_query import run_filter
+from tracking_service.store.portable.search import parse_filter, parse_order_by
+from tracking_service.store.portable.search.ast import ATTRIBUTE, METRIC, PARAM, TAG
+from tracking_service.store.portable.search.experiment_query import experiment_filter
+from tracking_service.store.portable.search.run_query import run_filter
 
 DIALECTS = (sqlite.dialect(), mysql.dialect(), postgresql.dialect())
 

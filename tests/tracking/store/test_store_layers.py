@@ -15,7 +15,12 @@ import pytest
 import tracking_service.store as store_package
 
 STORE = Path(store_package.__file__).parent
-PORTABLE = sorted((STORE / "portable").glob("*.py"))
+PORTABLE = sorted((STORE / "portable").rglob("*.py"))
+DATABASE_NAMES = {"sqlite", "mysql", "mariadb", "postgresql"}
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(STORE.parent.parent).with_suffix("").parts)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -38,13 +43,31 @@ def imported_modules(path: Path) -> set[str]:
 def test_the_portable_store_is_found() -> None:
     names = {path.stem for path in PORTABLE}
     assert {"runs", "run_data", "upserts", "batch_ids", "tables", "logged_model_tables"} <= names
+    assert {"parser", "run_query", "predicates"} <= names  # the filter language, portable/search/
 
 
-@pytest.mark.parametrize("path", PORTABLE, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", PORTABLE, ids=module_name)
 def test_portable_never_imports_dialects_or_the_composition(path: Path) -> None:
     forbidden = ("tracking_service.store.dialects", "tracking_service.store.sql_store")
     bad = sorted(name for name in imported_modules(path) if name.startswith(forbidden))
     assert bad == [], f"{path.name} imports {bad}"
+
+
+@pytest.mark.parametrize("path", PORTABLE, ids=module_name)
+def test_portable_code_asks_no_database_its_kind(path: Path) -> None:
+    """No `if dialect == "sqlite"` in the portable code: what differs per database is a dialect
+    module's fast path, the `ConflictWrites` chosen at start-up, or SQLAlchemy's compilation per
+    dialect (e.g. the case-sensitive LIKE of portable/search/predicates.py)."""
+    compared = [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Compare)
+        and any(
+            isinstance(side, ast.Constant) and side.value in DATABASE_NAMES
+            for side in [node.left, *node.comparators]
+        )
+    ]
+    assert compared == [], f"{path.name} compares with a database's name on lines {compared}"
 
 
 def test_rules_hold_no_sql_and_import_no_store_layer() -> None:
@@ -59,7 +82,7 @@ def test_rules_hold_no_sql_and_import_no_store_layer() -> None:
 
 
 def test_importing_the_portable_store_loads_no_fast_path() -> None:
-    modules = " ".join(f"tracking_service.store.portable.{path.stem}" for path in PORTABLE)
+    modules = " ".join(module_name(path).removesuffix(".__init__") for path in PORTABLE)
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}.split(): importlib.import_module(name)\n"

@@ -20,10 +20,10 @@ from tracking_service.store.dialects.mysql_run_data import (
 from tracking_service.store.portable.base import RUN_INFO_COLUMNS, RunData, StoreBase
 from tracking_service.store.portable.run_search import RunPageQuery
 from tracking_service.store.portable.runs import load_run_data
+from tracking_service.store.portable.search.ast import METRIC
+from tracking_service.store.portable.search.run_query import run_filter
 from tracking_service.store.portable.tables import RunRow
 from tracking_service.store.rules import VALUE_NAN
-from tracking_service.store.search.ast import METRIC
-from tracking_service.store.search.run_query import run_filter
 
 _FAST_PLAN_MIN_BUDGET = 10000
 _FAST_PLAN_ROWS_PER_RESULT = 20

@@ -20,12 +20,20 @@ from tracking_service.domain import (
 )
 from tracking_service.store import rules
 from tracking_service.store.portable.base import StoreBase
+from tracking_service.store.portable.search import (
+    Identifier,
+    OrderTerm,
+    parse_filter,
+    parse_order_by,
+)
+from tracking_service.store.portable.search.ast import ATTRIBUTE
+from tracking_service.store.portable.search.experiment_query import (
+    experiment_filter,
+    experiment_order,
+)
 from tracking_service.store.portable.tables import ExperimentRow, ExperimentTagRow, RunRow
 from tracking_service.store.portable.upserts import upsert_rows
 from tracking_service.store.rules import now_ms
-from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
-from tracking_service.store.search.ast import ATTRIBUTE
-from tracking_service.store.search.experiment_query import experiment_filter, experiment_order
 
 MAX_EXPERIMENTS_PER_PAGE = 50000
 _DEFAULT_ORDER = OrderTerm(Identifier(ATTRIBUTE, "creation_time", 0, "creation_time"), True)

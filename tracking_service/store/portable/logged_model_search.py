@@ -32,10 +32,8 @@ from tracking_service.store.portable.logged_model_tables import (
     LoggedModelTagRow,
 )
 from tracking_service.store.portable.logged_models import load_logged_models
-from tracking_service.store.portable.tables import ExperimentRow
-from tracking_service.store.rules import VALUE_NAN
-from tracking_service.store.search import parse_filter
-from tracking_service.store.search.ast import (
+from tracking_service.store.portable.search import parse_filter
+from tracking_service.store.portable.search.ast import (
     ATTRIBUTE,
     COMPARISONS,
     METRIC,
@@ -44,8 +42,10 @@ from tracking_service.store.search.ast import (
     TAG,
     Condition,
 )
-from tracking_service.store.search.predicates import STRING_CAPABLE, Compiler, compare
-from tracking_service.store.search.tokenizer import error_at
+from tracking_service.store.portable.search.predicates import STRING_CAPABLE, Compiler, compare
+from tracking_service.store.portable.search.tokenizer import error_at
+from tracking_service.store.portable.tables import ExperimentRow
+from tracking_service.store.rules import VALUE_NAN
 
 DEFAULT_MODELS_PER_PAGE = 100
 MAX_MODELS_PER_PAGE = 1000

@@ -14,10 +14,15 @@ from tracking_service.domain import Page, Run, ViewType
 from tracking_service.store import rules
 from tracking_service.store.portable.base import RUN_INFO_COLUMNS, RunData, StoreBase, run_info_of
 from tracking_service.store.portable.runs import load_run_data
+from tracking_service.store.portable.search import (
+    Identifier,
+    OrderTerm,
+    parse_filter,
+    parse_order_by,
+)
+from tracking_service.store.portable.search.ast import ATTRIBUTE
+from tracking_service.store.portable.search.run_query import run_filter, run_order
 from tracking_service.store.portable.tables import RunRow
-from tracking_service.store.search import Identifier, OrderTerm, parse_filter, parse_order_by
-from tracking_service.store.search.ast import ATTRIBUTE
-from tracking_service.store.search.run_query import run_filter, run_order
 
 DEFAULT_RUNS_PER_PAGE = 1000
 MAX_RUNS_PER_PAGE = 50000

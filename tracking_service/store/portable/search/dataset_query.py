@@ -13,9 +13,9 @@ from tracking_service.store.portable.logged_model_tables import (
     RunDatasetInputRow,
     RunInputTagRow,
 )
-from tracking_service.store.search.ast import Condition
-from tracking_service.store.search.predicates import Compiler
-from tracking_service.store.search.tokenizer import error_at
+from tracking_service.store.portable.search.ast import Condition
+from tracking_service.store.portable.search.predicates import Compiler
+from tracking_service.store.portable.search.tokenizer import error_at
 
 #: `datasets.<field>` of SearchRuns filters → what it tests.
 DATASET_FILTER_FIELDS = ("name", "digest", "context")

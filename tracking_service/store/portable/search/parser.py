@@ -17,7 +17,7 @@ Only AND joins conditions, as in MLflow: OR and parentheses are rejected with a 
 from __future__ import annotations
 
 from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.search.ast import (
+from tracking_service.store.portable.search.ast import (
     ATTRIBUTE,
     ENTITY_ALIASES,
     Condition,
@@ -25,7 +25,7 @@ from tracking_service.store.search.ast import (
     Literal,
     OrderTerm,
 )
-from tracking_service.store.search.tokenizer import Kind, Token, error_at, tokenize
+from tracking_service.store.portable.search.tokenizer import Kind, Token, error_at, tokenize
 
 _KEYWORDS = ("AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "ASC", "DESC")
 

@@ -5,7 +5,7 @@
 into SQL. Every error is an `InvalidArgument` that says where the text broke and what was expected.
 """
 
-from tracking_service.store.search.ast import Condition, Identifier, OrderTerm
-from tracking_service.store.search.parser import parse_filter, parse_order_by
+from tracking_service.store.portable.search.ast import Condition, Identifier, OrderTerm
+from tracking_service.store.portable.search.parser import parse_filter, parse_order_by
 
 __all__ = ["Condition", "Identifier", "OrderTerm", "parse_filter", "parse_order_by"]

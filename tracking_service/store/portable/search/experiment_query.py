@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, not_, select
 
-from tracking_service.store.portable.tables import ExperimentRow, ExperimentTagRow
-from tracking_service.store.search.ast import (
+from tracking_service.store.portable.search.ast import (
     ATTRIBUTE,
     COMPARISONS,
     NULL_OPERATORS,
@@ -17,9 +16,10 @@ from tracking_service.store.search.ast import (
     Condition,
     OrderTerm,
 )
-from tracking_service.store.search.predicates import STRING_CAPABLE, Compiler
-from tracking_service.store.search.run_query import SortKey
-from tracking_service.store.search.tokenizer import error_at
+from tracking_service.store.portable.search.predicates import STRING_CAPABLE, Compiler
+from tracking_service.store.portable.search.run_query import SortKey
+from tracking_service.store.portable.search.tokenizer import error_at
+from tracking_service.store.portable.tables import ExperimentRow, ExperimentTagRow
 
 _NUMERIC: dict[str, Any] = {
     "experiment_id": ExperimentRow.experiment_id,

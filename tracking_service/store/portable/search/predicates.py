@@ -15,14 +15,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from mlgrpc_server.errors import InvalidArgument
-from tracking_service.store.search.ast import (
+from tracking_service.store.portable.search.ast import (
     COMPARISONS,
     NULL_OPERATORS,
     SET_OPERATORS,
     STRING_OPERATORS,
     Condition,
 )
-from tracking_service.store.search.tokenizer import error_at
+from tracking_service.store.portable.search.tokenizer import error_at
 
 STRING_CAPABLE = ("=", "!=", *STRING_OPERATORS, *SET_OPERATORS)
 

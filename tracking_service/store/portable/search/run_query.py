@@ -14,9 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, select
 from sqlalchemy.orm import aliased
 
-from tracking_service.store.portable.tables import LatestMetricRow, ParamRow, RunRow, TagRow
-from tracking_service.store.rules import VALUE_NAN
-from tracking_service.store.search.ast import (
+from tracking_service.store.portable.search.ast import (
     ATTRIBUTE,
     COMPARISONS,
     DATASET,
@@ -27,9 +25,11 @@ from tracking_service.store.search.ast import (
     Condition,
     OrderTerm,
 )
-from tracking_service.store.search.dataset_query import dataset_condition
-from tracking_service.store.search.predicates import STRING_CAPABLE, Compiler, compare
-from tracking_service.store.search.tokenizer import error_at
+from tracking_service.store.portable.search.dataset_query import dataset_condition
+from tracking_service.store.portable.search.predicates import STRING_CAPABLE, Compiler, compare
+from tracking_service.store.portable.search.tokenizer import error_at
+from tracking_service.store.portable.tables import LatestMetricRow, ParamRow, RunRow, TagRow
+from tracking_service.store.rules import VALUE_NAN
 
 STRING_ATTRIBUTES: dict[str, Any] = {
     "run_id": RunRow.run_uuid,

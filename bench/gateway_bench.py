@@ -20,6 +20,10 @@ the rounds, untimed: on ours through gRPC (CreateRun with params and tags, then 
 MLflow's database by bulk INSERTs into MLflow's own tables (its REST API would take many minutes
 for 20,000 calls); each search checks that both servers find the same number of runs.
 The figures are medians over the rounds; ratios are what count on a shared machine.
+Two bounds beside each ratio: the ceiling, MLflow's figure against a floor server answering at
+once (the best any server reaches with this client), and for W1 and W3 on MariaDB the durable
+ceiling, where the floor also pays the write that no server losing nothing acknowledged can skip
+(bare PyMySQL INSERT + COMMIT of 1 and of 1,000 rows on the same database server, every round).
 """
 
 from __future__ import annotations
@@ -37,15 +41,17 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from bench.http_bench import peer_venv
-from bench.tracking_bench import BenchServer, free_port, settle_statistics
+from bench.tracking_bench import BenchServer, durable_writes, free_port, settle_statistics, timed
 from mlgrpc._channel import TRACKING_SERVICE, get_channel
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc as pb_grpc
@@ -419,6 +425,7 @@ class Sizes:
     search_runs: int
     search_repeat: int
     gateway_calls: int
+    batch_writes: int  # 1,000-row durable writes a round (W3's bound)
 
 
 def w1_log_metric(client: MlflowClientProcess, url: str, run_id: str, calls: int, step: int
@@ -486,6 +493,32 @@ def gateway_cost(gateway_url: str, address: str, run_id: str, calls: int, rounds
 
 
 @dataclass
+class DurableWrite:
+    """A write no server that loses nothing acknowledged can skip before it answers, timed with a
+    bare driver on the database server both servers use, in every round beside the floor."""
+
+    workload: str  # the row it bounds: "W1" (one row a log_metric), "W3" (1,000 a log_batch)
+    write: Callable[[], None]
+    per_round: int
+    samples_ms: list[float] = field(default_factory=list)
+
+
+def open_durable_writes(
+    backend: str, tracking: BenchServer, sizes: Sizes, stack: ExitStack
+) -> list[DurableWrite]:
+    """Bare PyMySQL INSERT + COMMIT in one round trip (bench.tracking_bench's durable_writes) on
+    our tracking database's server; none on PostgreSQL (that helper is PyMySQL's)."""
+    if backend != "mysql":
+        return []
+    return [
+        DurableWrite("W1", stack.enter_context(durable_writes(tracking, 1)),
+                     sizes.log_metric_calls),
+        DurableWrite("W3", stack.enter_context(durable_writes(tracking, 1000)),
+                     sizes.batch_writes),
+    ]  # fmt: skip
+
+
+@dataclass
 class Row:
     test: str
     ours: float
@@ -494,6 +527,8 @@ class Row:
     unit: str
     higher_is_better: bool
     target: float
+    items_per_op: int = 1  # of a rate: metrics in one call (1,000 for log_batch)
+    durable_write_ms: float | None = None  # p50 of the write one call must at least pay
 
     def better(self, a: float, b: float) -> float:
         """How many times a is better than b."""
@@ -509,23 +544,39 @@ class Row:
         the floor's."""
         return self.better(self.floor, self.mlflow)
 
+    def op_ms(self, rate: float) -> float:
+        """Milliseconds one call takes at this rate (items a second)."""
+        return 1000 * self.items_per_op / rate
+
+    @property
+    def durable_ceiling(self) -> float | None:
+        """The best ratio a server that writes each call durably before answering could reach:
+        MLflow's time a call against the floor's plus one durable write."""
+        if self.durable_write_ms is None or not self.higher_is_better:
+            return None
+        bound = self.op_ms(self.floor) + self.durable_write_ms
+        return self.op_ms(self.mlflow) / bound
+
 
 SIDES = ("ours", "mlflow", "floor")
 
 
 def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
     sizes = (
-        Sizes(log_metric_calls=100, batches=2, search_runs=1000, search_repeat=3, gateway_calls=200)
+        Sizes(log_metric_calls=100, batches=2, search_runs=1000, search_repeat=3, gateway_calls=200,
+              batch_writes=10)
         if args.quick
         else Sizes(log_metric_calls=300, batches=5, search_runs=10_000, search_repeat=5,
-                   gateway_calls=500)
+                   gateway_calls=500, batch_writes=20)
     )  # fmt: skip
     mlflow_bin = peer_venv("mlflow-bench", MLFLOW_BENCH_REQUIREMENTS)
     logs = Path(tempfile.mkdtemp(prefix="gateway-bench-logs-"))
     print(f"server logs in {logs}", file=sys.stderr)
     servers = Servers(args.backend, mlflow_bin, logs)
     client = MlflowClientProcess(mlflow_bin)
+    writes = ExitStack()  # closed before the servers: they drop the database
     try:
+        durable = open_durable_writes(args.backend, servers.tracking, sizes, writes)
         urls = {"ours": servers.gateway_url, "mlflow": servers.mlflow_url}
 
         def new_experiment(side: str, prefix: str) -> str:
@@ -577,6 +628,9 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
                     ms, count = w2_search(client, url, searched[side], kind, repeat)
                     record(f"W2 {kind}", side, ms)
                     found[(kind, side)] = count
+                if side == "floor":  # the floor's time and the write it adds, back to back
+                    for bound in durable:
+                        bound.samples_ms += timed(bound.write, bound.per_round)
             print(f"round {round_ + 1} done", file=sys.stderr, flush=True)
         for kind in ("filtered", "ordered", "all"):
             if len({found[(kind, side)] for side in SIDES}) != 1:
@@ -589,11 +643,14 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
         )  # fmt: skip
     finally:
         client.close()
+        writes.close()
         servers.close()
+    write_p50 = {bound.workload: statistics.median(bound.samples_ms) for bound in durable}
 
-    def row(name: str, test: str, unit: str, higher_is_better: bool) -> Row:
+    def row(name: str, test: str, unit: str, higher_is_better: bool, items_per_op: int = 1
+            ) -> Row:  # fmt: skip
         o, m, f = (statistics.median(figures[name][side]) for side in SIDES)
-        return Row(test, o, m, f, unit, higher_is_better, 5)
+        return Row(test, o, m, f, unit, higher_is_better, 5, items_per_op, write_p50.get(name))
 
     n = sizes.search_runs
     rows = [
@@ -601,7 +658,7 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
         row("W2 filtered", f"W2 search_runs filter+order, 100 of {n}", "ms", False),
         row("W2 ordered", f"W2 search_runs order by metric, 100 of {n}", "ms", False),
         row("W2 all", f"W2 search_runs page all {n}, 1000/page", "ms", False),
-        row("W3", "W3 log_batch of 1000 metrics", "metrics/s", True),
+        row("W3", "W3 log_batch of 1000 metrics", "metrics/s", True, items_per_op=1000),
     ]
     return rows, http_p50, grpc_p50
 
@@ -614,14 +671,22 @@ def print_table(rows: list[Row], http_p50: float, grpc_p50: float, backend: str)
     width = max(len(r.test) for r in rows)
     print(f"backend: {backend}; medians over the rounds; ratio = how many times better ours is "
           "than mlflow; ceiling = the same for the floor (the best any server can reach with "
-          "this client)")  # fmt: skip
+          "this client); durable = the same for the floor plus one durable write a call"
+          )  # fmt: skip
     print(f"{'test':<{width}}  {'ours':>9}  {'mlflow':>9}  {'floor':>9}  {'unit':<9}  "
-          f"{'ratio':>6}  {'ceiling':>7}  target  ok")  # fmt: skip
-    print("-" * (width + 79))
+          f"{'ratio':>6}  {'ceiling':>7}  {'durable':>7}  target  ok")  # fmt: skip
+    print("-" * (width + 88))
     for r in rows:
+        durable = "-" if r.durable_ceiling is None else f"{r.durable_ceiling:.2f}"
         print(f"{r.test:<{width}}  {show(r.ours):>9}  {show(r.mlflow):>9}  {show(r.floor):>9}  "
-              f"{r.unit:<9}  {r.ratio:6.2f}  {r.ceiling:7.2f}  >= {r.target:<3g}  "
-              f"{'yes' if r.ratio >= r.target else 'NO'}")  # fmt: skip
+              f"{r.unit:<9}  {r.ratio:6.2f}  {r.ceiling:7.2f}  {durable:>7}  "
+              f">= {r.target:<3g}  {'yes' if r.ratio >= r.target else 'NO'}")  # fmt: skip
+    for r in rows:
+        if r.durable_write_ms is not None:
+            print(f"{r.test}: one durable write (bare PyMySQL INSERT of {r.items_per_op:,} "
+                  f"row(s) + COMMIT, one round trip) p50 {r.durable_write_ms:.2f} ms; a call "
+                  f"takes mlflow {r.op_ms(r.mlflow):.2f} ms, the floor {r.op_ms(r.floor):.2f} ms, "
+                  f"ours {r.op_ms(r.ours):.2f} ms")  # fmt: skip
     cost = http_p50 / grpc_p50
     print(
         f"G log-metric p50: through the gateway (HTTP) {http_p50:.2f} ms, LogMetric over gRPC "

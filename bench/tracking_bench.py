@@ -277,31 +277,33 @@ def pymysql_floor(bench: BenchServer, prepared: list[list[pb.Metric]]) -> float:
 
 
 @contextmanager
-def durable_writes(bench: BenchServer) -> Iterator[Callable[[], None]]:
-    """One durable write per call: an INSERT and its COMMIT in one round trip of bare PyMySQL
-    (as LogMetric's own script), into a twin of `metrics` dropped at the end."""
+def durable_writes(bench: BenchServer, rows: int = 1) -> Iterator[Callable[[], None]]:
+    """One durable write per call: an INSERT of `rows` rows (one multi-row statement) and its
+    COMMIT in one round trip of bare PyMySQL (as LogMetric's own script and LogBatch's
+    multi-row INSERT), into a twin of `metrics` dropped at the end."""
     url = sa.engine.make_url(bench.db_uri)
     connection = pymysql.connect(
         host=url.host, port=url.port or 3306, user=url.username, password=url.password or "",
         database=url.database, charset="utf8mb4", client_flag=CLIENT.MULTI_STATEMENTS,
     )  # fmt: skip
-    steps = iter(range(10**9))
+    table = f"bench_floor_writes_{rows}"  # one per size: two may be open at once
+    steps = iter(range(0, 10**15, rows))
     try:
         with connection.cursor() as cursor:
-            cursor.execute("CREATE TABLE bench_floor_writes LIKE metrics")
+            cursor.execute(f"CREATE TABLE {table} LIKE metrics")
 
             def durable_write() -> None:
-                cursor.execute(
-                    "INSERT INTO bench_floor_writes VALUES ('r', 'k', %s, 1, 0.5, 0); COMMIT",
-                    (next(steps),),
-                )
+                first = next(steps)  # integers only: the text is built here, not escaped
+                batch = range(first, first + rows)
+                values = ",".join(f"('r','k',{step},1,0.5,0)" for step in batch)
+                cursor.execute(f"INSERT INTO {table} VALUES {values}; COMMIT")
                 while cursor.nextset():
                     pass
 
-            for _ in range(100):
+            for _ in range(max(5, 100 // rows)):  # warm: 100 single rows, 5 of a batch
                 durable_write()
             yield durable_write
-            cursor.execute("DROP TABLE bench_floor_writes")
+            cursor.execute(f"DROP TABLE {table}")
     finally:
         connection.close()
 

@@ -23,7 +23,9 @@ The figures are medians over the rounds; ratios are what count on a shared machi
 Two bounds beside each ratio: the ceiling, MLflow's figure against a floor server answering at
 once (the best any server reaches with this client), and for W1 and W3 on MariaDB the durable
 ceiling, where the floor also pays the write that no server losing nothing acknowledged can skip
-(bare PyMySQL INSERT + COMMIT of 1 and of 1,000 rows on the same database server, every round).
+(bare PyMySQL INSERT + COMMIT of 1 and of 1,000 rows on the same database server, every round),
+and the same with the hop the gateway's design makes to the tracking service (a no-op gRPC call,
+the health check, every round): "+hop", the best a gateway before a gRPC service can reach.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import sqlalchemy as sa
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.http_bench import peer_venv
 from bench.tracking_bench import BenchServer, durable_writes, free_port, settle_statistics, timed
@@ -518,6 +522,21 @@ def open_durable_writes(
     ]  # fmt: skip
 
 
+def open_no_op_call(tracking: BenchServer, stack: ExitStack) -> Callable[[], None]:
+    """One no-op gRPC call to our tracking service (its health check, on a channel of its own):
+    the least the gateway's hop to the service costs a call."""
+    channel = stack.enter_context(grpc.insecure_channel(tracking.address))
+    health = health_pb2_grpc.HealthStub(channel)
+    request = health_pb2.HealthCheckRequest()
+
+    def check() -> None:
+        health.Check(request)
+
+    for _ in range(100):  # warm
+        check()
+    return check
+
+
 @dataclass
 class Row:
     test: str
@@ -529,6 +548,7 @@ class Row:
     target: float
     items_per_op: int = 1  # of a rate: metrics in one call (1,000 for log_batch)
     durable_write_ms: float | None = None  # p50 of the write one call must at least pay
+    hop_ms: float | None = None  # p50 of a no-op gRPC call: the gateway's hop to the service
 
     def better(self, a: float, b: float) -> float:
         """How many times a is better than b."""
@@ -557,6 +577,15 @@ class Row:
         bound = self.op_ms(self.floor) + self.durable_write_ms
         return self.op_ms(self.mlflow) / bound
 
+    @property
+    def hop_ceiling(self) -> float | None:
+        """The durable ceiling of a gateway that calls a gRPC service for each call (this
+        design): the floor's time plus the write plus one no-op gRPC call."""
+        if self.durable_write_ms is None or self.hop_ms is None or not self.higher_is_better:
+            return None
+        bound = self.op_ms(self.floor) + self.durable_write_ms + self.hop_ms
+        return self.op_ms(self.mlflow) / bound
+
 
 SIDES = ("ours", "mlflow", "floor")
 
@@ -577,6 +606,8 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
     writes = ExitStack()  # closed before the servers: they drop the database
     try:
         durable = open_durable_writes(args.backend, servers.tracking, sizes, writes)
+        no_op_call = open_no_op_call(servers.tracking, writes)
+        hop_ms: list[float] = []
         urls = {"ours": servers.gateway_url, "mlflow": servers.mlflow_url}
 
         def new_experiment(side: str, prefix: str) -> str:
@@ -628,9 +659,10 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
                     ms, count = w2_search(client, url, searched[side], kind, repeat)
                     record(f"W2 {kind}", side, ms)
                     found[(kind, side)] = count
-                if side == "floor":  # the floor's time and the write it adds, back to back
+                if side == "floor":  # the floor's time and what it adds, back to back
                     for bound in durable:
                         bound.samples_ms += timed(bound.write, bound.per_round)
+                    hop_ms += timed(no_op_call, sizes.log_metric_calls)
             print(f"round {round_ + 1} done", file=sys.stderr, flush=True)
         for kind in ("filtered", "ordered", "all"):
             if len({found[(kind, side)] for side in SIDES}) != 1:
@@ -646,11 +678,13 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], float, float]:
         writes.close()
         servers.close()
     write_p50 = {bound.workload: statistics.median(bound.samples_ms) for bound in durable}
+    hop_p50 = statistics.median(hop_ms)
 
     def row(name: str, test: str, unit: str, higher_is_better: bool, items_per_op: int = 1
             ) -> Row:  # fmt: skip
         o, m, f = (statistics.median(figures[name][side]) for side in SIDES)
-        return Row(test, o, m, f, unit, higher_is_better, 5, items_per_op, write_p50.get(name))
+        return Row(test, o, m, f, unit, higher_is_better, 5, items_per_op, write_p50.get(name),
+                   hop_p50)  # fmt: skip
 
     n = sizes.search_runs
     rows = [
@@ -671,22 +705,24 @@ def print_table(rows: list[Row], http_p50: float, grpc_p50: float, backend: str)
     width = max(len(r.test) for r in rows)
     print(f"backend: {backend}; medians over the rounds; ratio = how many times better ours is "
           "than mlflow; ceiling = the same for the floor (the best any server can reach with "
-          "this client); durable = the same for the floor plus one durable write a call"
-          )  # fmt: skip
+          "this client); durable = the same for the floor plus one durable write a call; +hop = "
+          "that plus one no-op gRPC call (the gateway's hop to the tracking service)")  # fmt: skip
     print(f"{'test':<{width}}  {'ours':>9}  {'mlflow':>9}  {'floor':>9}  {'unit':<9}  "
-          f"{'ratio':>6}  {'ceiling':>7}  {'durable':>7}  target  ok")  # fmt: skip
-    print("-" * (width + 88))
+          f"{'ratio':>6}  {'ceiling':>7}  {'durable':>7}  {'+hop':>5}  target  ok")  # fmt: skip
+    print("-" * (width + 95))
     for r in rows:
         durable = "-" if r.durable_ceiling is None else f"{r.durable_ceiling:.2f}"
+        hop = "-" if r.hop_ceiling is None else f"{r.hop_ceiling:.2f}"
         print(f"{r.test:<{width}}  {show(r.ours):>9}  {show(r.mlflow):>9}  {show(r.floor):>9}  "
-              f"{r.unit:<9}  {r.ratio:6.2f}  {r.ceiling:7.2f}  {durable:>7}  "
+              f"{r.unit:<9}  {r.ratio:6.2f}  {r.ceiling:7.2f}  {durable:>7}  {hop:>5}  "
               f">= {r.target:<3g}  {'yes' if r.ratio >= r.target else 'NO'}")  # fmt: skip
     for r in rows:
         if r.durable_write_ms is not None:
             print(f"{r.test}: one durable write (bare PyMySQL INSERT of {r.items_per_op:,} "
                   f"row(s) + COMMIT, one round trip) p50 {r.durable_write_ms:.2f} ms; a call "
                   f"takes mlflow {r.op_ms(r.mlflow):.2f} ms, the floor {r.op_ms(r.floor):.2f} ms, "
-                  f"ours {r.op_ms(r.ours):.2f} ms")  # fmt: skip
+                  f"ours {r.op_ms(r.ours):.2f} ms; a no-op gRPC call p50 {r.hop_ms or 0:.2f} ms"
+                  )  # fmt: skip
     cost = http_p50 / grpc_p50
     print(
         f"G log-metric p50: through the gateway (HTTP) {http_p50:.2f} ms, LogMetric over gRPC "

@@ -3,6 +3,7 @@ where every failure becomes MLflow's error body (never a stack trace)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -86,6 +87,8 @@ def create_app(
         async def answer() -> Response:
             calls = service.as_caller(request.headers.get("authorization"))
             body = {**await _request_fields(request), **path_fields}
+            if inspect.iscoroutinefunction(handler):  # its calls awaited on the loop
+                return _json(await handler(calls, body))
             # The gRPC stub blocks: run it off the event loop.
             return _json(await run_in_threadpool(handler, calls, body))
 

@@ -3,11 +3,14 @@
 
 Each handler takes the request's fields (the JSON body, or the query of a GET) and returns the
 response body; errors are raised (`RequestError`, `MlgrpcException`) and shaped in `gateway.app`.
+The calls a training script makes at every step (log a metric, a param, a tag, a batch; create,
+get and end a run) are coroutines, awaited on the event loop over its aio channel: no thread of
+the pool is woken and waited for on each (`gateway.app` runs the others in the pool).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from gateway import convert as c
@@ -15,7 +18,7 @@ from gateway.tracking_calls import TrackingCalls
 from mlgrpc.tracking.v1 import tracking_service_pb2 as pb
 
 Body = Mapping[str, Any]
-Handler = Callable[[TrackingCalls, Body], c.Json]
+Handler = Callable[[TrackingCalls, Body], c.Json | Awaitable[c.Json]]
 
 #: Page sizes MLflow's server uses when the request gives none.
 SEARCH_EXPERIMENTS_DEFAULT = 1000
@@ -86,7 +89,7 @@ def set_experiment_tag(tracking: TrackingCalls, body: Body) -> c.Json:
     return {}
 
 
-def create_run(tracking: TrackingCalls, body: Body) -> c.Json:
+async def create_run(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.CreateRunRequest(
         experiment_id=c.optional_str(body, "experiment_id"),
         run_name=c.optional_str(body, "run_name"),
@@ -96,15 +99,15 @@ def create_run(tracking: TrackingCalls, body: Body) -> c.Json:
     start_time = c.optional_int(body, "start_time")
     if start_time is not None:
         request.start_time = start_time
-    return {"run": c.run_json(tracking.call("CreateRun", request).run)}
+    return {"run": c.run_json((await tracking.call_async("CreateRun", request)).run)}
 
 
-def get_run(tracking: TrackingCalls, body: Body) -> c.Json:
+async def get_run(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.GetRunRequest(run_id=c.run_id_of(body))
-    return {"run": c.run_json(tracking.call("GetRun", request).run)}
+    return {"run": c.run_json((await tracking.call_async("GetRun", request)).run)}
 
 
-def update_run(tracking: TrackingCalls, body: Body) -> c.Json:
+async def update_run(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.UpdateRunRequest(
         run_id=c.run_id_of(body),
         status=c.run_status(body, "status"),
@@ -113,7 +116,7 @@ def update_run(tracking: TrackingCalls, body: Body) -> c.Json:
     end_time = c.optional_int(body, "end_time")
     if end_time is not None:
         request.end_time = end_time
-    response = tracking.call("UpdateRun", request)
+    response = await tracking.call_async("UpdateRun", request)
     return {"run_info": c.run_info_json(response.run_info)}
 
 
@@ -127,7 +130,7 @@ def restore_run(tracking: TrackingCalls, body: Body) -> c.Json:
     return {}
 
 
-def log_metric(tracking: TrackingCalls, body: Body) -> c.Json:
+async def log_metric(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.LogMetricRequest(
         run_id=c.run_id_of(body),
         key=c.required_str(body, "key"),
@@ -140,44 +143,44 @@ def log_metric(tracking: TrackingCalls, body: Body) -> c.Json:
     step = c.optional_int(body, "step")
     if step is not None:
         request.step = step
-    tracking.call("LogMetric", request)
+    await tracking.call_async("LogMetric", request)
     return {}
 
 
-def log_param(tracking: TrackingCalls, body: Body) -> c.Json:
+async def log_param(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.LogParamRequest(
         run_id=c.run_id_of(body),
         key=c.required_str(body, "key"),
         value=c.optional_str(body, "value"),
     )
-    tracking.call("LogParam", request)
+    await tracking.call_async("LogParam", request)
     return {}
 
 
-def set_tag(tracking: TrackingCalls, body: Body) -> c.Json:
+async def set_tag(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.SetTagRequest(
         run_id=c.run_id_of(body),
         key=c.required_str(body, "key"),
         value=c.optional_str(body, "value"),
     )
-    tracking.call("SetTag", request)
+    await tracking.call_async("SetTag", request)
     return {}
 
 
-def delete_tag(tracking: TrackingCalls, body: Body) -> c.Json:
+async def delete_tag(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.DeleteTagRequest(
         run_id=c.required_str(body, "run_id"), key=c.required_str(body, "key")
     )
-    tracking.call("DeleteTag", request)
+    await tracking.call_async("DeleteTag", request)
     return {}
 
 
-def log_batch(tracking: TrackingCalls, body: Body) -> c.Json:
+async def log_batch(tracking: TrackingCalls, body: Body) -> c.Json:
     request = pb.LogBatchRequest(run_id=c.required_str(body, "run_id"))
     c.add_metrics(request.metrics, c.object_list(body, "metrics"))  # added in place: no copy
     request.params.extend(c.params_of(body))
     request.tags.extend(c.tags_of(body, pb.RunTag))
-    tracking.call("LogBatch", request)
+    await tracking.call_async("LogBatch", request)
     return {}
 
 

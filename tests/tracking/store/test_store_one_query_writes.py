@@ -354,3 +354,32 @@ def test_log_metric_waits_for_a_concurrent_delete_and_then_fails(
     store.restore_run(run_id)
     assert store.get_run(run_id).metrics == []
     assert store.get_metric_history(run_id, "m").items == []
+
+
+# MySQL/MariaDB only, as above.
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
+@pytest.mark.parametrize(
+    "value", [0.5, -3.0, 1e300, 7, 0.0], ids=["half", "negative", "huge", "int", "zero"]
+)
+def test_log_metric_script_is_the_batch_script_of_one_metric(
+    store: SqlTrackingStore, value: float
+) -> None:
+    """LogMetric's script from its text made once (`mysql_log_metric`) is, to the byte, the
+    one-query script `add_log_batch` writes for a batch of that one metric: same statements,
+    same guard, same values as the driver renders them."""
+    from tracking_service.store.dialects import mysql_log_batch
+    from tracking_service.store.dialects.mysql_log_metric import log_metric_script
+    from tracking_service.store.dialects.mysql_one_query import OneQueryTransaction
+
+    assert isinstance(store.fast_paths, MySQLFastPaths)
+    row = ("a" * 32, "it's a \\ key; DROP", 3, 1_700_000_000_000, float(value), 0)
+    pooled = store.fast_paths.one_query_engine.raw_connection()
+    try:
+        cursor = pooled.dbapi_connection.cursor()  # type: ignore[union-attr]
+        transaction = OneQueryTransaction(cursor)
+        mysql_log_batch.add_log_batch(transaction, row[0], [row], [row], {}, {}, "", 1)
+        batch_script = ";\n".join([*transaction.statements, "COMMIT"])
+        assert log_metric_script(cursor, row) == batch_script
+        cursor.close()
+    finally:
+        pooled.close()

@@ -26,7 +26,12 @@ from tracking_service.store.dialects import (
     mysql_search,
 )
 from tracking_service.store.dialects.mysql_cursor import DriverCursor, require_active_run
-from tracking_service.store.dialects.mysql_one_query import OneQueryTransaction, run_as_one_query
+from tracking_service.store.dialects.mysql_log_metric import log_metric_script
+from tracking_service.store.dialects.mysql_one_query import (
+    OneQueryTransaction,
+    run_as_one_query,
+    send_script,
+)
 from tracking_service.store.dialects.mysql_run_data import add_run_data_rows, run_data_rows_query
 from tracking_service.store.portable import batch_ids
 from tracking_service.store.portable.base import RunData, run_info_of
@@ -69,6 +74,14 @@ _INSERT_RUN_IF_EXPERIMENT_ACTIVE = (
 )
 #: Experiments whose artifact location a store remembers at most (then it starts over).
 _MAX_CACHED_LOCATIONS = 10_000
+
+
+def _first_count(cursor: Any) -> int:
+    """The affected rows of a script's first statement, every result read."""
+    count: int = cursor.rowcount
+    while cursor.nextset():
+        pass
+    return count
 
 
 def fast_paths(store: SqlTrackingStore) -> MySQLFastPaths:
@@ -183,7 +196,16 @@ class MySQLFastPaths:
     # -- LogBatch ---------------------------------------------------------------------------
 
     def log_batch(self, batch: CheckedBatch) -> BatchOutcome:
-        if len(batch.metric_rows) <= mysql_one_query.MAX_ROWS:
+        if (
+            len(batch.metric_rows) == 1
+            and not batch.params
+            and not batch.tags
+            and not batch.batch_id
+        ):  # LogMetric
+            one = with_retry(lambda: self._log_metric_in_one_query(batch), what="log_metric")
+            if one is not None:
+                return one
+        elif len(batch.metric_rows) <= mysql_one_query.MAX_ROWS:
             fast = with_retry(lambda: self._log_batch_in_one_query(batch), what="log_batch")
             if fast is not None:
                 if batch.batch_id:
@@ -205,6 +227,22 @@ class MySQLFastPaths:
             return batch.written
 
         return self.store.write_batch(batch, work)
+
+    def _log_metric_in_one_query(self, batch: CheckedBatch) -> BatchOutcome | None:
+        """A batch of one metric, as `_log_batch_in_one_query` writes it (the same statements),
+        its script made by `mysql_log_metric` from a text made once."""
+        row = batch.metric_rows[0]
+        try:
+            written = send_script(
+                self.one_query_engine, lambda cursor: log_metric_script(cursor, row), _first_count
+            )
+        except IntegrityError:
+            return None  # as `_log_batch_in_one_query`: the general path decides
+        if written > 0:
+            return batch.written
+        # Nothing written: NotFound or FailedPrecondition; or restored meanwhile.
+        self.store.read(lambda connection: self.store.require_active_run(connection, batch.run_id))
+        return None
 
     def _log_batch_in_one_query(self, batch: CheckedBatch) -> BatchOutcome | None:
         locked: list[int] = []

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
@@ -139,6 +139,7 @@ class OneQueryTransaction:
 
 
 Result = tuple[int, tuple[tuple[Any, ...], ...]]
+R = TypeVar("R")
 
 
 def run_as_one_query(
@@ -146,7 +147,28 @@ def run_as_one_query(
 ) -> list[Result]:
     """Check out a connection of `engine` (a MULTI_STATEMENTS one), let `build(transaction)`
     fill a OneQueryTransaction, send its statements and COMMIT as one query; (affected rows,
-    rows) per statement.
+    rows) per statement. Checkout, errors and the connection's fate: see `send_script`."""
+    statements: list[str] = []
+
+    def render(cursor: Any) -> str:
+        transaction = OneQueryTransaction(cursor)
+        build(transaction)
+        statements.extend(transaction.statements)
+        return ";\n".join([*transaction.statements, "COMMIT"])
+
+    def read_all(cursor: Any) -> list[Result]:
+        results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
+        while cursor.nextset():
+            results.append((cursor.rowcount, cursor.fetchall()))
+        return results
+
+    return send_script(engine, render, read_all)[: len(statements)]
+
+
+def send_script(engine: Engine, render: Callable[[Any], str], read: Callable[[Any], R]) -> R:
+    """Check out a connection of `engine` (a MULTI_STATEMENTS one), send the script
+    `render(cursor)` (statements ending with their COMMIT, values rendered by the driver's
+    `cursor.mogrify`) as one query, and answer `read(cursor)`, which must read every result.
 
     The connection is the pool's DBAPI one (`engine.raw_connection()`: the pool's checkout and
     checkin events, idle pings included, as with `engine.connect()`), without a SQLAlchemy
@@ -168,14 +190,10 @@ def run_as_one_query(
         raise _translated(error, None, dialect) from error
     try:
         cursor = pooled.dbapi_connection.cursor()
-        transaction = OneQueryTransaction(cursor)
-        build(transaction)
-        sql = ";\n".join([*transaction.statements, "COMMIT"])
+        sql = render(cursor)
         try:
             cursor.execute(sql)
-            results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
-            while cursor.nextset():
-                results.append((cursor.rowcount, cursor.fetchall()))
+            return read(cursor)
         except dbapi_error as error:
             invalidated = _end_failed(dialect, pooled, cursor, error)
             raise _translated(error, sql, dialect, invalidated=invalidated) from error
@@ -186,7 +204,6 @@ def run_as_one_query(
             cursor.close()
     finally:
         pooled.close()  # back to the pool (or away, if invalidated)
-    return results[: len(transaction.statements)]
 
 
 def _translated(

@@ -33,6 +33,7 @@ from tracking_service.store.dialects.mysql_one_query import (
     send_script,
 )
 from tracking_service.store.dialects.mysql_run_data import add_run_data_rows, run_data_rows_query
+from tracking_service.store.dialects.mysql_thread_connections import ThreadConnections
 from tracking_service.store.portable import batch_ids
 from tracking_service.store.portable.base import RunData, run_info_of
 from tracking_service.store.portable.metric_history import HistoryColumns
@@ -104,9 +105,11 @@ class MySQLFastPaths:
             pool_size=size,
             multi_statements=True,
         )
+        #: its connections, each thread keeping the one it last used (mysql_thread_connections)
+        self.one_query_connections = ThreadConnections(self.one_query_engine)
 
     def dispose(self) -> None:
-        self.one_query_engine.dispose()
+        self.one_query_connections.dispose()  # the one-query engine's connections too
 
     # -- CreateRun --------------------------------------------------------------------------
 
@@ -145,7 +148,7 @@ class MySQLFastPaths:
                 transaction.add_rows_if(_PARAM_COLUMNS, param_rows, "", "runs.run_uuid = %s",
                                         (run_id,), of_run=True)  # fmt: skip
 
-        if run_as_one_query(self.one_query_engine, build)[0][0] != 1:
+        if run_as_one_query(self.one_query_connections, build)[0][0] != 1:
             self.experiment_locations.pop(new.experiment, None)
             return None
         return new.as_run(info)
@@ -234,7 +237,9 @@ class MySQLFastPaths:
         row = batch.metric_rows[0]
         try:
             written = send_script(
-                self.one_query_engine, lambda cursor: log_metric_script(cursor, row), _first_count
+                self.one_query_connections,
+                lambda cursor: log_metric_script(cursor, row),
+                _first_count,
             )
         except IntegrityError:
             return None  # as `_log_batch_in_one_query`: the general path decides
@@ -253,7 +258,7 @@ class MySQLFastPaths:
                 batch.tags, batch.batch_id, batch.written.rows_written))  # fmt: skip
 
         try:
-            results = run_as_one_query(self.one_query_engine, build)
+            results = run_as_one_query(self.one_query_connections, build)
         except IntegrityError:
             return None  # a param or batch id seen before: the general path decides
         if results[locked[0]][0] > 0:
@@ -278,7 +283,7 @@ class MySQLFastPaths:
             transaction.add(_RUN_INFO, (run_id,))
             transaction.add(*run_data_rows_query([run_id]))
 
-        (_, info_rows), (_, data_rows) = run_as_one_query(self.one_query_engine, build)
+        (_, info_rows), (_, data_rows) = run_as_one_query(self.one_query_connections, build)
         if not info_rows:
             raise NotFound(f"run {run_id!r} does not exist", field="run_id")
         add_run_data_rows(data_rows, data)
@@ -300,7 +305,7 @@ class MySQLFastPaths:
                 transaction.add(mysql_history.RUN_EXISTS, (run_id,))
                 transaction.add(*mysql_history.history_texts_query(engine, statement))
 
-            (_, found), (_, (texts,)) = run_as_one_query(engine, build)
+            (_, found), (_, (texts,)) = run_as_one_query(self.one_query_connections, build)
             if not found:
                 raise NotFound(f"run {run_id!r} does not exist", field="run_id")
             return mysql_history.columns_of_texts(texts)

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from tracking_service.domain import ACTIVE
+from tracking_service.store.dialects.mysql_thread_connections import ThreadConnections
 
 #: Rows of one guarded statement at most (a UNION ALL of one SELECT per row); larger batches
 #: take the general path, where round trips matter less than the rows.
@@ -143,7 +144,7 @@ R = TypeVar("R")
 
 
 def run_as_one_query(
-    engine: Engine, build: Callable[[OneQueryTransaction], object]
+    engine: Engine | ThreadConnections, build: Callable[[OneQueryTransaction], object]
 ) -> list[Result]:
     """Check out a connection of `engine` (a MULTI_STATEMENTS one), let `build(transaction)`
     fill a OneQueryTransaction, send its statements and COMMIT as one query; (affected rows,
@@ -165,7 +166,9 @@ def run_as_one_query(
     return send_script(engine, render, read_all)[: len(statements)]
 
 
-def send_script(engine: Engine, render: Callable[[Any], str], read: Callable[[Any], R]) -> R:
+def send_script(
+    engine: Engine | ThreadConnections, render: Callable[[Any], str], read: Callable[[Any], R]
+) -> R:
     """Check out a connection of `engine` (a MULTI_STATEMENTS one), send the script
     `render(cursor)` (statements ending with their COMMIT, values rendered by the driver's
     `cursor.mogrify`) as one query, and answer `read(cursor)`, which must read every result.
@@ -174,6 +177,8 @@ def send_script(engine: Engine, render: Callable[[Any], str], read: Callable[[An
     checkin events, idle pings included, as with `engine.connect()`), without a SQLAlchemy
     `Connection` around it: that wrapper, built and closed on every call, was 0.02-0.05 ms of
     the store's 0.26-0.30 ms of CPU per LogMetric (bench/README.md), and nothing here uses it.
+    Given `ThreadConnections` instead of an engine: the connection this thread kept from its
+    last call, if any (see `mysql_thread_connections.py`), kept again after a call that worked.
 
     Every DBAPI error, at checkout as while the query runs, is raised as SQLAlchemy raises it
     from `engine.connect()` and `execute` (OperationalError, IntegrityError, …): a database
@@ -182,18 +187,22 @@ def send_script(engine: Engine, render: Callable[[Any], str], read: Callable[[An
     or left in a state that cannot be known (any other exception while the query ran), is
     invalidated, so that the pool replaces it and `with_retry` can repeat the call.
     """
-    dialect = engine.dialect
+    connections = engine if isinstance(engine, ThreadConnections) else None
+    dialect = engine.engine.dialect if isinstance(engine, ThreadConnections) else engine.dialect
     dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
     try:
-        pooled: Any = engine.raw_connection()
+        pooled: Any = connections.acquire() if connections else engine.raw_connection()  # type: ignore[union-attr]
     except dbapi_error as error:
         raise _translated(error, None, dialect) from error
+    answered = False
     try:
         cursor = pooled.dbapi_connection.cursor()
         sql = render(cursor)
         try:
             cursor.execute(sql)
-            return read(cursor)
+            answer = read(cursor)
+            answered = True
+            return answer
         except dbapi_error as error:
             invalidated = _end_failed(dialect, pooled, cursor, error)
             raise _translated(error, sql, dialect, invalidated=invalidated) from error
@@ -203,7 +212,10 @@ def send_script(engine: Engine, render: Callable[[Any], str], read: Callable[[An
         finally:
             cursor.close()
     finally:
-        pooled.close()  # back to the pool (or away, if invalidated)
+        if connections is not None:  # kept for this thread's next call, or back to the pool
+            connections.release(pooled, reusable=answered)
+        else:
+            pooled.close()  # back to the pool (or away, if invalidated)
 
 
 def _translated(

@@ -6,8 +6,9 @@ far more than a change to LogMetric's path can. Here both trees' servers run at 
 own fresh MariaDB database, and every round times, in a new random order: one durable write (the
 floor's INSERT + COMMIT, bare PyMySQL), and for each tree a no-op call (health) and a LogMetric.
 A load that comes and goes then hits both trees alike. Printed: p50 of each part, each tree's
-T1 p50 as % of its floor (no-op + write), its LogMetric over that floor (paired per round), and
-the paired difference of the two trees' LogMetric.
+T1 p50 as % of its floor (no-op + write), its LogMetric over that floor (paired per round), its
+server's CPU per round (every thread; gRPC's pollers included, so compare the trees, and mind the
+spread of an A/A run), and the paired difference of the two trees' LogMetric.
 
     PYTHONPATH=client:. .venv/bin/python -m bench.t1_side_by_side \\
         --tree before=/path/to/main-worktree --tree after=. [--rounds 600]

@@ -111,7 +111,8 @@ class ThreadConnections:
             now = time.monotonic()
             pool = self.engine.pool
             if (
-                now - kept.kept_at < RETURN_AFTER_SECONDS
+                kept.pooled is None  # (a call made inside another's keeps none)
+                and now - kept.kept_at < RETURN_AFTER_SECONDS
                 and isinstance(pool, QueuePool)
                 and pool.checkedout() <= pool.size()
             ):

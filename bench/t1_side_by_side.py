@@ -6,8 +6,9 @@ far more than a change to LogMetric's path can. Here both trees' servers run at 
 own fresh MariaDB database, and every round times, in a new random order: one durable write (the
 floor's INSERT + COMMIT, bare PyMySQL), and for each tree a no-op call (health) and a LogMetric.
 A load that comes and goes then hits both trees alike. Printed: p50 of each part, each tree's
-T1 p50 as % of its floor (no-op + write), its LogMetric over that floor (paired per round), and
-the paired difference of the two trees' LogMetric.
+T1 p50 as % of its floor (no-op + write), its LogMetric over that floor (paired per round), its
+server's CPU per round (every thread; gRPC's pollers included, so compare the trees, and mind the
+spread of an A/A run), and the paired difference of the two trees' LogMetric.
 
     PYTHONPATH=client:. .venv/bin/python -m bench.t1_side_by_side \\
         --tree before=/path/to/main-worktree --tree after=. [--rounds 600]
@@ -86,7 +87,24 @@ def start(name: str, tree: str, admin: pymysql.Connection, host: str, port: int)
     return TreeServer(name, process, channel, database)
 
 
-def measure(servers: list[TreeServer], host: str, port: int, rounds: int) -> dict[str, list[float]]:
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """CPU time of every thread of `process` so far (Linux: nanoseconds in each thread's
+    schedstat, finer than /proc/PID/stat's clock ticks)."""
+    total = 0
+    for task in os.listdir(f"/proc/{process.pid}/task"):
+        try:
+            with open(f"/proc/{process.pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def measure(
+    servers: list[TreeServer], host: str, port: int, rounds: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Per part, its times in ms; per tree, its server's CPU per round in ms (no-op + LogMetric:
+    the no-op is the same code in both trees, so their difference is LogMetric's)."""
     steps = iter(range(10**9))
     floor = pymysql.connect(host=host, port=port, user="root", database=servers[0].database,
                             charset="utf8mb4", client_flag=CLIENT.MULTI_STATEMENTS)  # fmt: skip
@@ -115,6 +133,7 @@ def measure(servers: list[TreeServer], host: str, port: int, rounds: int) -> dic
             for _ in range(100):
                 call()
         samples: dict[str, list[float]] = {name: [] for name in parts}
+        cpu_before = {server.name: cpu_seconds(server.process) for server in servers}
         order = list(parts.items())
         shuffle = random.Random(17).shuffle
         for _ in range(rounds):
@@ -123,13 +142,15 @@ def measure(servers: list[TreeServer], host: str, port: int, rounds: int) -> dic
                 started = time.perf_counter()
                 call()
                 samples[name].append((time.perf_counter() - started) * 1000)
+        cpu = {server.name: (cpu_seconds(server.process) - cpu_before[server.name]) * 1000 / rounds
+               for server in servers}  # fmt: skip
         cursor.execute("DROP TABLE t1_side_floor")
     finally:
         floor.close()
-    return samples
+    return samples, cpu
 
 
-def report(samples: dict[str, list[float]], names: list[str]) -> None:
+def report(samples: dict[str, list[float]], cpu: dict[str, float], names: list[str]) -> None:
     p50 = {name: statistics.median(values) for name, values in samples.items()}
     for name, value in p50.items():
         print(f"{name:32s} p50 {value:6.3f} ms")
@@ -138,12 +159,14 @@ def report(samples: dict[str, list[float]], names: list[str]) -> None:
         ratio = (p50[f"{name} no-op"] + p50["write"]) / p50[f"{name} LogMetric"]
         over = [m - n - w for m, n, w in zip(log_metric, noop, samples["write"], strict=True)]
         print(f"{name}: T1 p50 as % of its floor {ratio:.0%}; "
-              f"LogMetric over its floor, paired p50 {statistics.median(over):.3f} ms")  # fmt: skip
+              f"LogMetric over its floor, paired p50 {statistics.median(over):.3f} ms; "
+              f"server CPU per round (no-op + LogMetric) {cpu[name]:.3f} ms")  # fmt: skip
     if len(names) == 2:
         first, second = (samples[f"{name} LogMetric"] for name in names)
         difference = [b - a for a, b in zip(first, second, strict=True)]
         print(f"LogMetric {names[1]} - {names[0]}, paired p50 "
-              f"{statistics.median(difference):.3f} ms")  # fmt: skip
+              f"{statistics.median(difference):.3f} ms; server CPU per call "
+              f"{cpu[names[1]] - cpu[names[0]]:+.3f} ms")  # fmt: skip
 
 
 def main() -> None:
@@ -160,7 +183,7 @@ def main() -> None:
     try:
         for name, path in trees:
             servers.append(start(name, path, admin, args.host, args.port))
-        samples = measure(servers, args.host, args.port, args.rounds)
+        samples, cpu = measure(servers, args.host, args.port, args.rounds)
     finally:
         for server in servers:
             server.channel.close()
@@ -170,7 +193,7 @@ def main() -> None:
             with admin.cursor() as cursor:
                 cursor.execute(f"DROP DATABASE IF EXISTS `{server.database}`")
         admin.close()
-    report(samples, [name for name, _ in trees])
+    report(samples, cpu, [name for name, _ in trees])
 
 
 if __name__ == "__main__":

@@ -219,12 +219,19 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         checked_in_at = record.info.get("checked_in_at")
         if checked_in_at is None or time.monotonic() - checked_in_at <= idle_seconds:
             return  # a new connection, or one in steady use
-        try:
-            dbapi_conn.ping(reconnect=False)
-        except Exception as error:  # noqa: BLE001 - any failure means: use another connection
-            logger.info("pooled connection idle %.1f s is gone: %s",
-                        time.monotonic() - checked_in_at, error)  # fmt: skip
-            raise sa_exc.DisconnectionError() from error
+        ping_idle_connection(dbapi_conn, time.monotonic() - checked_in_at)
+
+
+def ping_idle_connection(dbapi_conn: Any, idle_for: float) -> None:
+    """Ping a MySQL connection that sat idle `idle_for` seconds; if it is gone, log it and raise
+    DisconnectionError (from a pool's "checkout" event: the pool discards it and hands out
+    another). Also for connections kept checked out between calls (the tracking store's MySQL
+    fast paths keep one per thread)."""
+    try:
+        dbapi_conn.ping(reconnect=False)
+    except Exception as error:  # noqa: BLE001 - any failure means: use another connection
+        logger.info("pooled connection idle %.1f s is gone: %s", idle_for, error)
+        raise sa_exc.DisconnectionError() from error
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

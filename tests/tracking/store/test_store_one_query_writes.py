@@ -354,3 +354,120 @@ def test_log_metric_waits_for_a_concurrent_delete_and_then_fails(
     store.restore_run(run_id)
     assert store.get_run(run_id).metrics == []
     assert store.get_metric_history(run_id, "m").items == []
+
+
+# MySQL/MariaDB only, as above.
+@pytest.mark.parametrize("store_backend", ["mysql"], indirect=True)
+@pytest.mark.parametrize(
+    "value", [0.5, -3.0, 1e300, 7, 0.0], ids=["half", "negative", "huge", "int", "zero"]
+)
+def test_log_metric_script_is_the_batch_script_of_one_metric(
+    store: SqlTrackingStore, value: float
+) -> None:
+    """LogMetric's script from its text made once (`mysql_log_metric`) is, to the byte, the
+    one-query script `add_log_batch` writes for a batch of that one metric: same statements,
+    same guard, same values as the driver renders them."""
+    from tracking_service.store.dialects import mysql_log_batch
+    from tracking_service.store.dialects.mysql_log_metric import log_metric_script
+    from tracking_service.store.dialects.mysql_one_query import OneQueryTransaction
+
+    assert isinstance(store.fast_paths, MySQLFastPaths)
+    row = ("a" * 32, "it's a \\ key; DROP", 3, 1_700_000_000_000, float(value), 0)
+    pooled = store.fast_paths.one_query_engine.raw_connection()
+    try:
+        cursor = pooled.dbapi_connection.cursor()  # type: ignore[union-attr]
+        transaction = OneQueryTransaction(cursor)
+        mysql_log_batch.add_log_batch(transaction, row[0], [row], [row], {}, {}, "", 1)
+        batch_script = ";\n".join([*transaction.statements, "COMMIT"])
+        assert log_metric_script(cursor, row) == batch_script
+        cursor.close()
+    finally:
+        pooled.close()
+
+
+def test_threads_keep_one_connection_each_within_the_pool_size_and_give_it_back(
+    new_database: Callable[[str], str],
+) -> None:
+    """`ThreadConnections`: a thread keeps the connection of its last call (no checkout per
+    call); beyond the pool's size threads give theirs back after each call; a thread's kept
+    connection goes back to the pool when the thread ends, all of them at dispose."""
+    import gc
+    import threading
+
+    from mlgrpc_server.db import create_db_engine
+    from tracking_service.store.dialects.mysql_one_query import run_as_one_query
+    from tracking_service.store.dialects.mysql_thread_connections import ThreadConnections
+
+    engine = create_db_engine(new_database("mysql"), pool_size=1, multi_statements=True)
+    connections = ThreadConnections(engine)
+    pool = engine.pool
+    ids: list[int] = []
+
+    def call() -> None:
+        ((_, ((connection_id,),)),) = run_as_one_query(
+            connections, lambda t: t.add("SELECT CONNECTION_ID()")
+        )
+        ids.append(int(connection_id))
+
+    try:
+        call()
+        call()
+        assert ids[0] == ids[1]  # the same connection, kept between the calls
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        other = threading.Thread(target=call)  # while this thread keeps one: beyond the size
+        other.start()
+        other.join()
+        assert ids[2] != ids[0]
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]  # given back after its call
+        connections.dispose()  # every kept one back, the pool emptied
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+        connections = ThreadConnections(engine)
+        pool = engine.pool
+        worker = threading.Thread(target=call)
+        worker.start()
+        worker.join()
+        del worker
+        gc.collect()
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]  # its thread ended
+        call()  # and the connection it gave back is the pool's again
+        assert pool.checkedout() == 1  # type: ignore[attr-defined]
+    finally:
+        connections.dispose()
+
+
+def test_a_kept_connection_that_fails_goes_back_and_the_next_call_gets_another(
+    new_database: Callable[[str], str],
+) -> None:
+    """A call that fails gives its kept connection back (rolled back, or invalidated if the
+    connection is gone): the next call of the thread works on a good one."""
+    from mlgrpc_server.db import create_db_engine
+    from tracking_service.store.dialects.mysql_one_query import run_as_one_query
+    from tracking_service.store.dialects.mysql_thread_connections import ThreadConnections
+
+    engine = create_db_engine(new_database("mysql"), pool_size=2, multi_statements=True)
+    connections = ThreadConnections(engine)
+    killer = sa.create_engine(engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        ((_, ((kept_id,),)),) = run_as_one_query(
+            connections, lambda t: t.add("SELECT CONNECTION_ID()")
+        )
+        with killer.connect() as connection:
+            connection.execute(sa.text(f"KILL {int(kept_id)}"))
+        with pytest.raises(sa.exc.OperationalError) as raised:  # not idle: no ping, the call fails
+            run_as_one_query(connections, lambda t: t.add("SELECT 1"))
+        assert raised.value.connection_invalidated
+        ((_, ((new_id,),)),) = run_as_one_query(
+            connections, lambda t: t.add("SELECT CONNECTION_ID()")
+        )
+        assert new_id != kept_id
+        with pytest.raises(sa.exc.OperationalError):  # 1054: rolled back, given back, not kept
+            run_as_one_query(connections, lambda t: t.add("SELECT no_such_column"))
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        ((_, ((again,),)),) = run_as_one_query(
+            connections, lambda t: t.add("SELECT CONNECTION_ID()")
+        )
+        assert again == new_id  # the pool's, healthy
+    finally:
+        killer.dispose()
+        connections.dispose()

@@ -26,8 +26,14 @@ from tracking_service.store.dialects import (
     mysql_search,
 )
 from tracking_service.store.dialects.mysql_cursor import DriverCursor, require_active_run
-from tracking_service.store.dialects.mysql_one_query import OneQueryTransaction, run_as_one_query
+from tracking_service.store.dialects.mysql_log_metric import log_metric_script
+from tracking_service.store.dialects.mysql_one_query import (
+    OneQueryTransaction,
+    run_as_one_query,
+    send_script,
+)
 from tracking_service.store.dialects.mysql_run_data import add_run_data_rows, run_data_rows_query
+from tracking_service.store.dialects.mysql_thread_connections import ThreadConnections
 from tracking_service.store.portable import batch_ids
 from tracking_service.store.portable.base import RunData, run_info_of
 from tracking_service.store.portable.metric_history import HistoryColumns
@@ -71,6 +77,14 @@ _INSERT_RUN_IF_EXPERIMENT_ACTIVE = (
 _MAX_CACHED_LOCATIONS = 10_000
 
 
+def _first_count(cursor: Any) -> int:
+    """The affected rows of a script's first statement, every result read."""
+    count: int = cursor.rowcount
+    while cursor.nextset():
+        pass
+    return count
+
+
 def fast_paths(store: SqlTrackingStore) -> MySQLFastPaths:
     """The fast paths of `store`'s MySQL/MariaDB engine (which has seen a connection)."""
     return MySQLFastPaths(store)
@@ -91,9 +105,11 @@ class MySQLFastPaths:
             pool_size=size,
             multi_statements=True,
         )
+        #: its connections, each thread keeping the one it last used (mysql_thread_connections)
+        self.one_query_connections = ThreadConnections(self.one_query_engine)
 
     def dispose(self) -> None:
-        self.one_query_engine.dispose()
+        self.one_query_connections.dispose()  # the one-query engine's connections too
 
     # -- CreateRun --------------------------------------------------------------------------
 
@@ -132,7 +148,7 @@ class MySQLFastPaths:
                 transaction.add_rows_if(_PARAM_COLUMNS, param_rows, "", "runs.run_uuid = %s",
                                         (run_id,), of_run=True)  # fmt: skip
 
-        if run_as_one_query(self.one_query_engine, build)[0][0] != 1:
+        if run_as_one_query(self.one_query_connections, build)[0][0] != 1:
             self.experiment_locations.pop(new.experiment, None)
             return None
         return new.as_run(info)
@@ -183,7 +199,16 @@ class MySQLFastPaths:
     # -- LogBatch ---------------------------------------------------------------------------
 
     def log_batch(self, batch: CheckedBatch) -> BatchOutcome:
-        if len(batch.metric_rows) <= mysql_one_query.MAX_ROWS:
+        if (
+            len(batch.metric_rows) == 1
+            and not batch.params
+            and not batch.tags
+            and not batch.batch_id
+        ):  # LogMetric
+            one = with_retry(lambda: self._log_metric_in_one_query(batch), what="log_metric")
+            if one is not None:
+                return one
+        elif len(batch.metric_rows) <= mysql_one_query.MAX_ROWS:
             fast = with_retry(lambda: self._log_batch_in_one_query(batch), what="log_batch")
             if fast is not None:
                 if batch.batch_id:
@@ -206,6 +231,24 @@ class MySQLFastPaths:
 
         return self.store.write_batch(batch, work)
 
+    def _log_metric_in_one_query(self, batch: CheckedBatch) -> BatchOutcome | None:
+        """A batch of one metric, as `_log_batch_in_one_query` writes it (the same statements),
+        its script made by `mysql_log_metric` from a text made once."""
+        row = batch.metric_rows[0]
+        try:
+            written = send_script(
+                self.one_query_connections,
+                lambda cursor: log_metric_script(cursor, row),
+                _first_count,
+            )
+        except IntegrityError:
+            return None  # as `_log_batch_in_one_query`: the general path decides
+        if written > 0:
+            return batch.written
+        # Nothing written: NotFound or FailedPrecondition; or restored meanwhile.
+        self.store.read(lambda connection: self.store.require_active_run(connection, batch.run_id))
+        return None
+
     def _log_batch_in_one_query(self, batch: CheckedBatch) -> BatchOutcome | None:
         locked: list[int] = []
 
@@ -215,7 +258,7 @@ class MySQLFastPaths:
                 batch.tags, batch.batch_id, batch.written.rows_written))  # fmt: skip
 
         try:
-            results = run_as_one_query(self.one_query_engine, build)
+            results = run_as_one_query(self.one_query_connections, build)
         except IntegrityError:
             return None  # a param or batch id seen before: the general path decides
         if results[locked[0]][0] > 0:
@@ -240,7 +283,7 @@ class MySQLFastPaths:
             transaction.add(_RUN_INFO, (run_id,))
             transaction.add(*run_data_rows_query([run_id]))
 
-        (_, info_rows), (_, data_rows) = run_as_one_query(self.one_query_engine, build)
+        (_, info_rows), (_, data_rows) = run_as_one_query(self.one_query_connections, build)
         if not info_rows:
             raise NotFound(f"run {run_id!r} does not exist", field="run_id")
         add_run_data_rows(data_rows, data)
@@ -262,7 +305,7 @@ class MySQLFastPaths:
                 transaction.add(mysql_history.RUN_EXISTS, (run_id,))
                 transaction.add(*mysql_history.history_texts_query(engine, statement))
 
-            (_, found), (_, (texts,)) = run_as_one_query(engine, build)
+            (_, found), (_, (texts,)) = run_as_one_query(self.one_query_connections, build)
             if not found:
                 raise NotFound(f"run {run_id!r} does not exist", field="run_id")
             return mysql_history.columns_of_texts(texts)

@@ -23,6 +23,8 @@ from tracking_service.store.dialects.mysql_metric_sql import (
     MYSQL_LATEST_COLUMNS,
     MYSQL_LATEST_ON_DUPLICATE,
     MYSQL_LATEST_UPSERT,
+    MYSQL_METRIC_COLUMNS,
+    MYSQL_METRICS_ON_DUPLICATE,
     MYSQL_ROWS_PER_STATEMENT,
     mysql_metrics_insert,
 )
@@ -139,8 +141,6 @@ def _write_params(cursor: DriverCursor, run_id: str, params: ParamValues) -> Non
 _CLAIM_BATCH = "INSERT INTO applied_batches (batch_id, run_uuid, rows_written, created_time)"
 # + the condition of `OneQueryTransaction.lock_active_run`
 _RENAME_RUN_IF = "UPDATE runs SET name = %s WHERE run_uuid = %s AND "
-_METRIC_COLUMNS = "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
-_METRICS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value_kind = value_kind"
 
 
 def add_log_batch(
@@ -179,7 +179,9 @@ def add_log_batch(
             transaction.add(_RENAME_RUN_IF + transaction.run_is_active, (name, run_id))
     if metric_rows:
         transaction.add_rows_if_active(MYSQL_LATEST_COLUMNS, latest_rows, MYSQL_LATEST_ON_DUPLICATE)
-        transaction.add_rows_if_active(_METRIC_COLUMNS, metric_rows, _METRICS_ON_DUPLICATE)
+        transaction.add_rows_if_active(
+            MYSQL_METRIC_COLUMNS, metric_rows, MYSQL_METRICS_ON_DUPLICATE
+        )
     return active
 
 
@@ -197,8 +199,8 @@ def _add_one_kind(
     written. One statement fewer: LogMetric's script through bare PyMySQL, 300 interleaved
     rounds, 0.43-0.51 ms instead of 0.48-0.56 (bench/README.md)."""
     if metric_rows:
-        active = transaction.add_rows_if_run_active(_METRIC_COLUMNS, metric_rows,
-                                                    _METRICS_ON_DUPLICATE, run_id)  # fmt: skip
+        active = transaction.add_rows_if_run_active(MYSQL_METRIC_COLUMNS, metric_rows,
+                                                    MYSQL_METRICS_ON_DUPLICATE, run_id)  # fmt: skip
         transaction.add_rows_if_previous_wrote(MYSQL_LATEST_COLUMNS, latest_rows,
                                                MYSQL_LATEST_ON_DUPLICATE)  # fmt: skip
         return active

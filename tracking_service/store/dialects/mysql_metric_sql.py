@@ -13,6 +13,10 @@ from tracking_service.store.rules import MetricTuple
 # 250-character keys stay far below it.
 MYSQL_ROWS_PER_STATEMENT = 5000
 
+MYSQL_METRIC_COLUMNS = "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind)"
+#: A history point logged twice is one row (its primary key): the second INSERT changes nothing.
+MYSQL_METRICS_ON_DUPLICATE = "ON DUPLICATE KEY UPDATE value_kind = value_kind"
+
 # MySQL applies the SET assignments left to right and later ones see the updated columns.
 # The condition compares (step, timestamp, value); updating value_kind, value, timestamp, step
 # in this order keeps each evaluation equivalent to the original one (a lexicographic compare
@@ -55,9 +59,5 @@ def mysql_metrics_insert(rows: Sequence[MetricTuple]) -> tuple[str, dict[str, st
         parts.append(
             f"(%({run_name})s,%({key_name})s,{step:d},{timestamp:d},{float(value)!r},{kind:d})"
         )
-    statement = (
-        "INSERT INTO metrics (run_uuid, `key`, step, `timestamp`, value, value_kind) VALUES "
-        + ",".join(parts)
-        + " ON DUPLICATE KEY UPDATE value_kind = value_kind"
-    )
+    statement = f"{MYSQL_METRIC_COLUMNS} VALUES {','.join(parts)} {MYSQL_METRICS_ON_DUPLICATE}"
     return statement, {name: text for text, name in names.items()}

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from tracking_service.domain import ACTIVE
+from tracking_service.store.dialects.mysql_thread_connections import ThreadConnections
 
 #: Rows of one guarded statement at most (a UNION ALL of one SELECT per row); larger batches
 #: take the general path, where round trips matter less than the rows.
@@ -139,19 +140,45 @@ class OneQueryTransaction:
 
 
 Result = tuple[int, tuple[tuple[Any, ...], ...]]
+R = TypeVar("R")
 
 
 def run_as_one_query(
-    engine: Engine, build: Callable[[OneQueryTransaction], object]
+    engine: Engine | ThreadConnections, build: Callable[[OneQueryTransaction], object]
 ) -> list[Result]:
     """Check out a connection of `engine` (a MULTI_STATEMENTS one), let `build(transaction)`
     fill a OneQueryTransaction, send its statements and COMMIT as one query; (affected rows,
-    rows) per statement.
+    rows) per statement. Checkout, errors and the connection's fate: see `send_script`."""
+    statements: list[str] = []
+
+    def render(cursor: Any) -> str:
+        transaction = OneQueryTransaction(cursor)
+        build(transaction)
+        statements.extend(transaction.statements)
+        return ";\n".join([*transaction.statements, "COMMIT"])
+
+    def read_all(cursor: Any) -> list[Result]:
+        results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
+        while cursor.nextset():
+            results.append((cursor.rowcount, cursor.fetchall()))
+        return results
+
+    return send_script(engine, render, read_all)[: len(statements)]
+
+
+def send_script(
+    engine: Engine | ThreadConnections, render: Callable[[Any], str], read: Callable[[Any], R]
+) -> R:
+    """Check out a connection of `engine` (a MULTI_STATEMENTS one), send the script
+    `render(cursor)` (statements ending with their COMMIT, values rendered by the driver's
+    `cursor.mogrify`) as one query, and answer `read(cursor)`, which must read every result.
 
     The connection is the pool's DBAPI one (`engine.raw_connection()`: the pool's checkout and
     checkin events, idle pings included, as with `engine.connect()`), without a SQLAlchemy
     `Connection` around it: that wrapper, built and closed on every call, was 0.02-0.05 ms of
     the store's 0.26-0.30 ms of CPU per LogMetric (bench/README.md), and nothing here uses it.
+    Given `ThreadConnections` instead of an engine: the connection this thread kept from its
+    last call, if any (see `mysql_thread_connections.py`), kept again after a call that worked.
 
     Every DBAPI error, at checkout as while the query runs, is raised as SQLAlchemy raises it
     from `engine.connect()` and `execute` (OperationalError, IntegrityError, …): a database
@@ -160,22 +187,22 @@ def run_as_one_query(
     or left in a state that cannot be known (any other exception while the query ran), is
     invalidated, so that the pool replaces it and `with_retry` can repeat the call.
     """
-    dialect = engine.dialect
+    connections = engine if isinstance(engine, ThreadConnections) else None
+    dialect = engine.engine.dialect if isinstance(engine, ThreadConnections) else engine.dialect
     dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
     try:
-        pooled: Any = engine.raw_connection()
+        pooled: Any = connections.acquire() if connections else engine.raw_connection()  # type: ignore[union-attr]
     except dbapi_error as error:
         raise _translated(error, None, dialect) from error
+    answered = False
     try:
         cursor = pooled.dbapi_connection.cursor()
-        transaction = OneQueryTransaction(cursor)
-        build(transaction)
-        sql = ";\n".join([*transaction.statements, "COMMIT"])
+        sql = render(cursor)
         try:
             cursor.execute(sql)
-            results: list[Result] = [(cursor.rowcount, cursor.fetchall())]
-            while cursor.nextset():
-                results.append((cursor.rowcount, cursor.fetchall()))
+            answer = read(cursor)
+            answered = True
+            return answer
         except dbapi_error as error:
             invalidated = _end_failed(dialect, pooled, cursor, error)
             raise _translated(error, sql, dialect, invalidated=invalidated) from error
@@ -185,8 +212,10 @@ def run_as_one_query(
         finally:
             cursor.close()
     finally:
-        pooled.close()  # back to the pool (or away, if invalidated)
-    return results[: len(transaction.statements)]
+        if connections is not None:  # kept for this thread's next call, or back to the pool
+            connections.release(pooled, reusable=answered)
+        else:
+            pooled.close()  # back to the pool (or away, if invalidated)
 
 
 def _translated(

@@ -35,7 +35,6 @@ from tracking_service.store.portable.logged_models import load_logged_models
 from tracking_service.store.portable.search import parse_filter
 from tracking_service.store.portable.search.ast import (
     ATTRIBUTE,
-    COMPARISONS,
     METRIC,
     NULL_OPERATORS,
     PARAM,
@@ -180,10 +179,7 @@ def _condition(
     target = condition.target
     model_id = LoggedModelRow.model_id
     if target.entity == METRIC:
-        compiler.require_operator(condition, COMPARISONS)
-        if condition.value_is_string:
-            raise compiler.reject(condition, f"{target.text} is compared with a number, unquoted")
-        value = compiler.number(condition, condition.value)
+        value = compiler.metric_value(condition)
         m = LoggedModelMetricRow
         matches = (m.value_kind != VALUE_NAN) & compare(m.value, condition.operator, value)
         return model_id.in_(select(m.model_id).where(m.key == target.key, matches, on_datasets))

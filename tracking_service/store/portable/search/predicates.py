@@ -68,6 +68,16 @@ class Compiler:
             clause = CaseSensitiveLike(column, value)
         return not_(clause) if operator.startswith("NOT") else clause
 
+    def metric_value(self, condition: Condition) -> float | int:
+        """The number a metric is compared with (metrics take comparisons and unquoted numbers,
+        in runs' and logged models' filters alike)."""
+        self.require_operator(condition, COMPARISONS)
+        if condition.value_is_string:
+            raise self.reject(
+                condition, f"{condition.target.text} is compared with a number, unquoted"
+            )
+        return self.number(condition, condition.value)
+
     def number(self, condition: Condition, value: object) -> float | int:
         if isinstance(value, (int, float)):
             return value

@@ -16,7 +16,6 @@ from sqlalchemy.orm import aliased
 
 from tracking_service.store.portable.search.ast import (
     ATTRIBUTE,
-    COMPARISONS,
     DATASET,
     METRIC,
     NULL_OPERATORS,
@@ -77,10 +76,7 @@ def _condition(
 ) -> ColumnElement[bool]:
     target = condition.target
     if target.entity == METRIC:
-        compiler.require_operator(condition, COMPARISONS)
-        if condition.value_is_string:
-            raise compiler.reject(condition, f"{target.text} is compared with a number, unquoted")
-        value = compiler.number(condition, condition.value)
+        value = compiler.metric_value(condition)
         metric = joined.get(target.key, LatestMetricRow)
         if condition.operator == "!=":
             matches = (metric.value_kind == VALUE_NAN) | (metric.value != value)

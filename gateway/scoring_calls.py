@@ -8,10 +8,10 @@ import functools
 from typing import Any
 
 from gateway.service_calls import ServiceCalls
-from mlgrpc._channel import call_unary
 from mlgrpc.exceptions import MlgrpcException
 from mlgrpc.scoring.v1 import scoring_service_pb2 as pb
 from mlgrpc.scoring.v1 import scoring_service_pb2_grpc
+from mlgrpc.service_support import call_unary
 from mlgrpc.tls import ClientTls
 
 SCORING_SERVICE = "mlgrpc.scoring.v1.ScoringService"

@@ -18,9 +18,8 @@ import grpc
 
 from gateway.errors import RequestError
 from mlgrpc import config
-from mlgrpc._auth import token_metadata
-from mlgrpc._channel import call_unary, get_async_channel, get_channel
 from mlgrpc.exceptions import from_rpc_error
+from mlgrpc.service_support import call_unary, get_async_channel, get_channel, token_metadata
 from mlgrpc.tls import ClientTls
 
 

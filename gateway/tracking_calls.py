@@ -10,7 +10,7 @@ import grpc
 
 from gateway.service_calls import ServiceCalls
 from mlgrpc import config
-from mlgrpc._channel import TRACKING_SERVICE, call_server_stream
+from mlgrpc.service_support import TRACKING_SERVICE, call_server_stream
 from mlgrpc.tls import ClientTls
 from mlgrpc.tracking.v1 import tracking_service_pb2_grpc
 

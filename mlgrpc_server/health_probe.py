@@ -68,8 +68,8 @@ def main(argv: list[str]) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from mlgrpc._channel import probe_channel
     from mlgrpc.exceptions import InvalidArgumentError, MlgrpcException
+    from mlgrpc.service_support import probe_channel
     from mlgrpc.tls import ClientTls
     from mlgrpc.uris import parse_service_uri
 

@@ -8,10 +8,13 @@ looks like to the client. pyproject.toml is read too, so that the split itself i
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Top-level import names of `mlgrpc[server]`.
@@ -91,3 +94,25 @@ def test_a_server_command_says_in_one_line_what_to_install(tmp_path: Path) -> No
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no traceback
     assert "pip install 'mlgrpc[server]'" in done.stderr
+
+
+SERVER_PACKAGES = ("tracking_service", "registry_service", "scoring_service", "gateway",
+                   "mlgrpc_server")  # fmt: skip
+
+
+@pytest.mark.parametrize("package", SERVER_PACKAGES)
+def test_servers_reach_the_client_only_through_its_public_modules(package: str) -> None:
+    """The services import the client's shared pieces from `mlgrpc.service_support` (or other
+    public modules), never from a private `mlgrpc._…` one, so the client can reorganise those."""
+    root = Path(__file__).resolve().parents[2] / package
+    private = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )  # fmt: skip
+            private += [f"{path.relative_to(root.parent)}:{node.lineno} {name}" for name in names
+                        if name.startswith("mlgrpc._")]  # fmt: skip
+    assert private == []

@@ -128,6 +128,10 @@ def tracking_server(db_uri: str, artifact_root: Path) -> Iterator[str]:
     running = create_server(
         backend_store_uri=db_uri, default_artifact_root=str(artifact_root), host="127.0.0.1", port=0
     )
+    # A channel this process cached for the port before (a test that called a port where nothing
+    # listened, which the kernel then gave to this server) would be in reconnect backoff and
+    # fail its first calls: callers get fresh ones.
+    forget_channels(f"127.0.0.1:{running.port}")
     yield f"127.0.0.1:{running.port}"
     running.stop(grace=1)
     # The kernel may give this port to a later module's server: its callers must not inherit
@@ -149,6 +153,7 @@ def registry_server(db_uri: str, tracking_server: str, artifact_root: Path) -> I
         watch_poll_seconds=0.2,
         artifact_root=str(artifact_root),
     )
+    forget_channels(f"127.0.0.1:{running.port}")  # as tracking_server's
     yield f"127.0.0.1:{running.port}"
     running.stop(grace=1)
     forget_channels(f"127.0.0.1:{running.port}")
